@@ -1,0 +1,28 @@
+{
+  "targets": [
+    {
+      "target_name": "peapod",
+      "sources": [
+        "native/addon.cc",
+        "native/spawn.cc",
+        "native/child.cc",
+        "native/exit_watch.cc",
+        "native/syscalls.cc",
+        "native/errors.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags": ["-Wall", "-Wextra"],
+      "cflags_cc": ["-Wall", "-Wextra", "-std=c++17", "-fexceptions"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
+      "target_name": "pause",
+      "type": "executable",
+      "sources": ["native/pause.c"],
+      "cflags": ["-Wall", "-Wextra", "-Os"],
+      "ldflags": ["-static", "-s"]
+    }
+  ]
+}

@@ -1,0 +1,88 @@
+/*
+ * pause: PID 1 of a peapod pod. It holds the pod's PID, network, IPC and UTS
+ * namespaces open simply by being alive, and as the namespace's init it
+ * adopts every orphan, so it reaps them. SIGTERM or SIGINT ends it with 0,
+ * and with it (the kernel sees to that) every process of the pod.
+ *
+ * It is started with every signal blocked: a signal sent to a namespace's
+ * PID 1 with no handler installed is dropped, so handlers come first and
+ * only then the mask is lifted.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PAUSE_VERSION "peapod-pause 0.1.0"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig) {
+  (void)sig;
+  stop_requested = 1;
+}
+
+/* Only needs to interrupt sigsuspend; the reaping happens in the loop. */
+static void on_child(int sig) { (void)sig; }
+
+static void reap_all(void) {
+  for (;;) {
+    pid_t pid = waitpid(-1, NULL, WNOHANG);
+    if (pid > 0) continue;
+    if (pid < 0 && errno == EINTR) continue;
+    return; /* 0: children left but none exited; -1 ECHILD: none left */
+  }
+}
+
+static int install(int sig, void (*handler)(int)) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = handler;
+  sigfillset(&sa.sa_mask);
+  sa.sa_flags = handler == on_child ? SA_NOCLDSTOP : 0;
+  return sigaction(sig, &sa, NULL);
+}
+
+/* Holds no fd of its launcher: stdio went to /dev/null at spawn, and
+ * anything else inherited is closed here. */
+static void close_inherited_fds(void) {
+  syscall(SYS_close_range, 3U, ~0U, 0U);
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)) {
+    printf("%s\n", PAUSE_VERSION);
+    return 0;
+  }
+  if (getpid() != 1) fprintf(stderr, "pause: warning: not PID 1; orphans will not be reaped here\n");
+
+  close_inherited_fds();
+  if (chdir("/") < 0) return 2;
+  if (install(SIGTERM, on_stop) < 0 || install(SIGINT, on_stop) < 0 ||
+      install(SIGCHLD, on_child) < 0) {
+    return 3;
+  }
+
+  /* Everything else stays blocked for ever: PID 1 ignores what it has no
+   * handler for anyway, and blocking keeps the wakeups to the three above. */
+  sigset_t waiting;
+  sigfillset(&waiting);
+  sigdelset(&waiting, SIGTERM);
+  sigdelset(&waiting, SIGINT);
+  sigdelset(&waiting, SIGCHLD);
+
+  sigset_t blocked;
+  sigfillset(&blocked);
+  sigprocmask(SIG_SETMASK, &blocked, NULL);
+
+  reap_all(); /* children that exited before the handler existed */
+  while (!stop_requested) {
+    sigsuspend(&waiting);
+    reap_all();
+  }
+  return 0;
+}

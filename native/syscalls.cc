@@ -1,0 +1,78 @@
+// Small system calls the runtime makes in its own process: pipes for a
+// container's stdio, signals through pidfds, and host-side mounts of the pod
+// (its /dev/shm). None of these changes Node's namespaces.
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <napi.h>
+
+#include "errors.h"
+
+namespace peapod {
+
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) < 0) throw SyscallError(env, "pipe2", errno);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, fds[0]));
+  out.Set(1u, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
+// Returns false when the process is already gone (ESRCH), throws otherwise.
+Napi::Value PidfdSignal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pidfd = info[0].As<Napi::Number>().Int32Value();
+  int sig = info[1].As<Napi::Number>().Int32Value();
+  if (syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) < 0) {
+    if (errno == ESRCH) return Napi::Boolean::New(env, false);
+    throw SyscallError(env, "pidfd_send_signal " + std::to_string(sig), errno);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int pid = info[0].As<Napi::Number>().Int32Value();
+  long fd = syscall(SYS_pidfd_open, pid, 0);
+  if (fd < 0) throw SyscallError(env, "pidfd_open " + std::to_string(pid), errno);
+  if (fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC) < 0) {
+    int err = errno;
+    close(static_cast<int>(fd));
+    throw SyscallError(env, "fcntl FD_CLOEXEC", err);
+  }
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+Napi::Value Mount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string source = info[0].ToString().Utf8Value();
+  std::string target = info[1].ToString().Utf8Value();
+  std::string fstype = info[2].ToString().Utf8Value();
+  unsigned long flags = static_cast<unsigned long>(info[3].ToNumber().Int64Value());
+  std::string data = info[4].IsString() ? info[4].ToString().Utf8Value() : "";
+  if (mount(source.c_str(), target.c_str(), fstype.empty() ? nullptr : fstype.c_str(), flags,
+            data.empty() ? nullptr : data.c_str()) < 0) {
+    throw SyscallError(env, "mount " + (fstype.empty() ? source : fstype) + " on " + target, errno);
+  }
+  return env.Undefined();
+}
+
+// Returns false when nothing was mounted there (EINVAL/ENOENT).
+Napi::Value Umount(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string target = info[0].ToString().Utf8Value();
+  int flags = info.Length() > 1 ? info[1].ToNumber().Int32Value() : 0;
+  if (umount2(target.c_str(), flags) < 0) {
+    if (errno == EINVAL || errno == ENOENT) return Napi::Boolean::New(env, false);
+    throw SyscallError(env, "umount " + target, errno);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+}  // namespace peapod

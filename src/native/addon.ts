@@ -1,0 +1,182 @@
+// The typed face of the addon: lowers plans to the flat form the C++ side
+// decodes, and names every export's types. Nothing else imports the .node.
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MountFlag, Namespace, SpawnPlan, Step } from '../plan/types.js';
+
+export interface SpawnedProcess {
+  pid: number;
+  pidfd: number;
+}
+
+export type ExitStatus = { code: number; signal?: undefined } | { signal: number; code?: undefined };
+
+interface RawStep {
+  op: string;
+  a?: string;
+  b?: string;
+  c?: string;
+  d?: string;
+  n?: number;
+  m?: number;
+  ints?: number[];
+  candidates?: string[];
+  argv?: string[];
+  envp?: string[];
+}
+
+interface RawPlan {
+  cloneFlags: number;
+  joinPidNs?: string;
+  keepSignalsBlocked: boolean;
+  stdio: [number, number, number];
+  steps: RawStep[];
+}
+
+interface RawExit {
+  code?: number;
+  signal?: number;
+  error?: Error;
+}
+
+interface Addon {
+  spawn(plan: RawPlan): SpawnedProcess;
+  watchExit(pidfd: number, callback: (exit: RawExit) => void): void;
+  pipe(): [number, number];
+  pidfdSignal(pidfd: number, signal: number): boolean;
+  pidfdOpen(pid: number): number;
+  mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
+  umount(target: string, flags?: number): boolean;
+}
+
+export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const pauseBinary = join(packageRoot, 'build', 'Release', 'pause');
+
+const require = createRequire(import.meta.url);
+let loaded: Addon | undefined;
+
+function addon(): Addon {
+  if (!loaded) {
+    const path = join(packageRoot, 'build', 'Release', 'peapod.node');
+    try {
+      loaded = require(path) as Addon;
+    } catch (err) {
+      throw new Error(`cannot load the peapod addon at ${path}: ${(err as Error).message}; run \`npm install\` (needs g++, make, python3)`);
+    }
+  }
+  return loaded;
+}
+
+// Linux UAPI values (sched.h, mount.h): stable ABI.
+const CLONE: Record<Namespace, number> = {
+  mnt: 0x00020000, cgroup: 0x02000000, uts: 0x04000000, ipc: 0x08000000, pid: 0x20000000, net: 0x40000000,
+};
+const MS: Record<MountFlag, number> = {
+  rdonly: 1, nosuid: 2, nodev: 4, noexec: 8, remount: 32, bind: 4096, rec: 16384,
+  private: 1 << 18, slave: 1 << 19, shared: 1 << 20, relatime: 1 << 21, strictatime: 1 << 24,
+};
+export const MNT_DETACH = 2;
+
+export function namespaceFlags(list: readonly Namespace[]): number {
+  return list.reduce((acc, ns) => acc | CLONE[ns], 0);
+}
+
+export function mountFlags(list: readonly MountFlag[]): number {
+  return list.reduce((acc, f) => acc | MS[f], 0);
+}
+
+function signalNumber(name: string): number {
+  const n = (constants.signals as Record<string, number>)[name];
+  if (n === undefined) throw new Error(`unknown signal ${name}`);
+  return n;
+}
+
+function lowerStep(step: Step): RawStep {
+  switch (step.op) {
+    case 'setns': return { op: 'setns', a: step.path, n: CLONE[step.ns] };
+    case 'unshare': return { op: 'unshare', n: namespaceFlags(step.ns) };
+    case 'mount':
+      return { op: 'mount', a: step.source, b: step.target, c: step.fstype ?? '', d: step.data ?? '', n: mountFlags(step.flags) };
+    case 'umount': return { op: 'umount', b: step.target, n: step.detach ? MNT_DETACH : 0 };
+    case 'mkdir': return { op: 'mkdir', b: step.path, m: step.mode };
+    case 'mknod': {
+      // S_IFCHR | mode, and makedev(major, minor) for small numbers.
+      const dev = (step.major << 8) | step.minor;
+      return { op: 'mknod', b: step.path, m: 0o020000 | step.mode, n: dev };
+    }
+    case 'touch': return { op: 'touch', b: step.path, m: step.mode };
+    case 'symlink': return { op: 'symlink', a: step.target, b: step.path };
+    case 'pivot_root': return { op: 'pivot_root', b: step.root };
+    case 'chdir': return { op: 'chdir', b: step.path };
+    case 'sethostname': return { op: 'sethostname', a: step.name };
+    case 'loopback_up': return { op: 'loopback_up' };
+    case 'pdeathsig': return { op: 'pdeathsig', n: signalNumber(step.signal) };
+    case 'setsid': return { op: 'setsid' };
+    case 'setgroups': return { op: 'setgroups', ints: step.gids };
+    case 'setgid': return { op: 'setgid', n: step.gid };
+    case 'setuid': return { op: 'setuid', n: step.uid };
+    case 'no_new_privs': return { op: 'no_new_privs' };
+    case 'write_file': return { op: 'write_file', b: step.path, a: step.content };
+    case 'umask': return { op: 'umask', m: step.mask };
+    case 'exec': return { op: 'exec', candidates: step.candidates, argv: step.argv, envp: step.env };
+  }
+}
+
+/** A step of a plan failed in the child: names the process, step and errno. */
+export class SpawnError extends Error {
+  constructor(
+    message: string,
+    readonly process: string,
+    readonly step: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'SpawnError';
+  }
+}
+
+/** Executes a plan in a vfork-style child; returns once it has exec'd. */
+export function spawnPlan(plan: SpawnPlan, stdio: [number, number, number]): SpawnedProcess {
+  const raw: RawPlan = {
+    cloneFlags: namespaceFlags(plan.newNamespaces),
+    keepSignalsBlocked: plan.keepSignalsBlocked,
+    stdio,
+    steps: plan.steps.map(lowerStep),
+  };
+  if (plan.joinPidNamespace) raw.joinPidNs = plan.joinPidNamespace;
+  try {
+    return addon().spawn(raw);
+  } catch (err) {
+    const e = err as Error & { code?: string; step?: number };
+    throw new SpawnError(`${plan.name}: ${e.message}`, plan.name, e.step ?? -1, e.code ?? 'UNKNOWN');
+  }
+}
+
+export function watchExit(pidfd: number, callback: (exit: ExitStatus) => void): void {
+  addon().watchExit(pidfd, (raw) => {
+    if (raw.error) throw raw.error;
+    callback(raw.signal !== undefined ? { signal: raw.signal } : { code: raw.code ?? 0 });
+  });
+}
+
+export function pipe(): [number, number] {
+  return addon().pipe();
+}
+
+export function pidfdSignal(pidfd: number, signal: NodeJS.Signals): boolean {
+  return addon().pidfdSignal(pidfd, signalNumber(signal));
+}
+
+export function pidfdOpen(pid: number): number {
+  return addon().pidfdOpen(pid);
+}
+
+export function mount(source: string, target: string, fstype: string, flags: readonly MountFlag[], data?: string): void {
+  addon().mount(source, target, fstype, mountFlags(flags), data);
+}
+
+export function umount(target: string, detach = false): boolean {
+  return addon().umount(target, detach ? MNT_DETACH : 0);
+}

@@ -1,0 +1,54 @@
+// Resolving a container path against the image's root filesystem as the
+// container will see it: symlinks are followed *inside* the root, never out
+// of it (an image link /data -> /etc must not make us mount over the host's
+// /etc before pivot_root). The image is read-only and the upper layer fresh,
+// so what the image says at plan time is what the child will find.
+import { posix } from 'node:path';
+
+/** What the plan may ask of the filesystem: pure functions are testable. */
+export interface FsView {
+  /** The link's target, or null if the path is not a symlink (or missing). */
+  readlink(path: string): string | null;
+  exists(path: string): boolean;
+  isFile(path: string): boolean;
+}
+
+const MAX_LINKS = 40;
+
+export class ScopedPathError extends Error {
+  override name = 'ScopedPathError';
+}
+
+/** Returns `root/...` with every symlink of `path` resolved within `root`. */
+export function scopedJoin(root: string, path: string, fs: FsView): string {
+  let pending = path.split('/').filter((p) => p !== '');
+  const resolved: string[] = [];
+  let links = 0;
+  while (pending.length > 0) {
+    const part = pending.shift() as string;
+    if (part === '.') continue;
+    if (part === '..') {
+      resolved.pop(); // ".." of the root is the root
+      continue;
+    }
+    const target = fs.readlink(posix.join(root, ...resolved, part));
+    if (target === null) {
+      resolved.push(part);
+      continue;
+    }
+    if (++links > MAX_LINKS) throw new ScopedPathError(`${path}: too many levels of symbolic links`);
+    if (target.startsWith('/')) resolved.length = 0;
+    pending = [...target.split('/').filter((p) => p !== ''), ...pending];
+  }
+  return posix.join(root, ...resolved);
+}
+
+/** The directories between `root` (exclusive) and `path` (exclusive), outermost first. */
+export function ancestorsWithin(root: string, path: string): string[] {
+  const rel = posix.relative(root, path);
+  if (rel === '' || rel.startsWith('..')) return [];
+  const parts = rel.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < parts.length; i++) out.push(posix.join(root, ...parts.slice(0, i)));
+  return out;
+}

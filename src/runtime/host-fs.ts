@@ -1,0 +1,28 @@
+// The real filesystem behind the plan's FsView.
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import type { FsView } from '../plan/scoped-path.js';
+
+export const hostFs: FsView = {
+  readlink(path) {
+    try {
+      return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;
+    } catch {
+      return null;
+    }
+  },
+  exists(path) {
+    try {
+      lstatSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  isFile(path) {
+    try {
+      return statSync(path).isFile();
+    } catch {
+      return false;
+    }
+  },
+};

@@ -1,0 +1,54 @@
+// Reading the kernel's view of processes: what /proc says is the truth the
+// runtime acts on (a process's start time, its namespaces).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+
+/** Start time in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone. */
+export function processStartTime(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: split after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = Number(fields[19]);
+    return Number.isFinite(start) ? start : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when `pid` is alive and is the same process that was recorded. */
+export function isSameProcess(pid: number, startTime: number): boolean {
+  return pid > 0 && processStartTime(pid) === startTime;
+}
+
+export function namespaceInode(pid: number, ns: string): number | null {
+  try {
+    return statSync(`/proc/${pid}/ns/${ns}`).ino;
+  } catch {
+    return null;
+  }
+}
+
+/** Every pid whose namespace `ns` is the one with inode `inode`. */
+export function pidsInNamespace(ns: string, inode: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (namespaceInode(pid, ns) === inode) out.push(pid);
+  }
+  return out;
+}
+
+/** Mount points at or below `dir` in this process's mount namespace, deepest first. */
+export function mountsUnder(dir: string): string[] {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  const points: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const point = line.split(' ')[4];
+    if (point === undefined) continue;
+    // mountinfo escapes space, tab, newline and backslash as octal.
+    const decoded = point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (decoded === dir || decoded.startsWith(prefix)) points.push(decoded);
+  }
+  return points.sort((a, b) => b.length - a.length);
+}

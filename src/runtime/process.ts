@@ -1,0 +1,50 @@
+// A process the runtime started from a plan: its pid, a pidfd to signal it
+// without pid-reuse races, and its exit, observed through the pidfd.
+import { spawnPlan, watchExit, pidfdSignal, type ExitStatus } from '../native/addon.js';
+import type { SpawnPlan } from '../plan/types.js';
+import { processStartTime } from './proc.js';
+
+export type { ExitStatus };
+
+export class PlanProcess {
+  readonly startedAt = new Date();
+  readonly startTime: number;
+  exit: ExitStatus | undefined;
+  finishedAt: Date | undefined;
+  readonly exited: Promise<ExitStatus>;
+
+  private constructor(
+    readonly name: string,
+    readonly pid: number,
+    private readonly pidfd: number,
+  ) {
+    this.startTime = processStartTime(pid) ?? 0;
+    this.exited = new Promise((resolve) => {
+      watchExit(pidfd, (exit) => {
+        this.exit = exit;
+        this.finishedAt = new Date();
+        resolve(exit);
+      });
+    });
+  }
+
+  static spawn(plan: SpawnPlan, stdio: [number, number, number]): PlanProcess {
+    const { pid, pidfd } = spawnPlan(plan, stdio);
+    return new PlanProcess(plan.name, pid, pidfd);
+  }
+
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
+  /** Sends a signal; false if the process has already exited. */
+  signal(sig: NodeJS.Signals): boolean {
+    if (!this.running) return false;
+    return pidfdSignal(this.pidfd, sig);
+  }
+}
+
+/** The shell's convention: 128+N for a signal. */
+export function exitCodeOf(exit: ExitStatus): number {
+  return exit.signal !== undefined ? 128 + exit.signal : exit.code;
+}

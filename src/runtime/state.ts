@@ -1,0 +1,38 @@
+// The pod's record on disk, written atomically (write, then rename), so that
+// another peapod process can tell a live pod from a stale one.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Pod } from '../spec/types.js';
+
+export interface ProcessRecord {
+  pid: number;
+  /** Start time in clock ticks: with the pid, identifies the process. */
+  startTime: number;
+}
+
+export interface PodRecord {
+  name: string;
+  uid: string;
+  createdAt: string;
+  supervisor: ProcessRecord;
+  sandbox?: ProcessRecord;
+  containers: Record<string, ProcessRecord>;
+  /** Data directory (may differ from the state directory). */
+  dataDir: string;
+  pod: Pod;
+}
+
+export function writeRecord(path: string, record: PodRecord): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+export function readRecord(path: string): PodRecord | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as PodRecord;
+  } catch {
+    return null;
+  }
+}
