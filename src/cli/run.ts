@@ -1,0 +1,70 @@
+// `peapod run -f FILE`: the pod in the foreground. Logs stream as
+// "[container] line"; Ctrl-C (or SIGTERM) is a graceful delete, a second
+// Ctrl-C kills at once. The exit code is 0 only if every container exited 0.
+import { readPodFile } from '../spec/index.js';
+import { PodRuntime } from '../runtime/pod.js';
+import { runtimePaths } from '../runtime/paths.js';
+import { reclaimStalePods } from '../runtime/stale.js';
+import { intFlag, parseArgs, stringFlag, UsageError } from './args.js';
+
+export const RUN_USAGE = `usage: peapod run -f FILE [--root DIR] [--grace-period SECONDS] [--pod-infra-binary PATH] [--strict]`;
+
+function prefixLines(out: NodeJS.WriteStream): (container: string, stream: string, line: string) => void {
+  return (container, stream, line) => {
+    (stream === 'stderr' ? process.stderr : out).write(`[${container}] ${line}\n`);
+  };
+}
+
+export async function runCommand(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    filename: { value: true, alias: 'f' },
+    root: { value: true },
+    'grace-period': { value: true },
+    'pod-infra-binary': { value: true },
+    strict: { value: false },
+  });
+  const file = stringFlag(args, 'filename');
+  if (!file) throw new UsageError(`run needs a manifest: -f FILE\n${RUN_USAGE}`);
+  if (args.positionals.length > 0) throw new UsageError(`run takes no arguments besides flags: ${args.positionals.join(' ')}\n${RUN_USAGE}`);
+  const grace = intFlag(args, 'grace-period');
+
+  const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
+  for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+  if (pods.length !== 1) {
+    throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
+  }
+  const pod = pods[0]!;
+
+  const paths = runtimePaths({ root: stringFlag(args, 'root') });
+  reclaimStalePods(paths);
+  const pauseBinary = stringFlag(args, 'pod-infra-binary');
+  const runtime = await PodRuntime.start(pod, {
+    paths,
+    onLog: prefixLines(process.stdout),
+    ...(pauseBinary ? { pauseBinary } : {}),
+  });
+  process.stderr.write(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
+
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      const seconds = grace ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+      process.stderr.write(`\n${sig}: stopping pod/${runtime.name} (grace period ${seconds}s; Ctrl-C again to kill now)\n`);
+      void runtime.stop(grace === undefined ? {} : { gracePeriodSeconds: grace });
+    } else {
+      process.stderr.write(`${sig}: killing pod/${runtime.name} now\n`);
+      void runtime.stop({ force: true });
+    }
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+
+  const result = await runtime.done;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+  for (const c of result.containers) {
+    const how = c.exit.signal !== undefined ? `killed by signal ${c.exit.signal}` : `exited ${c.exit.code}`;
+    process.stderr.write(`container ${c.name} ${how}\n`);
+  }
+  process.stderr.write(`pod/${runtime.name} deleted\n`);
+  return result.exitCode;
+}

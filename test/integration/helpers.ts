@@ -1,0 +1,119 @@
+// What every integration test needs: its own state root, a way to look into
+// a running container from the host (nsenter, a real tool, not our code),
+// and the proof at the end that nothing of the test is left.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect } from 'vitest';
+import { PodRuntime } from '../../src/runtime/pod.js';
+import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
+import type { Container, Pod, Volume } from '../../src/spec/types.js';
+
+const execFileP = promisify(execFile);
+
+export const isRoot = process.getuid?.() === 0;
+
+export interface TestRoot {
+  dir: string;
+  paths: RuntimePaths;
+  /** Pids of every pause and container started under this root. */
+  pids: Set<number>;
+  runtimes: PodRuntime[];
+  cleanup(): void;
+}
+
+export function makeRoot(): TestRoot {
+  const dir = mkdtempSync(join(tmpdir(), 'peapod-test-'));
+  const paths = runtimePaths({ root: dir });
+  return { dir, paths, pids: new Set(), runtimes: [], cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function pod(name: string, containers: Container[], volumes: Volume[] = [], extra: Partial<Pod['spec']> = {}): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers, volumes, restartPolicy: 'Never', ...extra } };
+}
+
+export function sh(name: string, script: string, extra: Partial<Container> = {}): Container {
+  return { name, image: 'busybox', command: ['sh', '-c', script], ...extra };
+}
+
+export interface Started {
+  runtime: PodRuntime;
+  logs: Map<string, string[]>;
+}
+
+export async function start(root: TestRoot, p: Pod): Promise<Started> {
+  const logs = new Map<string, string[]>();
+  const runtime = await PodRuntime.start(p, {
+    paths: root.paths,
+    onLog: (c, _s, line) => {
+      const list = logs.get(c) ?? [];
+      list.push(line);
+      logs.set(c, list);
+    },
+  });
+  root.runtimes.push(runtime);
+  root.pids.add(runtime.sandbox.pid);
+  for (const c of runtime.containers.values()) root.pids.add(c.process.pid);
+  return { runtime, logs };
+}
+
+export function containerPid(s: Started, name: string): number {
+  const c = s.runtime.containers.get(name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c.process.pid;
+}
+
+/** Runs a command inside a container's namespaces (all of them, and its root). */
+export async function execIn(pid: number, argv: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await execFileP('nsenter', ['-t', String(pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', ...argv]);
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: typeof e.code === 'number' ? e.code : 1 };
+  }
+}
+
+export function nsInode(pid: number, ns: string): number {
+  return statSync(`/proc/${pid}/ns/${ns}`).ino;
+}
+
+export async function waitFor(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points of this host (our mount namespace) at or under `dir`. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p === dir || p.startsWith(`${dir}/`));
+}
+
+/** The end of every integration test: no process, mount or state of it left. */
+export async function expectNothingLeft(root: TestRoot): Promise<void> {
+  // A test that failed half-way still ends its pods, through the runtime.
+  for (const r of root.runtimes) await r.stop({ force: true });
+  await waitFor('every pod process to be gone', () => [...root.pids].every((p) => !alive(p)), 5000);
+  expect(mountsUnder(root.dir)).toEqual([]);
+  const pods = join(root.dir, 'pods');
+  expect(existsSync(pods) ? readdirSync(pods) : []).toEqual([]);
+  // No process on the host runs the pause binary from this root's pods either.
+  const leftovers = execFileSync('ps', ['-eo', 'pid=,args=']).toString().split('\n').filter((l) => l.includes(root.dir));
+  expect(leftovers).toEqual([]);
+}
