@@ -88,7 +88,8 @@ export async function waitFor(what: string, test: () => boolean, timeoutMs = 500
   }
 }
 
-function alive(pid: number): boolean {
+/** Running (a zombie waiting for its reaper counts as dead). */
+export function isAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return !/\) Z /.test(stat);
@@ -109,7 +110,7 @@ export function mountsUnder(dir: string): string[] {
 export async function expectNothingLeft(root: TestRoot): Promise<void> {
   // A test that failed half-way still ends its pods, through the runtime.
   for (const r of root.runtimes) await r.stop({ force: true });
-  await waitFor('every pod process to be gone', () => [...root.pids].every((p) => !alive(p)), 5000);
+  await waitFor('every pod process to be gone', () => [...root.pids].every((p) => !isAlive(p)), 5000);
   expect(mountsUnder(root.dir)).toEqual([]);
   const pods = join(root.dir, 'pods');
   expect(existsSync(pods) ? readdirSync(pods) : []).toEqual([]);
