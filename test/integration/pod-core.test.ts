@@ -1,7 +1,8 @@
 // The pod core, proven by what the kernel shows: namespace inodes, ps inside
 // the pod, hostnames, loopback, volumes, IPC, reaping, fate-sharing.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { containerPid, execIn, expectNothingLeft, isRoot, makeRoot, nsInode, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 
@@ -176,6 +177,21 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
     // The stubborn one dies at the end of its grace period: not before, not much after.
     expect(elapsed).toBeGreaterThanOrEqual(1.9);
     expect(elapsed).toBeLessThan(5);
+  });
+
+  it('names the failed step, its path and errno when a container cannot start, and rolls the pod back whole', async () => {
+    // The executable would come from a volume, so only exec can find it missing.
+    const p = pod('bad-exec', [sh('ok', 'sleep 30'), { name: 'broken', image: 'busybox', command: ['/data/missing'], volumeMounts: [{ name: 'd', mountPath: '/data' }] }], [{ name: 'd', emptyDir: {} }]);
+    await expect(start(root, p)).rejects.toThrow(/^broken: exec \/data\/missing: ENOENT \(No such file or directory\)$/);
+  });
+
+  it('reports a failed mount with the source and target it was given', async () => {
+    const file = join(root.dir, 'a-file');
+    writeFileSync(file, 'x');
+    const p = pod('bad-mount', [{ name: 'm', image: 'busybox', command: ['true'], volumeMounts: [{ name: 'f', mountPath: '/etc' }] }], [{ name: 'f', hostPath: { path: file, type: 'File' } }]);
+    const err = await start(root, p).then(() => null, (e: Error & { code?: string }) => e);
+    expect(err?.message).toMatch(new RegExp(`^m: mount ${file} on .*/pods/bad-mount/containers/m/rootfs/etc: ENOTDIR`));
+    expect(err?.code).toBe('ENOTDIR');
   });
 
   it('writes each container’s output to a CRI-format log file', async () => {
