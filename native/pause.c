@@ -47,10 +47,10 @@ static int install(int sig, void (*handler)(int)) {
   return sigaction(sig, &sa, NULL);
 }
 
-/* Holds no fd of its launcher: stdio went to /dev/null at spawn, and
- * anything else inherited is closed here. */
-static void close_inherited_fds(void) {
-  syscall(SYS_close_range, 3U, ~0U, 0U);
+/* Holds no fd at all: nothing of its launcher (a terminal, a pipe, a
+ * file) stays open for as long as the pod lives. */
+static void close_all_fds(void) {
+  syscall(SYS_close_range, 0U, ~0U, 0U);
 }
 
 int main(int argc, char **argv) {
@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   }
   if (getpid() != 1) fprintf(stderr, "pause: warning: not PID 1; orphans will not be reaped here\n");
 
-  close_inherited_fds();
+  close_all_fds();
   if (chdir("/") < 0) return 2;
   if (install(SIGTERM, on_stop) < 0 || install(SIGINT, on_stop) < 0 ||
       install(SIGCHLD, on_child) < 0) {
