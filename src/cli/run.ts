@@ -1,7 +1,7 @@
 // `peapod run -f FILE`: the pod in the foreground. Logs stream as
 // "[container] line"; Ctrl-C (or SIGTERM) is a graceful delete, a second
 // Ctrl-C kills at once. The exit code is 0 only if every container exited 0.
-import { readPodFile } from '../spec/index.js';
+import { formatIssue, readPodFile } from '../spec/index.js';
 import { PodRuntime } from '../runtime/pod.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../runtime/stale.js';
@@ -29,7 +29,7 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const grace = intFlag(args, 'grace-period');
 
   const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
-  for (const w of warnings) process.stderr.write(`warning: ${w.path}: ${w.message}\n`);
+  for (const w of warnings) process.stderr.write(`${formatIssue(w, file)}\n`);
   if (pods.length !== 1) {
     throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
   }

@@ -10,9 +10,51 @@ export interface ObjectMeta {
   annotations?: Record<string, string>;
 }
 
+export interface ObjectFieldSelector {
+  fieldPath: string;
+  apiVersion?: string;
+}
+
+export interface EnvVarSource {
+  fieldRef?: ObjectFieldSelector;
+}
+
 export interface EnvVar {
   name: string;
   value?: string;
+  valueFrom?: EnvVarSource;
+}
+
+export interface ExecAction {
+  command?: string[];
+}
+
+export interface HTTPHeader {
+  name: string;
+  value: string;
+}
+
+export interface HTTPGetAction {
+  path?: string;
+  port: number | string;
+  host?: string;
+  scheme?: 'HTTP' | 'HTTPS';
+  httpHeaders?: HTTPHeader[];
+}
+
+export interface SleepAction {
+  seconds: number;
+}
+
+export interface LifecycleHandler {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  sleep?: SleepAction;
+}
+
+export interface Lifecycle {
+  postStart?: LifecycleHandler;
+  preStop?: LifecycleHandler;
 }
 
 export interface ContainerPort {
@@ -55,6 +97,7 @@ export interface Container {
   imagePullPolicy?: PullPolicy;
   terminationMessagePath?: string;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
+  lifecycle?: Lifecycle;
   stdin?: boolean;
   tty?: boolean;
 }
@@ -91,6 +134,7 @@ export interface PodSpec {
   volumes?: Volume[];
   restartPolicy?: RestartPolicy;
   terminationGracePeriodSeconds?: number;
+  activeDeadlineSeconds?: number;
   hostname?: string;
   subdomain?: string;
   shareProcessNamespace?: boolean;

@@ -1,0 +1,71 @@
+// postStart and preStop hooks: one handler each, in the forms
+// src/runtime/hooks.ts can run (exec, httpGet over HTTP, sleep).
+import { exactlyOne, nameCheck, oneOf, required } from './checks.js';
+import { type DocContext, field, index } from './context.js';
+import type { Loose } from './decode.js';
+import { checkPortName } from './names.js';
+import type { Container, HTTPGetAction, LifecycleHandler } from './types.js';
+import { NOT_IMPLEMENTED } from './unimplemented.js';
+
+const HANDLERS = ['exec', 'httpGet', 'sleep', ...Object.keys(NOT_IMPLEMENTED.LifecycleHandler)];
+const HEADER_NAME = /^[-A-Za-z0-9]+$/;
+
+export function checkLifecycle(ctx: DocContext, path: string, c: Loose<Container>, graceSeconds: number): void {
+  for (const hook of ['postStart', 'preStop'] as const) {
+    const p = field(path, hook);
+    const handler = c.lifecycle?.[hook];
+    if (handler) checkHandler(ctx, p, handler, c, graceSeconds);
+  }
+}
+
+function checkHandler(
+  ctx: DocContext,
+  path: string,
+  h: Loose<LifecycleHandler>,
+  c: Loose<Container>,
+  graceSeconds: number,
+): void {
+  exactlyOne(ctx, path, HANDLERS, 'must specify a handler type: exec, httpGet or sleep');
+  if (h.exec) {
+    const cmd = field(field(path, 'exec'), 'command');
+    if (!required(ctx, cmd, h.exec.command, 'the command to run, e.g. command: [sh, -c, "..."]') && h.exec.command?.length === 0) {
+      ctx.error(cmd, 'required value: the command to run, e.g. command: [sh, -c, "..."]');
+    }
+  }
+  if (h.httpGet) checkHttpGet(ctx, field(path, 'httpGet'), h.httpGet, c);
+  if (h.sleep) {
+    const p = field(field(path, 'sleep'), 'seconds');
+    const s = h.sleep.seconds;
+    if (!required(ctx, p, s, 'how long to sleep, e.g. seconds: 5') && s !== undefined && (s < 0 || s > graceSeconds)) {
+      ctx.error(p, `must be between 0 and the termination grace period (${graceSeconds} seconds), got ${s}`);
+    }
+  }
+}
+
+function checkHttpGet(ctx: DocContext, path: string, g: Loose<HTTPGetAction>, c: Loose<Container>): void {
+  const port = field(path, 'port');
+  if (!required(ctx, port, g.port, 'a port number or the name of one of the container\'s ports')) {
+    if (typeof g.port === 'number' && (g.port < 1 || g.port > 65535)) {
+      ctx.error(port, `must be between 1 and 65535, inclusive, got ${g.port}`);
+    } else if (typeof g.port === 'string') {
+      const names = (c.ports ?? []).flatMap((p) => (p?.name ? [p.name] : []));
+      const bad = checkPortName(g.port);
+      if (bad) ctx.error(port, /^[0-9]+$/.test(g.port) ? `${bad}; write the number without quotes` : bad);
+      else if (!names.includes(g.port)) {
+        const known = names.length > 0 ? ` (its ports are named ${names.join(', ')})` : '';
+        ctx.error(port, `${JSON.stringify(g.port)} is not the name of a port of this container${known}`);
+      }
+    }
+  }
+  oneOf(ctx, field(path, 'scheme'), g.scheme, ['HTTP', 'HTTPS']);
+  if (g.scheme === 'HTTPS') ctx.error(field(path, 'scheme'), 'not supported by peapod: HTTPS hooks; use HTTP');
+  g.httpHeaders?.forEach((header, i) => {
+    if (!header) return;
+    const name = field(index(field(path, 'httpHeaders'), i), 'name');
+    if (!required(ctx, name, header.name, 'the header name')) {
+      nameCheck(ctx, name, header.name, (s) =>
+        HEADER_NAME.test(s) ? undefined : `invalid HTTP header name ${JSON.stringify(s)}: letters, digits and '-' only`,
+      );
+    }
+  });
+}
