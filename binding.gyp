@@ -8,7 +8,8 @@
         "native/child.cc",
         "native/exit_watch.cc",
         "native/syscalls.cc",
-        "native/errors.cc"
+        "native/errors.cc",
+        "native/netns_socket.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -10,6 +10,7 @@ Napi::Value PidfdSignal(const Napi::CallbackInfo& info);
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Value Umount(const Napi::CallbackInfo& info);
+Napi::Value SocketInNetns(const Napi::CallbackInfo& info);
 }  // namespace peapod
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -20,6 +21,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, peapod::PidfdOpen));
   exports.Set("mount", Napi::Function::New(env, peapod::Mount));
   exports.Set("umount", Napi::Function::New(env, peapod::Umount));
+  exports.Set("socketInNetns", Napi::Function::New(env, peapod::SocketInNetns));
   return exports;
 }
 

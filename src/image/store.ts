@@ -12,6 +12,8 @@ export interface ImageConfig {
   cmd: string[];
   env: string[];
   workingDir: string;
+  /** The signal that asks the program to stop (OCI StopSignal), SIGTERM if unset. */
+  stopSignal?: string;
 }
 
 export interface Image {
@@ -68,6 +70,7 @@ function readConfig(dir: string, ref: string): ImageConfig {
     cmd: list(o.cmd),
     env: list(o.env),
     workingDir: typeof o.workingDir === 'string' && o.workingDir !== '' ? o.workingDir : '/',
+    ...(typeof o.stopSignal === 'string' && o.stopSignal !== '' ? { stopSignal: o.stopSignal } : {}),
   };
 }
 

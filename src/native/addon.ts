@@ -49,6 +49,7 @@ interface Addon {
   pidfdOpen(pid: number): number;
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
   umount(target: string, flags?: number): boolean;
+  socketInNetns(path: string, family: 4 | 6): number;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -179,4 +180,9 @@ export function mount(source: string, target: string, fstype: string, flags: rea
 
 export function umount(target: string, detach = false): boolean {
   return addon().umount(target, detach ? MNT_DETACH : 0);
+}
+
+/** A TCP socket made inside the network namespace at `path` (not connected). */
+export function socketInNetns(path: string, family: 4 | 6 = 4): number {
+  return addon().socketInNetns(path, family);
 }

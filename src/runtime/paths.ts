@@ -13,12 +13,17 @@ export interface RuntimePaths {
 
 export interface PodPaths {
   state: string;
-  stateFile: string;
+  /** The supervisor's record: pids and start times (runtime.json). */
+  recordFile: string;
+  /** The pod as a v1 Pod object with its live status (pod.json). */
+  podFile: string;
+  /** What happened to the pod, as kubelet events (events.json). */
+  eventsFile: string;
   data: string;
   shm: string;
   etc: { hosts: string; hostname: string; resolvConf: string };
   volume(name: string): string;
-  container(name: string): { dir: string; rootfs: string; upper: string; work: string };
+  container(name: string): { dir: string; rootfs: string; upper: string; work: string; terminationLog: string };
   log(container: string, restart: number): string;
 }
 
@@ -34,14 +39,16 @@ export function podPaths(paths: RuntimePaths, name: string): PodPaths {
   const data = join(paths.data, 'pods', name);
   return {
     state,
-    stateFile: join(state, 'pod.json'),
+    recordFile: join(state, 'runtime.json'),
+    podFile: join(state, 'pod.json'),
+    eventsFile: join(state, 'events.json'),
     data,
     shm: join(data, 'shm'),
     etc: { hosts: join(data, 'etc', 'hosts'), hostname: join(data, 'etc', 'hostname'), resolvConf: join(data, 'etc', 'resolv.conf') },
     volume: (v) => join(data, 'volumes', v),
     container: (c) => {
       const dir = join(data, 'containers', c);
-      return { dir, rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work') };
+      return { dir, rootfs: join(dir, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work'), terminationLog: join(dir, 'termination-log') };
     },
     log: (c, restart) => join(data, 'logs', c, `${restart}.log`),
   };

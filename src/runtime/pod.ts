@@ -1,24 +1,34 @@
-// A pod's life in this process, its supervisor: start the sandbox and the
-// containers, watch their exits, stop them gracefully, and tear everything
-// down so nothing is left. Restart policies come with the lifecycle work:
-// today a container that exits stays exited, and the pod ends when all have.
+// A pod's life in this process, its supervisor. Like the kubelet's syncPod,
+// one function (sync) looks at what is observed and does the next thing:
+// re-create a dead sandbox, run init containers in order, start or restart
+// app containers with back-off, and end the pod when its phase is terminal.
+// Every exit, timer and hook calls sync again; status is recomputed from
+// observations and written to disk whenever it changes.
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pauseBinary as defaultPause, pipe } from '../native/addon.js';
+import { pauseBinary as defaultPause } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
-import { containerPlan } from '../plan/container.js';
+import type { PreparedVolume } from '../plan/container.js';
 import { sandboxPlan } from '../plan/sandbox.js';
-import type { Container, Pod } from '../spec/types.js';
+import type { Pod } from '../spec/types.js';
+import { backoffFromEnv, type BackoffConfig } from './backoff.js';
+import { ContainerRunner, type InstanceContext } from './container.js';
+import { resolveEnv } from './env.js';
+import { EventLog, type PodEvent } from './events.js';
 import { checkExecutable } from './executable.js';
+import { runHook, type HookContext } from './hooks.js';
 import { hostFs } from './host-fs.js';
-import { ContainerLog, type LogListener } from './logs.js';
+import type { LogListener } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
-import { namespaceInode, pidsInNamespace, processStartTime } from './proc.js';
+import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
 import { isLive, reclaimPod } from './stale.js';
-import { writeRecord, readRecord, type PodRecord } from './state.js';
+import { readRecord, writeJsonAtomic, writeRecord, type PodRecord } from './state.js';
+import { isTerminal, shouldRestart } from './status/phase.js';
+import { podStatus } from './status/pod-status.js';
+import type { PodStatus } from './status/types.js';
 import { prepareVolumes, removeCreated } from './volumes.js';
 
 /** The kubelet's floor for a zero grace period; only force skips it. */
@@ -30,20 +40,26 @@ export interface PodOptions {
   onLog?: LogListener;
   /** The pod infrastructure binary (the kubelet's --pod-infra-container-image). */
   pauseBinary?: string;
+  /** Crash-loop back-off; defaults to the kubelet's, overridable by PEAPOD_BACKOFF_*. */
+  backoff?: BackoffConfig;
+  /** Called after every status change (already written to disk). */
+  onStatus?: (pod: PodObject) => void;
 }
 
 export interface ContainerResult {
   name: string;
   exit: ExitStatus;
   exitCode: number;
+  restartCount: number;
   startedAt: Date;
   finishedAt: Date;
 }
 
 export interface PodResult {
   containers: ContainerResult[];
-  /** 0 when every container exited 0. */
+  /** 0 when every app container's last run exited 0. */
   exitCode: number;
+  status: PodStatus;
 }
 
 export interface StopOptions {
@@ -51,24 +67,20 @@ export interface StopOptions {
   force?: boolean;
 }
 
+/** The v1 Pod as peapod reports it: the manifest plus what was observed. */
+export interface PodObject extends Pod {
+  metadata: Pod['metadata'] & {
+    uid: string;
+    namespace: string;
+    creationTimestamp: string;
+    deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
+  };
+  status: PodStatus;
+}
+
 export class PodExistsError extends Error {
   override name = 'PodExistsError';
-}
-
-interface ContainerInstance {
-  spec: Container;
-  process: PlanProcess;
-  /** Its mount namespace: the processes in it are the container's. */
-  mntInode: number | null;
-  log: ContainerLog;
-}
-
-interface Prepared {
-  images: Map<string, Image>;
-}
-
-function devNull(): number {
-  return openSync('/dev/null', 'r+');
 }
 
 /** Claims the pod's name under the root, reclaiming a stale pod of that name. */
@@ -81,7 +93,7 @@ function claimName(paths: RuntimePaths, pp: PodPaths, name: string): void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const record = readRecord(pp.stateFile);
+    const record = readRecord(pp.recordFile);
     if (isLive(record)) {
       throw new PodExistsError(
         `pod "${name}" already exists under ${paths.state} (supervised by pid ${record?.supervisor.pid}); delete it first or choose another metadata.name`,
@@ -94,15 +106,31 @@ function claimName(paths: RuntimePaths, pp: PodPaths, name: string): void {
 
 export class PodRuntime {
   readonly name: string;
+  readonly uid: string;
   readonly hostname: string;
   readonly paths: PodPaths;
-  readonly containers = new Map<string, ContainerInstance>();
+  readonly init: ContainerRunner[] = [];
+  readonly app: ContainerRunner[] = [];
+  readonly events = new EventLog();
   sandbox!: PlanProcess;
   readonly done: Promise<PodResult>;
-  private stopping = false;
-  private graceTimer: NodeJS.Timeout | undefined;
+
   private readonly record: PodRecord;
+  private readonly createdAt = new Date().toISOString();
+  private startTime: string | undefined;
+  private volumes = new Map<string, PreparedVolume>();
   private createdVolumes: string[] = [];
+  private nul = -1;
+  private supervising = false;
+  private syncing = false;
+  private syncAgain = false;
+  private finishing = false;
+  private tornDown = false;
+  private terminating: { deadline: number; grace: number; requestedAt: string } | undefined;
+  private failure: { reason: string; message: string } | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private lastStatus: PodStatus | undefined;
+  private lastWritten = '';
   private resolveDone!: (r: PodResult) => void;
 
   private constructor(
@@ -110,13 +138,14 @@ export class PodRuntime {
     private readonly options: PodOptions,
   ) {
     this.name = pod.metadata.name;
+    this.uid = pod.metadata.uid ?? randomUUID();
     this.hostname = pod.spec.hostname ?? pod.metadata.name;
     this.paths = podPaths(options.paths, this.name);
     this.record = {
       name: this.name,
-      uid: pod.metadata.uid ?? randomUUID(),
-      createdAt: new Date().toISOString(),
-      supervisor: { pid: process.pid, startTime: 0 },
+      uid: this.uid,
+      createdAt: this.createdAt,
+      supervisor: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 },
       containers: {},
       dataDir: this.paths.data,
       pod,
@@ -124,184 +153,427 @@ export class PodRuntime {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** Starts the pod; resolves once pause and every container have exec'd. */
+  /** All containers, init first, as a map by name (for tests and tools). */
+  get containers(): Map<string, ContainerRunner> {
+    return new Map([...this.init, ...this.app].map((r) => [r.spec.name, r]));
+  }
+
+  get policy(): NonNullable<Pod['spec']['restartPolicy']> {
+    return this.pod.spec.restartPolicy ?? 'Always';
+  }
+
+  get isTerminating(): boolean {
+    return this.terminating !== undefined;
+  }
+
+  /**
+   * Starts the pod: the sandbox, then the first init container or every app
+   * container (each with its postStart hook). A failure here rolls the
+   * whole pod back and throws: never half a pod.
+   */
   static async start(pod: Pod, options: PodOptions): Promise<PodRuntime> {
     const runtime = new PodRuntime(pod, options);
-    const prepared = runtime.prepare();
+    runtime.prepare();
     claimName(options.paths, runtime.paths, runtime.name);
     try {
-      runtime.create(prepared);
+      runtime.createPodFiles();
+      runtime.createSandbox();
+      await runtime.startFirst();
     } catch (err) {
       await runtime.rollback();
       throw err;
     }
-    runtime.supervise();
+    runtime.supervising = true;
+    runtime.armDeadline();
+    runtime.sync();
     return runtime;
   }
 
   /** Everything that can be checked before touching the host. */
-  private prepare(): Prepared {
+  private prepare(): void {
     const images = new Map<string, Image>();
-    for (const c of this.pod.spec.containers) {
+    const backoff = this.options.backoff ?? backoffFromEnv();
+    const runner = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerRunner => {
       const image = images.get(c.image) ?? resolveImage(this.options.paths.images, c.image);
       images.set(c.image, image);
-      checkExecutable(c, image, this.hostname, hostFs);
-    }
-    return { images };
+      const spec = resolveEnv(c, this.pod, this.uid);
+      checkExecutable(spec, image, this.hostname, hostFs);
+      return new ContainerRunner(spec, image, isInit, backoff);
+    };
+    for (const c of this.pod.spec.initContainers ?? []) this.init.push(runner(c, true));
+    for (const c of this.pod.spec.containers) this.app.push(runner(c, false));
   }
 
-  private create(prepared: Prepared): void {
-    const { paths, pod } = this;
-    this.record.supervisor.startTime = processStartTime(process.pid) ?? 0;
-    writeRecord(paths.stateFile, this.record);
+  private createPodFiles(): void {
+    const { paths } = this;
+    writeRecord(paths.recordFile, this.record);
     mkdirSync(paths.data, { recursive: true });
     writePodFiles(paths, this.hostname);
     mountPodShm(paths);
-    const volumes = prepareVolumes(pod.spec.volumes ?? [], (v) => paths.volume(v));
-    this.createdVolumes = volumes.created;
-
-    const nul = devNull();
-    try {
-      this.sandbox = PlanProcess.spawn(
-        sandboxPlan({ hostname: this.hostname, pauseBinary: this.options.pauseBinary ?? defaultPause }),
-        [nul, nul, nul],
-      );
-      this.record.sandbox = { pid: this.sandbox.pid, startTime: this.sandbox.startTime };
-      writeRecord(paths.stateFile, this.record);
-
-      for (const spec of pod.spec.containers) {
-        const image = prepared.images.get(spec.image) as Image;
-        this.startContainer(spec, image, volumes.volumes, nul);
-      }
-    } finally {
-      closeSync(nul);
-    }
-    writeRecord(paths.stateFile, this.record);
+    const prepared = prepareVolumes(this.pod.spec.volumes ?? [], (v) => paths.volume(v));
+    this.volumes = prepared.volumes;
+    this.createdVolumes = prepared.created;
+    this.nul = openSync('/dev/null', 'r');
+    this.event('Normal', 'Scheduled', `Successfully assigned ${this.pod.metadata.namespace ?? 'default'}/${this.name} to this host`);
   }
 
-  private startContainer(spec: Container, image: Image, volumes: ReturnType<typeof prepareVolumes>['volumes'], stdin: number): void {
-    const dirs = this.paths.container(spec.name);
-    for (const d of [dirs.rootfs, dirs.upper, dirs.work]) mkdirSync(d, { recursive: true });
-    const plan = containerPlan({
-      container: spec,
-      image,
-      hostname: this.hostname,
+  private createSandbox(): void {
+    this.sandbox = PlanProcess.spawn(
+      sandboxPlan({ hostname: this.hostname, pauseBinary: this.options.pauseBinary ?? defaultPause }),
+      [this.nul, this.nul, this.nul],
+    );
+    this.startTime ??= this.sandbox.startedAt.toISOString();
+    this.record.sandbox = { pid: this.sandbox.pid, startTime: this.sandbox.startTime };
+    writeRecord(this.paths.recordFile, this.record);
+    void this.sandbox.exited.then(() => this.sync());
+  }
+
+  private async startFirst(): Promise<void> {
+    const first = this.init.length > 0 ? [this.init[0] as ContainerRunner] : this.app;
+    for (const r of first) await this.startContainer(r, true);
+  }
+
+  private instanceContext(): InstanceContext {
+    return {
       sandboxPid: this.sandbox.pid,
-      dirs,
-      pod: { shm: this.paths.shm, hosts: this.paths.etc.hosts, hostname: this.paths.etc.hostname, resolvConf: this.paths.etc.resolvConf },
-      volumes,
-      fs: hostFs,
-    });
-    const [outR, outW] = pipe();
-    const [errR, errW] = pipe();
-    let proc: PlanProcess;
-    try {
-      proc = PlanProcess.spawn(plan, [stdin, outW, errW]);
-    } catch (err) {
-      closeSync(outR);
-      closeSync(errR);
-      throw err;
-    } finally {
-      // Only the child may hold the write ends, or the logs never see EOF.
-      closeSync(outW);
-      closeSync(errW);
-    }
-    const log = new ContainerLog(spec.name, this.paths.log(spec.name, 0), this.options.onLog);
-    log.attach(outR, 'stdout');
-    log.attach(errR, 'stderr');
-    this.containers.set(spec.name, { spec, process: proc, mntInode: namespaceInode(proc.pid, 'mnt'), log });
-    this.record.containers[spec.name] = { pid: proc.pid, startTime: proc.startTime };
+      hostname: this.hostname,
+      paths: this.paths,
+      volumes: this.volumes,
+      stdin: this.nul,
+      ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
+    };
   }
 
-  private supervise(): void {
-    for (const c of this.containers.values()) {
-      void c.process.exited.then(() => this.onContainerExit(c));
-    }
-    void this.finish().then((result) => this.resolveDone(result));
-  }
-
-  private onContainerExit(c: ContainerInstance): void {
-    // Whatever the main process left behind in its container goes with it.
-    this.killContainer(c);
-    if ([...this.containers.values()].every((x) => !x.process.running)) {
-      this.clearGraceTimer();
-      // Only now pause: stopping it first would cut every grace period short.
-      this.sandbox.signal('SIGTERM');
-    }
-  }
-
-  /** SIGKILL to the main process and to every process in the container's mount namespace. */
-  private killContainer(c: ContainerInstance): void {
-    c.process.signal('SIGKILL');
-    if (c.mntInode === null) return;
-    for (const pid of pidsInNamespace('mnt', c.mntInode)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Exited meanwhile.
-      }
-    }
-  }
-
-  private clearGraceTimer(): void {
-    if (this.graceTimer) clearTimeout(this.graceTimer);
-    this.graceTimer = undefined;
-  }
-
-  private async finish(): Promise<PodResult> {
-    await Promise.all([this.sandbox.exited, ...[...this.containers.values()].map((c) => c.process.exited)]);
-    await Promise.all([...this.containers.values()].map((c) => c.log.done));
-    this.clearGraceTimer();
-    this.teardown();
-    const containers = [...this.containers.values()].map((c) => {
-      const exit = c.process.exit as ExitStatus;
-      return {
-        name: c.spec.name,
-        exit,
-        exitCode: exitCodeOf(exit),
-        startedAt: c.process.startedAt,
-        finishedAt: c.process.finishedAt as Date,
-      };
-    });
-    return { containers, exitCode: containers.find((c) => c.exitCode !== 0)?.exitCode ?? 0 };
+  private hookContext(r: ContainerRunner): HookContext {
+    return { container: r.spec, containerPid: r.process?.pid ?? 0, env: r.env, workingDir: r.workingDir };
   }
 
   /**
-   * The seed's termination: SIGTERM to every container's main process, in
-   * parallel; SIGKILL to whatever is left when the grace period ends; then
-   * pause. A zero grace period still gets the kubelet's minimum; only force
-   * kills at once. A second call may shorten a running grace period.
+   * Starts a new instance of a container, then its postStart hook (the next
+   * container waits for it, as in the kubelet). On the pod's first start a
+   * failure throws; later it is recorded as a StartError run and retried
+   * with back-off like a crash.
+   */
+  private async startContainer(r: ContainerRunner, first: boolean): Promise<void> {
+    let proc: PlanProcess;
+    try {
+      proc = r.startInstance(this.instanceContext());
+    } catch (err) {
+      if (first) throw err;
+      const message = (err as Error).message;
+      r.recordStartError(message);
+      this.event('Warning', 'Failed', `Error: ${message}`, r);
+      queueMicrotask(() => this.sync());
+      return;
+    }
+    this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime };
+    writeRecord(this.paths.recordFile, this.record);
+    this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
+    this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
+    this.event('Normal', 'Started', `Started container ${r.spec.name}`, r);
+    void proc.exited.then((exit) => this.onExit(r, proc, exit));
+
+    const postStart = r.spec.lifecycle?.postStart;
+    if (postStart && !r.isInit) {
+      r.busy = true;
+      const result = await runHook(this.hookContext(r), 'PostStart', postStart, 2 ** 31 - 1);
+      r.busy = false;
+      if (!result.ok && proc.running) {
+        // The kubelet kills a container whose postStart failed; the restart policy decides the rest.
+        this.event('Warning', 'FailedPostStartHook', result.message, r);
+        r.kill();
+      }
+    }
+    if (proc.running) r.obs.started = true;
+    this.writeStatus();
+    if (this.supervising) this.sync();
+  }
+
+  private onExit(r: ContainerRunner, proc: PlanProcess, exit: ExitStatus): void {
+    if (r.process !== proc) return;
+    r.recordExit(exit, this.paths);
+    if (r.killTimer) clearTimeout(r.killTimer);
+    r.killTimer = undefined;
+    // Whatever the main process left behind in its container goes with it.
+    r.kill();
+    this.sync();
+  }
+
+  /**
+   * The kubelet's sync loop, for one pod: decide the next step from what is
+   * observed. Starting a container can call back into sync; such a call
+   * only asks for one more pass, so passes never nest.
+   */
+  sync(): void {
+    if (!this.supervising || this.finishing) return;
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = true;
+    try {
+      do {
+        this.syncAgain = false;
+        this.syncOnce();
+      } while (this.syncAgain && this.supervising && !this.finishing);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  private syncOnce(): void {
+    const all = [...this.init, ...this.app];
+    const quiet = (): boolean => all.every((r) => !r.running && !r.busy);
+
+    if (this.terminating) {
+      this.writeStatus();
+      if (quiet()) void this.finish();
+      return;
+    }
+
+    if (!this.sandbox.running) {
+      // The kernel ends every process of the pod with pause; wait for their exits.
+      if (all.some((r) => r.running)) return;
+      if (this.policy === 'Never') {
+        this.writeStatus();
+        void this.finish();
+        return;
+      }
+      this.recreateSandbox();
+    }
+
+    if (this.syncInit()) this.syncApp();
+    const status = this.writeStatus();
+    if (isTerminal(status.phase) && quiet()) void this.finish();
+  }
+
+  /** Runs init containers one at a time; true once all have succeeded in this sandbox. */
+  private syncInit(): boolean {
+    for (const r of this.init) {
+      if (r.succeededHere) continue;
+      if (r.running || r.busy) return false;
+      if (!r.exited || r.restartAt === 0) {
+        void this.startContainer(r, false);
+        return false;
+      }
+      if (!shouldRestart(this.policy, r.lastExitCode ?? 1, true)) return false; // phase: Failed
+      this.scheduleRestart(r);
+      return false;
+    }
+    return true;
+  }
+
+  private syncApp(): void {
+    for (const r of this.app) {
+      if (r.running) continue;
+      // Containers start in order; a running postStart holds back the next.
+      if (r.busy) return;
+      if (!r.exited || r.restartAt === 0) {
+        void this.startContainer(r, false);
+        if (r.busy) return;
+        continue;
+      }
+      if (shouldRestart(this.policy, r.lastExitCode ?? 1, false)) this.scheduleRestart(r);
+    }
+  }
+
+  /** Restarts at once, or after the back-off delay (CrashLoopBackOff meanwhile). */
+  private scheduleRestart(r: ContainerRunner): void {
+    if (r.restartAt !== undefined) {
+      if (Date.now() < r.restartAt) return;
+      r.restartAt = 0;
+      void this.startContainer(r, false);
+      return;
+    }
+    const cur = r.obs.current;
+    const ran = cur?.finishedAt ? (Date.parse(cur.finishedAt) - Date.parse(cur.startedAt)) / 1000 : 0;
+    const delay = r.backoff.next(ran);
+    if (delay <= 0) {
+      r.restartAt = 0;
+      void this.startContainer(r, false);
+      return;
+    }
+    r.restartAt = Date.now() + delay * 1000;
+    const ns = this.pod.metadata.namespace ?? 'default';
+    const message = `back-off ${formatSeconds(delay)} restarting failed container=${r.spec.name} pod=${this.name}_${ns}(${this.uid})`;
+    r.obs.waiting = { reason: 'CrashLoopBackOff', message };
+    this.event('Warning', 'BackOff', 'Back-off restarting failed container', r);
+    r.restartTimer = setTimeout(() => {
+      r.restartTimer = undefined;
+      this.sync();
+    }, delay * 1000);
+  }
+
+  /** pause died: a new sandbox, init containers again, and every container restarted in it. */
+  private recreateSandbox(): void {
+    this.event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+    this.createSandbox();
+    for (const r of this.init) r.succeededHere = false;
+    for (const r of [...this.init, ...this.app]) {
+      r.clearTimers();
+      // OnFailure leaves a container that succeeded alone; the rest start at once.
+      const done = this.policy === 'OnFailure' && r.exited && r.lastExitCode === 0 && !r.isInit;
+      r.restartAt = done ? undefined : 0;
+      if (!done) delete r.obs.waiting;
+    }
+  }
+
+  private armDeadline(): void {
+    const seconds = this.pod.spec.activeDeadlineSeconds;
+    if (seconds === undefined) return;
+    const elapsed = (Date.now() - Date.parse(this.startTime ?? this.createdAt)) / 1000;
+    this.deadlineTimer = setTimeout(() => {
+      this.failure = { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' };
+      this.event('Normal', 'DeadlineExceeded', this.failure.message);
+      void this.stop();
+    }, Math.max(seconds - elapsed, 0) * 1000);
+  }
+
+  /**
+   * The seed's termination: the pod is Terminating at once; for every
+   * container in parallel, preStop (its time comes out of the grace
+   * period), then SIGTERM, then SIGKILL to all of the container when the
+   * grace period ends; pause only after every container is gone. A zero
+   * grace period still gets the kubelet's minimum; only force kills at
+   * once. A later call may shorten the grace period, never lengthen it.
    */
   stop(options: StopOptions = {}): Promise<PodResult> {
-    const running = [...this.containers.values()].filter((c) => c.process.running);
-    if (options.force) {
-      this.clearGraceTimer();
-      for (const c of running) this.killContainer(c);
-      if (running.length === 0) this.sandbox.signal('SIGKILL');
-      return this.done;
-    }
+    if (this.finishing) return this.done;
     const requested = options.gracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
-    const grace = Math.max(requested, MIN_GRACE_SECONDS);
-    if (!this.stopping) {
-      this.stopping = true;
-      for (const c of running) c.process.signal('SIGTERM');
+    const grace = options.force ? 0 : Math.max(requested, MIN_GRACE_SECONDS);
+    const deadline = Date.now() + grace * 1000;
+    if (this.terminating && deadline >= this.terminating.deadline) return this.done;
+    const first = this.terminating === undefined;
+    this.terminating = { deadline, grace, requestedAt: new Date().toISOString() };
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    for (const r of [...this.init, ...this.app]) {
+      if (r.restartTimer) clearTimeout(r.restartTimer);
+      r.restartTimer = undefined;
+      if (!r.running) continue;
+      if (options.force) {
+        r.kill();
+      } else if (first) {
+        void this.terminateContainer(r);
+      } else {
+        this.armKill(r);
+      }
     }
-    this.clearGraceTimer();
-    if (running.length === 0) {
-      this.sandbox.signal('SIGTERM');
-      return this.done;
-    }
-    this.graceTimer = setTimeout(() => {
-      for (const c of this.containers.values()) if (c.process.running) this.killContainer(c);
-    }, grace * 1000);
+    this.writeStatus();
+    this.sync();
     return this.done;
   }
 
-  get isStopping(): boolean {
-    return this.stopping;
+  private async terminateContainer(r: ContainerRunner): Promise<void> {
+    const t = this.terminating;
+    if (!t) return;
+    this.event('Normal', 'Killing', `Stopping container ${r.spec.name}`, r);
+    const preStop = r.spec.lifecycle?.preStop;
+    if (preStop && r.running) {
+      r.busy = true;
+      const result = await runHook(this.hookContext(r), 'PreStop', preStop, t.deadline - Date.now());
+      r.busy = false;
+      if (!result.ok) this.event('Warning', 'FailedPreStopHook', result.message, r);
+    }
+    if (!r.running) return this.sync();
+    r.process?.signal((r.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+    // A preStop that used up the grace period still leaves the kubelet's minimum.
+    if (preStop) t.deadline = Math.max(t.deadline, Date.now() + MIN_GRACE_SECONDS * 1000);
+    this.armKill(r);
+  }
+
+  private armKill(r: ContainerRunner): void {
+    if (r.killTimer) clearTimeout(r.killTimer);
+    const t = this.terminating;
+    if (!t) return;
+    r.killTimer = setTimeout(() => r.kill(), Math.max(t.deadline - Date.now(), 0));
+  }
+
+  /** The pod is over: stop pause (after every container), tear down, report. */
+  private async finish(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    const all = [...this.init, ...this.app];
+    for (const r of all) {
+      r.clearTimers();
+      if (r.running) r.kill();
+    }
+    this.sandbox.signal('SIGTERM');
+    await Promise.all([this.sandbox.exited, ...all.map((r) => r.process?.exited)]);
+    await Promise.all(all.map((r) => r.log?.done));
+    const status = this.writeStatus();
+    this.teardown();
+    const containers = this.app
+      .filter((r) => r.process?.exit !== undefined)
+      .map((r) => {
+        const exit = r.process?.exit as ExitStatus;
+        return {
+          name: r.spec.name,
+          exit,
+          exitCode: exitCodeOf(exit),
+          restartCount: r.obs.restartCount,
+          startedAt: (r.process as PlanProcess).startedAt,
+          finishedAt: (r.process as PlanProcess).finishedAt as Date,
+        };
+      });
+    const failedInit = this.init.find((r) => r.exited && r.lastExitCode !== 0);
+    const exitCode = containers.find((c) => c.exitCode !== 0)?.exitCode ?? (failedInit ? (failedInit.lastExitCode ?? 1) : 0);
+    this.resolveDone({ containers, exitCode, status });
+  }
+
+  /** The pod as a v1 Pod object, with its status computed from observations. */
+  podObject(status: PodStatus = this.computeStatus()): PodObject {
+    const t = this.terminating;
+    return {
+      ...this.pod,
+      metadata: {
+        ...this.pod.metadata,
+        namespace: this.pod.metadata.namespace ?? 'default',
+        uid: this.uid,
+        creationTimestamp: this.createdAt,
+        ...(t ? { deletionTimestamp: new Date(t.deadline).toISOString(), deletionGracePeriodSeconds: t.grace } : {}),
+      },
+      status,
+    };
+  }
+
+  computeStatus(): PodStatus {
+    return podStatus({
+      spec: this.pod.spec,
+      init: this.init.map((r) => r.status()),
+      app: this.app.map((r) => r.status()),
+      ...(this.startTime ? { startTime: this.startTime } : {}),
+      ...(this.failure ? { failure: this.failure } : {}),
+      ...(this.lastStatus ? { previous: this.lastStatus } : {}),
+      now: new Date().toISOString(),
+    });
+  }
+
+  /** Recomputes the status; writes pod.json (atomically) only when it changed. */
+  private writeStatus(): PodStatus {
+    const status = this.computeStatus();
+    this.lastStatus = status;
+    if (this.tornDown) return status;
+    const object = this.podObject(status);
+    const text = JSON.stringify(object);
+    if (text !== this.lastWritten) {
+      this.lastWritten = text;
+      writeJsonAtomic(this.paths.podFile, object);
+      this.options.onStatus?.(object);
+    }
+    return status;
+  }
+
+  private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerRunner): void {
+    this.events.record(type, reason, message, r?.fieldPath);
+    if (!this.tornDown) writeJsonAtomic(this.paths.eventsFile, this.events.events);
   }
 
   private teardown(): void {
+    this.tornDown = true;
+    if (this.nul >= 0) closeSync(this.nul);
+    this.nul = -1;
+    this.supervising = false;
     unmountPodDir(this.paths.data);
     rmSync(this.paths.data, { recursive: true, force: true });
     rmSync(this.paths.state, { recursive: true, force: true });
@@ -309,16 +581,23 @@ export class PodRuntime {
 
   /** A start that failed half-way: kill what runs, then remove everything. */
   private async rollback(): Promise<void> {
-    for (const c of this.containers.values()) this.killContainer(c);
+    const all = [...this.init, ...this.app];
+    for (const r of all) r.kill();
+    const started = all.flatMap((r) => (r.process ? [r.process] : []));
     // pause's death takes every process of its PID namespace with it.
-    const started = [...this.containers.values()].map((c) => c.process);
     if (this.sandbox) {
       this.sandbox.signal('SIGKILL');
       started.push(this.sandbox);
     }
     await Promise.all(started.map((p) => p.exited));
-    await Promise.all([...this.containers.values()].map((c) => c.log.done));
+    await Promise.all(all.map((r) => r.log?.done));
     this.teardown();
     removeCreated(this.createdVolumes);
   }
+}
+
+function formatSeconds(s: number): string {
+  if (s >= 60 && s % 60 === 0) return `${s / 60}m0s`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${s % 60}s`;
+  return `${s}s`;
 }

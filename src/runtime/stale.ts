@@ -24,7 +24,7 @@ function killIfSame(pid: number, startTime: number): void {
 /** Removes one stale pod. The caller has checked it is not live. */
 export function reclaimPod(paths: RuntimePaths, name: string): void {
   const pp = podPaths(paths, name);
-  const record = readRecord(pp.stateFile);
+  const record = readRecord(pp.recordFile);
   if (record?.sandbox) killIfSame(record.sandbox.pid, record.sandbox.startTime);
   for (const c of Object.values(record?.containers ?? {})) killIfSame(c.pid, c.startTime);
   const dataDir = record?.dataDir ?? pp.data;
@@ -39,7 +39,7 @@ export function reclaimStalePods(paths: RuntimePaths): string[] {
   if (!existsSync(dir)) return [];
   const reclaimed: string[] = [];
   for (const name of readdirSync(dir)) {
-    if (isLive(readRecord(podPaths(paths, name).stateFile))) continue;
+    if (isLive(readRecord(podPaths(paths, name).recordFile))) continue;
     reclaimPod(paths, name);
     reclaimed.push(name);
   }

@@ -22,11 +22,16 @@ export interface PodRecord {
   pod: Pod;
 }
 
-export function writeRecord(path: string, record: PodRecord): void {
+/** Write, then rename: a reader sees the old file or the new one, never half. */
+export function writeJsonAtomic(path: string, value: unknown): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
   renameSync(tmp, path);
+}
+
+export function writeRecord(path: string, record: PodRecord): void {
+  writeJsonAtomic(path, record);
 }
 
 export function readRecord(path: string): PodRecord | null {

@@ -79,6 +79,7 @@ describe.skipIf(!isRoot)('peapod run (CLI)', () => {
 kind: Pod
 metadata: {name: ok}
 spec:
+  restartPolicy: OnFailure
   containers:
   - {name: a, image: busybox, command: [echo, hello]}
   - {name: b, image: busybox, command: ["true"]}

@@ -55,13 +55,14 @@ export async function start(root: TestRoot, p: Pod): Promise<Started> {
   });
   root.runtimes.push(runtime);
   root.pids.add(runtime.sandbox.pid);
-  for (const c of runtime.containers.values()) root.pids.add(c.process.pid);
+  for (const c of runtime.containers.values()) if (c.process) root.pids.add(c.process.pid);
   return { runtime, logs };
 }
 
 export function containerPid(s: Started, name: string): number {
   const c = s.runtime.containers.get(name);
   if (!c) throw new Error(`no container ${name}`);
+  if (!c.process) throw new Error(`container ${name} has not started`);
   return c.process.pid;
 }
 

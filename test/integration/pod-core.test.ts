@@ -66,9 +66,9 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
         sh('client', 'for i in $(seq 1 50); do wget -qO- http://127.0.0.1:8080/index.html && exit 0; sleep 0.1; done; exit 1'),
       ]),
     );
-    const [client] = await Promise.all([s.runtime.containers.get('client')!.process.exited]);
+    const [client] = await Promise.all([s.runtime.containers.get('client')!.process!.exited]);
     expect(client).toEqual({ code: 0 });
-    expect(s.logs.get('client')).toContain('served-by-b');
+    await waitFor('the client log', () => (s.logs.get('client') ?? []).includes('served-by-b'));
     // The host's own loopback has no such server.
     await expect(fetch('http://127.0.0.1:8080/index.html', { signal: AbortSignal.timeout(2000) })).rejects.toThrow();
     await s.runtime.stop({ force: true });

@@ -1,0 +1,230 @@
+// One container of a pod across its restarts: each run is a fresh instance
+// (a new overlay upper layer, a new log file, the same namespaces and
+// volumes), and what was observed of every run feeds its status.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pipe } from '../native/addon.js';
+import type { Image } from '../image/store.js';
+import { resolveCommand } from '../plan/command.js';
+import { containerPlan, type PreparedVolume } from '../plan/container.js';
+import type { Container } from '../spec/types.js';
+import { Backoff, type BackoffConfig } from './backoff.js';
+import { hostFs } from './host-fs.js';
+import { ContainerLog, type LogListener } from './logs.js';
+import type { PodPaths } from './paths.js';
+import { namespaceInode, pidsInNamespace } from './proc.js';
+import { PlanProcess, type ExitStatus } from './process.js';
+import { containerStatus } from './status/container-status.js';
+import type { ContainerObservation, ContainerStatus } from './status/types.js';
+
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+const MESSAGE_LIMIT = 4096;
+const FALLBACK_LINES = 80;
+const FALLBACK_BYTES = 2048;
+
+/** Where a container instance lives: filled by the pod for each start. */
+export interface InstanceContext {
+  sandboxPid: number;
+  hostname: string;
+  paths: PodPaths;
+  volumes: ReadonlyMap<string, PreparedVolume>;
+  stdin: number;
+  onLog?: LogListener;
+}
+
+function tailOfLog(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const lines = text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split(' ').slice(3).join(' '));
+  return lines.slice(-FALLBACK_LINES).join('\n').slice(-FALLBACK_BYTES);
+}
+
+export class ContainerRunner {
+  readonly obs: ContainerObservation;
+  readonly backoff: Backoff;
+  process: PlanProcess | undefined;
+  log: ContainerLog | undefined;
+  /** The mount namespace of the current instance: its processes are the container's. */
+  mntInode: number | null = null;
+  env: string[] = [];
+  workingDir = '/';
+  /** A postStart or preStop hook is running. */
+  busy = false;
+  /** When a scheduled restart is due (ms since epoch), and its timer. */
+  restartAt: number | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+  killTimer: NodeJS.Timeout | undefined;
+  /** Succeeded in the current sandbox (init containers run again in a new one). */
+  succeededHere = false;
+  private instances = 0;
+
+  constructor(
+    readonly spec: Container,
+    readonly image: Image,
+    readonly isInit: boolean,
+    backoff: BackoffConfig,
+  ) {
+    this.backoff = new Backoff(backoff);
+    this.obs = { name: spec.name, image: spec.image, imageID: `peapod://${image.dir}`, restartCount: 0, started: false };
+  }
+
+  get fieldPath(): string {
+    return `spec.${this.isInit ? 'initContainers' : 'containers'}{${this.spec.name}}`;
+  }
+
+  get running(): boolean {
+    return this.process?.running === true;
+  }
+
+  /** Ran, and its last instance has ended. */
+  get exited(): boolean {
+    return this.obs.current?.finishedAt !== undefined && !this.running;
+  }
+
+  get lastExitCode(): number | undefined {
+    return this.obs.current?.exitCode;
+  }
+
+  status(): ContainerStatus {
+    return containerStatus(this.obs);
+  }
+
+  get terminationMessagePath(): string {
+    return this.spec.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
+  }
+
+  /**
+   * Starts a new instance. Throws (with the failed step) if the process
+   * cannot be made; the caller decides whether that rolls back the pod.
+   */
+  startInstance(ctx: InstanceContext): PlanProcess {
+    const dirs = ctx.paths.container(this.spec.name);
+    // A fresh upper layer: a restarted container starts from its image again.
+    rmSync(dirs.upper, { recursive: true, force: true });
+    rmSync(dirs.work, { recursive: true, force: true });
+    for (const d of [dirs.rootfs, dirs.upper, dirs.work]) mkdirSync(d, { recursive: true });
+    writeFileSync(dirs.terminationLog, '');
+
+    // The termination log is a runtime-made mount, like the kubelet's.
+    const messageMount = 'peapod:termination-log'; // not a DNS label: never a user volume
+    const spec: Container = { ...this.spec, volumeMounts: [...(this.spec.volumeMounts ?? []), { name: messageMount, mountPath: this.terminationMessagePath }] };
+    const volumes = new Map(ctx.volumes);
+    volumes.set(messageMount, { hostPath: dirs.terminationLog, kind: 'file' });
+
+    const command = resolveCommand(this.image.config, this.spec, ctx.hostname);
+    this.env = command.env;
+    this.workingDir = command.workingDir;
+    const plan = containerPlan({
+      container: spec,
+      image: this.image,
+      hostname: ctx.hostname,
+      sandboxPid: ctx.sandboxPid,
+      dirs,
+      pod: { shm: ctx.paths.shm, hosts: ctx.paths.etc.hosts, hostname: ctx.paths.etc.hostname, resolvConf: ctx.paths.etc.resolvConf },
+      volumes,
+      fs: hostFs,
+    });
+    const restartCount = this.instances === 0 ? 0 : this.obs.restartCount + 1;
+    const [outR, outW] = pipe();
+    const [errR, errW] = pipe();
+    let proc: PlanProcess;
+    try {
+      proc = PlanProcess.spawn(plan, [ctx.stdin, outW, errW]);
+    } catch (err) {
+      closeSync(outR);
+      closeSync(errR);
+      throw err;
+    } finally {
+      // Only the child may hold the write ends, or the logs never see EOF.
+      closeSync(outW);
+      closeSync(errW);
+    }
+    this.instances++;
+    this.obs.restartCount = restartCount;
+    this.log = new ContainerLog(this.spec.name, ctx.paths.log(this.spec.name, restartCount), ctx.onLog);
+    this.log.attach(outR, 'stdout');
+    this.log.attach(errR, 'stderr');
+    this.process = proc;
+    this.mntInode = namespaceInode(proc.pid, 'mnt');
+    if (this.obs.current) this.obs.previous = this.obs.current;
+    this.obs.current = { id: `peapod://${randomBytes(16).toString('hex')}`, startedAt: proc.startedAt.toISOString() };
+    delete this.obs.waiting;
+    this.obs.started = false;
+    this.succeededHere = false;
+    this.restartAt = undefined;
+    return proc;
+  }
+
+  /** A start that failed before exec counts as a run that ended at once (StartError). */
+  recordStartError(message: string): void {
+    const now = new Date().toISOString();
+    if (this.obs.current) this.obs.previous = this.obs.current;
+    if (this.instances > 0) this.obs.restartCount++;
+    this.instances++;
+    this.obs.current = { id: '', startedAt: now, finishedAt: now, exitCode: 128, reason: 'StartError', message };
+    delete this.obs.waiting;
+    this.obs.started = false;
+  }
+
+  /** Records the end of the current instance, with its termination message. */
+  recordExit(exit: ExitStatus, podPaths: PodPaths): void {
+    const cur = this.obs.current;
+    if (!cur) return;
+    cur.finishedAt = (this.process?.finishedAt ?? new Date()).toISOString();
+    if (exit.signal !== undefined) {
+      cur.signal = exit.signal;
+      cur.exitCode = 128 + exit.signal;
+    } else {
+      cur.exitCode = exit.code;
+    }
+    const message = this.terminationMessage(podPaths, cur.exitCode);
+    if (message) cur.message = message;
+    this.obs.started = false;
+    if (this.isInit && cur.exitCode === 0) this.succeededHere = true;
+  }
+
+  private terminationMessage(podPaths: PodPaths, exitCode: number): string {
+    let message = '';
+    try {
+      message = readFileSync(podPaths.container(this.spec.name).terminationLog, 'utf8').slice(0, MESSAGE_LIMIT);
+    } catch {
+      // No file: no message.
+    }
+    if (message === '' && exitCode !== 0 && this.spec.terminationMessagePolicy === 'FallbackToLogsOnError') {
+      message = tailOfLog(podPaths.log(this.spec.name, this.obs.restartCount));
+    }
+    return message;
+  }
+
+  /** SIGKILL to the main process and to every process in the container's mount namespace. */
+  kill(): void {
+    this.process?.signal('SIGKILL');
+    if (this.mntInode === null) return;
+    for (const pid of pidsInNamespace('mnt', this.mntInode)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Exited meanwhile.
+      }
+    }
+  }
+
+  /** Whether any process of the current instance is still alive. */
+  hasProcesses(): boolean {
+    return this.running || (this.mntInode !== null && pidsInNamespace('mnt', this.mntInode).length > 0);
+  }
+
+  clearTimers(): void {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.killTimer) clearTimeout(this.killTimer);
+    this.restartTimer = undefined;
+    this.killTimer = undefined;
+  }
+}
