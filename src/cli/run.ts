@@ -5,9 +5,10 @@ import { formatIssue, readPodFile } from '../spec/index.js';
 import { PodRuntime } from '../runtime/pod.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../runtime/stale.js';
+import { backoffFromEnv } from '../runtime/backoff.js';
 import { intFlag, parseArgs, stringFlag, UsageError } from './args.js';
 
-export const RUN_USAGE = `usage: peapod run -f FILE [--root DIR] [--grace-period SECONDS] [--pod-infra-binary PATH] [--strict]`;
+export const RUN_USAGE = `usage: peapod run -f FILE [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
 
 function prefixLines(out: NodeJS.WriteStream): (container: string, stream: string, line: string) => void {
   return (container, stream, line) => {
@@ -21,6 +22,8 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
     root: { value: true },
     'grace-period': { value: true },
     'pod-infra-binary': { value: true },
+    'backoff-base': { value: true },
+    'backoff-cap': { value: true },
     strict: { value: false },
   });
   const file = stringFlag(args, 'filename');
@@ -38,9 +41,22 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
   reclaimStalePods(paths);
   const pauseBinary = stringFlag(args, 'pod-infra-binary');
+  const backoff = backoffFromEnv({
+    ...process.env,
+    ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
+    ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
+  });
   const runtime = await PodRuntime.start(pod, {
     paths,
+    backoff,
     onLog: prefixLines(process.stdout),
+    onEvent: (e) => {
+      // What a user watching the pod needs to know: restarts, hooks, failures.
+      if (e.type === 'Warning' || e.reason === 'SandboxChanged' || e.reason === 'DeadlineExceeded') {
+        const who = e.fieldPath ? ` ${e.fieldPath}` : '';
+        process.stderr.write(`event ${e.type} ${e.reason}${who}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}\n`);
+      }
+    },
     ...(pauseBinary ? { pauseBinary } : {}),
   });
   process.stderr.write(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
@@ -63,8 +79,11 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
   for (const c of result.containers) {
     const how = c.exit.signal !== undefined ? `killed by signal ${c.exit.signal}` : `exited ${c.exit.code}`;
-    process.stderr.write(`container ${c.name} ${how}\n`);
+    const restarts = c.restartCount > 0 ? ` after ${c.restartCount} restart${c.restartCount > 1 ? 's' : ''}` : '';
+    process.stderr.write(`container ${c.name} ${how}${restarts}\n`);
   }
-  process.stderr.write(`pod/${runtime.name} deleted\n`);
+  // Stopped on request, a pod is simply deleted; ended on its own, it has a phase.
+  const reason = result.status.reason ? ` (${result.status.reason})` : '';
+  process.stderr.write(interrupts > 0 ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
   return result.exitCode;
 }

@@ -57,6 +57,8 @@ export class ContainerRunner {
   workingDir = '/';
   /** A postStart or preStop hook is running. */
   busy = false;
+  /** The main process has exited; its output is still being read. */
+  draining = false;
   /** When a scheduled restart is due (ms since epoch), and its timer. */
   restartAt: number | undefined;
   restartTimer: NodeJS.Timeout | undefined;
@@ -80,7 +82,7 @@ export class ContainerRunner {
   }
 
   get running(): boolean {
-    return this.process?.running === true;
+    return this.process?.running === true || this.draining;
   }
 
   /** Ran, and its last instance has ended. */
@@ -171,6 +173,7 @@ export class ContainerRunner {
     this.obs.current = { id: '', startedAt: now, finishedAt: now, exitCode: 128, reason: 'StartError', message };
     delete this.obs.waiting;
     this.obs.started = false;
+    this.restartAt = undefined;
   }
 
   /** Records the end of the current instance, with its termination message. */

@@ -44,6 +44,8 @@ export interface PodOptions {
   backoff?: BackoffConfig;
   /** Called after every status change (already written to disk). */
   onStatus?: (pod: PodObject) => void;
+  /** Called for every event the supervisor records. */
+  onEvent?: (event: PodEvent) => void;
 }
 
 export interface ContainerResult {
@@ -291,12 +293,18 @@ export class PodRuntime {
 
   private onExit(r: ContainerRunner, proc: PlanProcess, exit: ExitStatus): void {
     if (r.process !== proc) return;
-    r.recordExit(exit, this.paths);
     if (r.killTimer) clearTimeout(r.killTimer);
     r.killTimer = undefined;
-    // Whatever the main process left behind in its container goes with it.
+    // Whatever the main process left behind in its container goes with it;
+    // then its output is read to the end before the exit is recorded
+    // (FallbackToLogsOnError reads the log).
+    r.draining = true;
     r.kill();
-    this.sync();
+    void (r.log?.done ?? Promise.resolve()).then(() => {
+      r.draining = false;
+      r.recordExit(exit, this.paths);
+      this.sync();
+    });
   }
 
   /**
@@ -331,7 +339,7 @@ export class PodRuntime {
       return;
     }
 
-    if (!this.sandbox.running) {
+    if (!this.sandbox.alive) {
       // The kernel ends every process of the pod with pause; wait for their exits.
       if (all.some((r) => r.running)) return;
       if (this.policy === 'Never') {
@@ -342,7 +350,12 @@ export class PodRuntime {
       this.recreateSandbox();
     }
 
-    if (this.syncInit()) this.syncApp();
+    if (this.syncInit()) {
+      this.syncApp();
+    } else {
+      // App containers wait for every init container to succeed.
+      for (const r of this.app) if (!r.obs.current) r.obs.waiting = { reason: 'PodInitializing' };
+    }
     const status = this.writeStatus();
     if (isTerminal(status.phase) && quiet()) void this.finish();
   }
@@ -565,7 +578,8 @@ export class PodRuntime {
   }
 
   private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerRunner): void {
-    this.events.record(type, reason, message, r?.fieldPath);
+    const e = this.events.record(type, reason, message, r?.fieldPath);
+    this.options.onEvent?.(e);
     if (!this.tornDown) writeJsonAtomic(this.paths.eventsFile, this.events.events);
   }
 

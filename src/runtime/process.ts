@@ -2,6 +2,7 @@
 // without pid-reuse races, and its exit, observed through the pidfd.
 import { spawnPlan, watchExit, pidfdSignal, type ExitStatus } from '../native/addon.js';
 import type { SpawnPlan } from '../plan/types.js';
+import { readFileSync } from 'node:fs';
 import { processStartTime } from './proc.js';
 
 export type { ExitStatus };
@@ -35,6 +36,20 @@ export class PlanProcess {
 
   get running(): boolean {
     return this.exit === undefined;
+  }
+
+  /**
+   * Running as the kernel sees it now: false for a zombie whose exit the
+   * event loop has not delivered yet (a dead pause must not be joined).
+   */
+  get alive(): boolean {
+    if (!this.running) return false;
+    try {
+      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+    } catch {
+      return false;
+    }
   }
 
   /** Sends a signal; false if the process has already exited. */

@@ -34,10 +34,14 @@ export function writeRecord(path: string, record: PodRecord): void {
   writeJsonAtomic(path, record);
 }
 
-export function readRecord(path: string): PodRecord | null {
+export function readJson<T>(path: string): T | null {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as PodRecord;
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {
     return null;
   }
+}
+
+export function readRecord(path: string): PodRecord | null {
+  return readJson<PodRecord>(path);
 }

@@ -1,7 +1,7 @@
 // `peapod run` as a user runs it: a separate process, real signals, real
 // exit codes, and the host left as it was, including after a crash.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectNothingLeft, isAlive, isRoot, makeRoot, mountsUnder, waitFor, type TestRoot } from './helpers.js';
@@ -136,6 +136,50 @@ spec:
     root.pids.add(pausePidOf(again));
     again.child.kill('SIGINT');
     await again.exited;
+  }, 30_000);
+
+  it('when killed while terminating, the pod still ends at once, and the next peapod records it Failed (SupervisorLost)', async () => {
+    const file = manifest(root, 'dying', `apiVersion: v1
+kind: Pod
+metadata: {name: dying}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - {name: a, image: busybox, command: [sh, -c, 'trap "echo ignoring TERM" TERM; echo up; while true; do sleep 0.1; done']}
+`);
+    const run = peapod(root, ['run', '-f', file]);
+    await waitFor('up', () => run.stdout.includes('[a] up'), 10_000);
+    const pause = pausePidOf(run);
+    root.pids.add(pause);
+    run.child.kill('SIGTERM');
+    await waitFor('terminating', () => run.stdout.includes('[a] ignoring TERM'), 5000);
+    const record = JSON.parse(readFileSync(join(root.dir, 'pods', 'dying', 'runtime.json'), 'utf8'));
+    const container: number = record.containers.a.pid;
+    root.pids.add(container);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    // Every process of the pod is killed at once; pause itself lingers until
+    // the host's init has reaped them (slow on these machines), then goes.
+    await waitFor('the container to die with its supervisor', () => !isAlive(container), 1000);
+    await waitFor('pause to die with its supervisor', () => !isAlive(pause), 3000);
+    // Another pod in the same root: its start reclaims the dead one.
+    const other = manifest(root, 'other', `apiVersion: v1
+kind: Pod
+metadata: {name: other}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: b, image: busybox, command: ["true"]}
+`);
+    const next = peapod(root, ['run', '-f', other]);
+    expect((await next.exited).code).toBe(0);
+    expect(mountsUnder(root.dir)).toEqual([]);
+    const stone = JSON.parse(readFileSync(join(root.dir, 'pods', 'dying', 'pod.json'), 'utf8'));
+    expect(stone.status).toMatchObject({ phase: 'Failed', reason: 'SupervisorLost' });
+    expect(stone.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 137, signal: 9 });
+    expect(readdirSync(join(root.dir, 'pods', 'dying'))).toEqual(['pod.json']);
+    // The tombstone is the one thing kept, until the pod is deleted.
+    rmSync(join(root.dir, 'pods', 'dying'), { recursive: true });
   }, 30_000);
 
   it('refuses a second pod of the same name while the first runs', async () => {
