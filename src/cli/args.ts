@@ -4,6 +4,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A CLI command: its words, its help, and what it does (returns the exit code). */
+export interface Command {
+  name: string;
+  synopsis: string;
+  summary: string;
+  help: string;
+  run(argv: readonly string[]): Promise<number>;
+}
+
 export interface FlagSpec {
   /** Takes a value (`-f FILE`) rather than being a switch. */
   value: boolean;

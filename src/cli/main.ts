@@ -1,18 +1,25 @@
-// peapod's command line: kubectl's words over the runtime.
+// peapod's command line: kubectl's words over the runtime. Each command is
+// a module exporting a Command; this table is the whole CLI.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native/addon.js';
-import { UsageError } from './args.js';
+import { UsageError, type Command } from './args.js';
 import { runCommand } from './run.js';
 
-const USAGE = `peapod: Kubernetes-style pods on this host
+const commands = new Map<string, Command>([runCommand].map((c) => [c.name, c]));
 
-usage:
-  peapod run -f pod.yaml [--root DIR] [--grace-period N]   run a pod in the foreground
-  peapod version
-  peapod help
-
-State lives under --root or $PEAPOD_ROOT (default /run/peapod and /var/lib/peapod).`;
+function usage(): string {
+  const lines = [...commands.values()].map((c) => `  ${c.synopsis.padEnd(58)} ${c.summary}`);
+  return [
+    'peapod: Kubernetes-style pods on this host',
+    '',
+    'usage:',
+    ...lines,
+    '  peapod version',
+    '',
+    'Every command takes --root DIR (or $PEAPOD_ROOT); `peapod COMMAND --help` for its flags.',
+  ].join('\n');
+}
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -20,24 +27,23 @@ function version(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
   try {
-    switch (command) {
-      case 'run':
-        return await runCommand(rest);
-      case 'version':
-      case '--version':
-        process.stdout.write(`peapod ${version()}\n`);
-        return 0;
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(`${USAGE}\n`);
-        return command === undefined ? 2 : 0;
-      default:
-        throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+    if (name === 'version' || name === '--version') {
+      process.stdout.write(`peapod ${version()}\n`);
+      return 0;
     }
+    if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+      process.stdout.write(`${usage()}\n`);
+      return name === undefined ? 2 : 0;
+    }
+    const command = commands.get(name);
+    if (!command) throw new UsageError(`unknown command "${name}"\n${usage()}`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(`${command.help}\n`);
+      return 0;
+    }
+    return await command.run(rest);
   } catch (err) {
     const e = err as Error;
     process.stderr.write(`peapod: ${e.message}\n`);

@@ -6,7 +6,7 @@ import { PodRuntime } from '../runtime/pod.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../runtime/stale.js';
 import { backoffFromEnv } from '../runtime/backoff.js';
-import { intFlag, parseArgs, stringFlag, UsageError } from './args.js';
+import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export const RUN_USAGE = `usage: peapod run -f FILE [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
 
@@ -16,7 +16,7 @@ function prefixLines(out: NodeJS.WriteStream): (container: string, stream: strin
   };
 }
 
-export async function runCommand(argv: readonly string[]): Promise<number> {
+async function run(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, {
     filename: { value: true, alias: 'f' },
     root: { value: true },
@@ -87,3 +87,23 @@ export async function runCommand(argv: readonly string[]): Promise<number> {
   process.stderr.write(interrupts > 0 ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
   return result.exitCode;
 }
+
+export const runCommand: Command = {
+  name: 'run',
+  synopsis: 'peapod run -f pod.yaml [-d] [--grace-period N]',
+  summary: 'run a pod (in the foreground; -d in the background)',
+  help: `${RUN_USAGE}
+
+Runs the pod in the manifest. In the foreground its output streams as
+"[container] line"; Ctrl-C (or SIGTERM) deletes it gracefully, a second
+Ctrl-C kills it at once. The exit code is 0 when every container exited 0.
+
+  -f, --filename FILE       the Pod manifest (YAML or JSON)
+  --root DIR                state root (default /run/peapod; $PEAPOD_ROOT)
+  --grace-period N          seconds between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds, else 30)
+  --backoff-base S          crash-loop back-off base in seconds (default 10; $PEAPOD_BACKOFF_BASE)
+  --backoff-cap S           crash-loop back-off cap in seconds (default 300; $PEAPOD_BACKOFF_CAP)
+  --pod-infra-binary PATH   the pause binary to use
+  --strict                  refuse fields peapod does not implement instead of warning`,
+  run,
+};

@@ -1,0 +1,54 @@
+// Reading pods from any peapod process: what the supervisors wrote under
+// the state root (pod.json, runtime.json, events.json), and whether each
+// supervisor is alive. Never writes.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PodEvent } from './events.js';
+import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
+import type { PodObject } from './pod.js';
+import { isLive } from './stale.js';
+import { readJson, readRecord, type PodRecord } from './state.js';
+
+export interface StoredPod {
+  name: string;
+  paths: PodPaths;
+  /** The last status the supervisor wrote (a tombstone when it is dead). */
+  pod: PodObject | null;
+  record: PodRecord | null;
+  /** The supervisor runs: the pod is live, and its control socket answers. */
+  live: boolean;
+}
+
+export class PodNotFoundError extends Error {
+  override name = 'PodNotFoundError';
+  constructor(name: string) {
+    // kubectl's wording.
+    super(`Error from server (NotFound): pods "${name}" not found`);
+  }
+}
+
+export function readStoredPod(paths: RuntimePaths, name: string): StoredPod | null {
+  const pp = podPaths(paths, name);
+  if (!existsSync(pp.state)) return null;
+  const record = readRecord(pp.recordFile);
+  return { name, paths: pp, pod: readJson<PodObject>(pp.podFile), record, live: isLive(record) };
+}
+
+export function getStoredPod(paths: RuntimePaths, name: string): StoredPod {
+  const stored = readStoredPod(paths, name);
+  if (!stored || (!stored.pod && !stored.live)) throw new PodNotFoundError(name);
+  return stored;
+}
+
+export function listStoredPods(paths: RuntimePaths): StoredPod[] {
+  const dir = join(paths.state, 'pods');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((name) => readStoredPod(paths, name))
+    .filter((p): p is StoredPod => p !== null && (p.pod !== null || p.live));
+}
+
+export function readEvents(pp: PodPaths): PodEvent[] {
+  return readJson<PodEvent[]>(pp.eventsFile) ?? [];
+}
