@@ -4,9 +4,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native/addon.js';
 import { UsageError, type Command } from './args.js';
+import { deleteCommand } from './delete.js';
+import { describeCommand } from './describe.js';
+import { execCommand } from './exec.js';
+import { explainCommand } from './explain.js';
+import { getCommand } from './get.js';
+import { inspectCommand } from './inspect.js';
+import { logsCommand } from './logs.js';
 import { runCommand } from './run.js';
 
-const commands = new Map<string, Command>([runCommand].map((c) => [c.name, c]));
+const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand].map((c) => [c.name, c]));
 
 function usage(): string {
   const lines = [...commands.values()].map((c) => `  ${c.synopsis.padEnd(58)} ${c.summary}`);
@@ -46,7 +53,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     const e = err as Error;
-    process.stderr.write(`peapod: ${e.message}\n`);
+    // kubectl's own wording stands alone, so scripts that match it keep working.
+    process.stderr.write(e.message.startsWith('Error from server') ? `${e.message}\n` : `peapod: ${e.message}\n`);
     return e instanceof UsageError ? 2 : 1;
   }
 }

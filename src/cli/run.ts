@@ -3,12 +3,19 @@
 // Ctrl-C kills at once. The exit code is 0 only if every container exited 0.
 import { formatIssue, readPodFile } from '../spec/index.js';
 import { PodRuntime } from '../runtime/pod.js';
+
+const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'peapod.js');
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../runtime/stale.js';
 import { backoffFromEnv } from '../runtime/backoff.js';
+import { spawn } from 'node:child_process';
+import { closeSync, createWriteStream, writeSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
-export const RUN_USAGE = `usage: peapod run -f FILE [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
+export const RUN_USAGE = `usage: peapod run -f FILE [-d] [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
 
 function prefixLines(out: NodeJS.WriteStream): (container: string, stream: string, line: string) => void {
   return (container, stream, line) => {
@@ -16,75 +23,134 @@ function prefixLines(out: NodeJS.WriteStream): (container: string, stream: strin
   };
 }
 
-async function run(argv: readonly string[]): Promise<number> {
-  const args = parseArgs(argv, {
-    filename: { value: true, alias: 'f' },
-    root: { value: true },
-    'grace-period': { value: true },
-    'pod-infra-binary': { value: true },
-    'backoff-base': { value: true },
-    'backoff-cap': { value: true },
-    strict: { value: false },
+const FLAGS = {
+  filename: { value: true, alias: 'f' },
+  root: { value: true },
+  'grace-period': { value: true },
+  'pod-infra-binary': { value: true },
+  'backoff-base': { value: true },
+  'backoff-cap': { value: true },
+  strict: { value: false },
+  detach: { value: false, alias: 'd' },
+  // Internal: the detached supervisor reports readiness on this fd.
+  'supervise-fd': { value: true },
+} as const;
+
+/**
+ * `run -d`: the same command, detached (its own session, no terminal), as
+ * the pod's supervisor. It says "ok" or the error on fd 3 once the pod is
+ * up; this process prints the pod's name and returns.
+ */
+async function runDetached(argv: readonly string[]): Promise<number> {
+  const childArgs = argv.filter((a) => a !== '-d' && a !== '--detach');
+  const child = spawn(process.execPath, [...process.execArgv, bin, 'run', ...childArgs, '--supervise-fd', '3'], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
   });
+  const pipe = child.stdio[3] as Readable;
+  let said = '';
+  pipe.setEncoding('utf8');
+  pipe.on('data', (d: string) => (said += d));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  await new Promise((resolve) => pipe.on('close', resolve));
+  const line = said.trim();
+  if (line.startsWith('ok ')) {
+    child.unref();
+    process.stdout.write(`pod/${line.slice(3)}\n`);
+    return 0;
+  }
+  process.stderr.write(`peapod: ${line.replace(/^error /, '') || `the supervisor exited with ${await exited} before the pod started`}\n`);
+  return 1;
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, FLAGS);
   const file = stringFlag(args, 'filename');
   if (!file) throw new UsageError(`run needs a manifest: -f FILE\n${RUN_USAGE}`);
   if (args.positionals.length > 0) throw new UsageError(`run takes no arguments besides flags: ${args.positionals.join(' ')}\n${RUN_USAGE}`);
   const grace = intFlag(args, 'grace-period');
+  if (args.flags.has('detach')) return runDetached(argv);
+  const superviseFd = stringFlag(args, 'supervise-fd');
+  const report = (line: string): void => {
+    if (superviseFd === undefined) return;
+    writeSync(Number(superviseFd), `${line}\n`);
+    closeSync(Number(superviseFd));
+  };
 
-  const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
-  for (const w of warnings) process.stderr.write(`${formatIssue(w, file)}\n`);
-  if (pods.length !== 1) {
-    throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
-  }
-  const pod = pods[0]!;
-
-  const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  reclaimStalePods(paths);
-  const pauseBinary = stringFlag(args, 'pod-infra-binary');
-  const backoff = backoffFromEnv({
-    ...process.env,
-    ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
-    ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
-  });
-  const runtime = await PodRuntime.start(pod, {
-    paths,
-    backoff,
-    onLog: prefixLines(process.stdout),
-    onEvent: (e) => {
-      // What a user watching the pod needs to know: restarts, hooks, failures.
-      if (e.type === 'Warning' || e.reason === 'SandboxChanged' || e.reason === 'DeadlineExceeded') {
-        const who = e.fieldPath ? ` ${e.fieldPath}` : '';
-        process.stderr.write(`event ${e.type} ${e.reason}${who}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}\n`);
-      }
-    },
-    ...(pauseBinary ? { pauseBinary } : {}),
-  });
-  process.stderr.write(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
-
+  // Signals first: a Ctrl-C during start stops the pod as soon as it exists.
   let interrupts = 0;
+  let runtime: PodRuntime | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++;
+    if (!runtime) return;
     if (interrupts === 1) {
-      const seconds = grace ?? pod.spec.terminationGracePeriodSeconds ?? 30;
-      process.stderr.write(`\n${sig}: stopping pod/${runtime.name} (grace period ${seconds}s; Ctrl-C again to kill now)\n`);
+      const seconds = grace ?? runtime.pod.spec.terminationGracePeriodSeconds ?? 30;
+      say(`\n${sig}: stopping pod/${runtime.name} (grace period ${seconds}s; Ctrl-C again to kill now)\n`);
       void runtime.stop(grace === undefined ? {} : { gracePeriodSeconds: grace });
     } else {
-      process.stderr.write(`${sig}: killing pod/${runtime.name} now\n`);
+      say(`${sig}: killing pod/${runtime.name} now\n`);
       void runtime.stop({ force: true });
     }
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  let logFile: WriteStream | undefined;
+  const say = (text: string): void => {
+    (logFile ?? process.stderr).write(text);
+  };
+
+  try {
+    const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
+    for (const w of warnings) say(`${formatIssue(w, file)}\n`);
+    if (pods.length !== 1) {
+      throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
+    }
+    const pod = pods[0]!;
+    const paths = runtimePaths({ root: stringFlag(args, 'root') });
+    reclaimStalePods(paths);
+    const pauseBinary = stringFlag(args, 'pod-infra-binary');
+    const backoff = backoffFromEnv({
+      ...process.env,
+      ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
+      ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
+    });
+    runtime = await PodRuntime.start(pod, {
+      paths,
+      backoff,
+      // Detached, the log files are the only place container output goes.
+      ...(superviseFd === undefined ? { onLog: prefixLines(process.stdout) } : {}),
+      onEvent: (e) => {
+        // What a user watching the pod needs to know: restarts, hooks, failures.
+        if (e.type === 'Warning' || e.reason === 'SandboxChanged' || e.reason === 'DeadlineExceeded') {
+          const who = e.fieldPath ? ` ${e.fieldPath}` : '';
+          say(`event ${e.type} ${e.reason}${who}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}\n`);
+        }
+      },
+      ...(pauseBinary ? { pauseBinary } : {}),
+    });
+  } catch (err) {
+    report(`error ${(err as Error).message}`);
+    throw err;
+  }
+  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a' });
+  say(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
+  report(`ok ${runtime.name}`);
+  if (interrupts > 0) {
+    interrupts = 0;
+    onSignal('SIGINT');
+  }
 
   const result = await runtime.done;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
+  logFile?.end();
+  logFile = undefined;
   for (const c of result.containers) {
     const how = c.exit.signal !== undefined ? `killed by signal ${c.exit.signal}` : `exited ${c.exit.code}`;
     const restarts = c.restartCount > 0 ? ` after ${c.restartCount} restart${c.restartCount > 1 ? 's' : ''}` : '';
-    process.stderr.write(`container ${c.name} ${how}${restarts}\n`);
+    say(`container ${c.name} ${how}${restarts}\n`);
   }
   // Stopped on request, a pod is simply deleted; ended on its own, it has a phase.
   const reason = result.status.reason ? ` (${result.status.reason})` : '';
-  process.stderr.write(interrupts > 0 ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
+  say(interrupts > 0 || runtime.isTerminating ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
   return result.exitCode;
 }
 
@@ -99,6 +165,7 @@ Runs the pod in the manifest. In the foreground its output streams as
 Ctrl-C kills it at once. The exit code is 0 when every container exited 0.
 
   -f, --filename FILE       the Pod manifest (YAML or JSON)
+  -d, --detach              run in the background: return once the pod runs, print its name
   --root DIR                state root (default /run/peapod; $PEAPOD_ROOT)
   --grace-period N          seconds between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds, else 30)
   --backoff-base S          crash-loop back-off base in seconds (default 10; $PEAPOD_BACKOFF_BASE)

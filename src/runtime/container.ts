@@ -2,7 +2,7 @@
 // (a new overlay upper layer, a new log file, the same namespaces and
 // volumes), and what was observed of every run feeds its status.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pipe } from '../native/addon.js';
 import type { Image } from '../image/store.js';
 import { resolveCommand } from '../plan/command.js';
@@ -12,7 +12,7 @@ import { Backoff, type BackoffConfig } from './backoff.js';
 import { hostFs } from './host-fs.js';
 import { ContainerLog, type LogListener } from './logs.js';
 import type { PodPaths } from './paths.js';
-import { namespaceInode, pidsInNamespace } from './proc.js';
+import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitStatus } from './process.js';
 import { containerStatus } from './status/container-status.js';
 import type { ContainerObservation, ContainerStatus } from './status/types.js';
@@ -51,8 +51,13 @@ export class ContainerRunner {
   readonly backoff: Backoff;
   process: PlanProcess | undefined;
   log: ContainerLog | undefined;
-  /** The mount namespace of the current instance: its processes are the container's. */
+  /**
+   * The mount namespace of the current instance: its processes are the
+   * container's. An fd pins it while we may still look for its processes:
+   * a freed namespace's inode number is reused at once by the kernel.
+   */
   mntInode: number | null = null;
+  private mntFd = -1;
   env: string[] = [];
   workingDir = '/';
   /** A postStart or preStop hook is running. */
@@ -154,7 +159,7 @@ export class ContainerRunner {
     this.log.attach(outR, 'stdout');
     this.log.attach(errR, 'stderr');
     this.process = proc;
-    this.mntInode = namespaceInode(proc.pid, 'mnt');
+    this.pinNamespace(proc.pid);
     if (this.obs.current) this.obs.previous = this.obs.current;
     this.obs.current = { id: `peapod://${randomBytes(16).toString('hex')}`, startedAt: proc.startedAt.toISOString() };
     delete this.obs.waiting;
@@ -219,9 +224,22 @@ export class ContainerRunner {
     }
   }
 
-  /** Whether any process of the current instance is still alive. */
-  hasProcesses(): boolean {
-    return this.running || (this.mntInode !== null && pidsInNamespace('mnt', this.mntInode).length > 0);
+  private pinNamespace(pid: number): void {
+    this.releaseNamespace();
+    try {
+      this.mntFd = openSync(`/proc/${pid}/ns/mnt`, 'r');
+      this.mntInode = fstatSync(this.mntFd).ino;
+    } catch {
+      // Already gone: nothing of it to find later either.
+      this.mntInode = null;
+    }
+  }
+
+  /** Once the instance is over and its leftovers killed, the namespace may go. */
+  releaseNamespace(): void {
+    if (this.mntFd >= 0) closeSync(this.mntFd);
+    this.mntFd = -1;
+    this.mntInode = null;
   }
 
   clearTimers(): void {

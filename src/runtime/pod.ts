@@ -16,6 +16,8 @@ import { backoffFromEnv, type BackoffConfig } from './backoff.js';
 import { ContainerRunner, type InstanceContext } from './container.js';
 import { resolveEnv } from './env.js';
 import { EventLog, type PodEvent } from './events.js';
+import { controlSocketPath, serveControl } from './control.js';
+import type { Server } from 'node:net';
 import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
 import { hostFs } from './host-fs.js';
@@ -131,6 +133,7 @@ export class PodRuntime {
   private terminating: { deadline: number; grace: number; requestedAt: string } | undefined;
   private failure: { reason: string; message: string } | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  private control: Server | undefined;
   private lastStatus: PodStatus | undefined;
   private lastWritten = '';
   private resolveDone!: (r: PodResult) => void;
@@ -150,6 +153,7 @@ export class PodRuntime {
       supervisor: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 },
       containers: {},
       dataDir: this.paths.data,
+      control: controlSocketPath(this.paths, options.paths.state),
       pod,
     };
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -186,6 +190,7 @@ export class PodRuntime {
       throw err;
     }
     runtime.supervising = true;
+    runtime.control = serveControl(runtime.record.control as string, runtime);
     runtime.armDeadline();
     runtime.sync();
     return runtime;
@@ -268,7 +273,7 @@ export class PodRuntime {
       queueMicrotask(() => this.sync());
       return;
     }
-    this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime };
+    this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir };
     writeRecord(this.paths.recordFile, this.record);
     this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
     this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
@@ -301,6 +306,8 @@ export class PodRuntime {
     r.draining = true;
     r.kill();
     void (r.log?.done ?? Promise.resolve()).then(() => {
+      r.kill();
+      r.releaseNamespace();
       r.draining = false;
       r.recordExit(exit, this.paths);
       this.sync();
@@ -585,6 +592,9 @@ export class PodRuntime {
 
   private teardown(): void {
     this.tornDown = true;
+    for (const r of [...this.init, ...this.app]) r.releaseNamespace();
+    this.control?.close();
+    if (this.record.control) rmSync(this.record.control, { force: true });
     if (this.nul >= 0) closeSync(this.nul);
     this.nul = -1;
     this.supervising = false;

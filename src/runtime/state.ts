@@ -8,6 +8,9 @@ export interface ProcessRecord {
   pid: number;
   /** Start time in clock ticks: with the pid, identifies the process. */
   startTime: number;
+  /** A container's environment and working directory, for exec. */
+  env?: string[];
+  workingDir?: string;
 }
 
 export interface PodRecord {
@@ -19,6 +22,8 @@ export interface PodRecord {
   containers: Record<string, ProcessRecord>;
   /** Data directory (may differ from the state directory). */
   dataDir: string;
+  /** The supervisor's control socket. */
+  control?: string;
   pod: Pod;
 }
 

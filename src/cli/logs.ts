@@ -1,0 +1,153 @@
+// `peapod logs`: reads the containers' CRI-format log files, as kubectl
+// logs does through the kubelet: -c, -f (across restarts), --previous,
+// --tail, --timestamps, --since.
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { runtimePaths } from '../runtime/paths.js';
+import { getStoredPod, readStoredPod, type StoredPod } from '../runtime/store.js';
+import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
+
+export interface LogLine {
+  time: string;
+  stream: string;
+  text: string;
+}
+
+/** Parses CRI records, joining partial (P) records with the final (F) one. */
+export class CriParser {
+  private partial = '';
+  private rest = '';
+
+  push(chunk: string): LogLine[] {
+    const out: LogLine[] = [];
+    const data = this.rest + chunk;
+    const lines = data.split('\n');
+    this.rest = lines.pop() ?? '';
+    for (const record of lines) {
+      const m = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/.exec(record);
+      if (!m) continue;
+      if (m[3] === 'P') {
+        this.partial += m[4];
+        continue;
+      }
+      out.push({ time: m[1] as string, stream: m[2] as string, text: this.partial + (m[4] as string) });
+      this.partial = '';
+    }
+    return out;
+  }
+}
+
+/** "10s", "5m", "1h30m" -> milliseconds. */
+export function parseDuration(text: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let total = 0;
+  let consumed = 0;
+  for (const m of text.matchAll(re)) {
+    const n = Number(m[1]);
+    total += n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[m[2] as 'ms' | 's' | 'm' | 'h'];
+    consumed += m[0].length;
+  }
+  if (consumed !== text.length || consumed === 0) throw new UsageError(`invalid duration "${text}": use a number with a unit, like 30s, 5m or 1h`);
+  return total;
+}
+
+function readFrom(path: string, offset: number): { text: string; size: number } {
+  const size = statSync(path).size;
+  if (size <= offset) return { text: '', size: offset };
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    return { text: buf.toString('utf8'), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function chooseContainer(stored: StoredPod, wanted: string | undefined): { name: string; restartCount: number } {
+  const pod = stored.pod ?? stored.record?.pod;
+  const app = pod?.spec.containers.map((c) => c.name) ?? [];
+  const init = pod?.spec.initContainers?.map((c) => c.name) ?? [];
+  const statuses = [...(stored.pod?.status.initContainerStatuses ?? []), ...(stored.pod?.status.containerStatuses ?? [])];
+  const restartCount = (name: string): number => statuses.find((s) => s.name === name)?.restartCount ?? 0;
+  if (wanted) {
+    if (![...app, ...init].includes(wanted)) throw new Error(`container ${wanted} is not valid for pod ${stored.name}`);
+    return { name: wanted, restartCount: restartCount(wanted) };
+  }
+  if (app.length === 1 && app[0]) return { name: app[0], restartCount: restartCount(app[0]) };
+  const initPart = init.length > 0 ? ` or one of the init containers: [${init.join(' ')}]` : '';
+  throw new UsageError(`a container name must be specified for pod ${stored.name}, choose one of: [${app.join(' ')}]${initPart}`);
+}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    container: { value: true, alias: 'c' },
+    follow: { value: false, alias: 'f' },
+    previous: { value: false, alias: 'p' },
+    tail: { value: true },
+    timestamps: { value: false },
+    since: { value: true },
+    root: { value: true },
+  });
+  const [name, ...extra] = args.positionals;
+  if (!name || extra.length > 0) throw new UsageError(`usage: ${logsCommand.synopsis}`);
+  const paths = runtimePaths({ root: stringFlag(args, 'root') });
+  const stored = getStoredPod(paths, name);
+  const { name: container, restartCount } = chooseContainer(stored, stringFlag(args, 'container'));
+  let instance = restartCount;
+  if (args.flags.has('previous')) {
+    if (restartCount === 0) throw new Error(`previous terminated container "${container}" in pod "${name}" not found`);
+    instance = restartCount - 1;
+  }
+  const tailText = stringFlag(args, 'tail');
+  const tail = tailText === undefined || tailText === '-1' ? undefined : intFlag(args, 'tail');
+  const sinceText = stringFlag(args, 'since');
+  const since = sinceText === undefined ? undefined : Date.now() - parseDuration(sinceText);
+  const stamps = args.flags.has('timestamps');
+  const print = (lines: LogLine[]): void => {
+    const kept = since === undefined ? lines : lines.filter((l) => Date.parse(l.time) >= since);
+    if (kept.length > 0) process.stdout.write(kept.map((l) => (stamps ? `${l.time} ${l.text}` : l.text)).join('\n') + '\n');
+  };
+
+  const file = (n: number): string => stored.paths.log(container, n);
+  if (!existsSync(file(instance))) {
+    if (!args.flags.has('follow')) throw new Error(`no logs for container "${container}" of pod "${name}" (it has not started, or the pod is gone)`);
+  }
+  const parser = new CriParser();
+  let offset = 0;
+  const first = existsSync(file(instance)) ? readFrom(file(instance), 0) : { text: '', size: 0 };
+  offset = first.size;
+  const initial = parser.push(first.text);
+  print(tail === undefined ? initial : initial.slice(Math.max(initial.length - tail, 0)));
+  if (!args.flags.has('follow') || args.flags.has('previous')) return 0;
+
+  // Follow: new lines of this instance, then of each restart, until the pod is gone.
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (existsSync(file(instance))) {
+      const next = readFrom(file(instance), offset);
+      offset = next.size;
+      print(parser.push(next.text));
+    }
+    if (existsSync(file(instance + 1))) {
+      instance++;
+      offset = 0;
+      continue;
+    }
+    const now = readStoredPod(paths, name);
+    if (!now || !now.live) return 0;
+  }
+}
+
+export const logsCommand: Command = {
+  name: 'logs',
+  synopsis: 'peapod logs NAME [-c C] [-f] [--previous] [--tail N]',
+  summary: 'print a container’s output',
+  help: `usage: peapod logs NAME [-c CONTAINER] [-f] [--previous] [--tail N] [--timestamps] [--since DURATION] [--root DIR]
+
+Prints a container's output from its CRI log file. -c is needed when the
+pod has several containers. -f follows the output, across restarts, until
+the pod is gone; --previous shows the instance before the current one;
+--tail N the last N lines; --since 5m the lines of the last five minutes;
+--timestamps prefixes each line with its RFC 3339 time.`,
+  run,
+};

@@ -1,0 +1,103 @@
+// The supervisor's control channel: a unix socket in the pod's state
+// directory through which any peapod process asks for a graceful delete.
+// One JSON line per request; the reply is `{"accepted":true}`, then, when
+// the pod is gone, `{"done":true,...}`.
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import type { PodPaths } from './paths.js';
+
+export interface DeleteRequest {
+  op: 'delete';
+  gracePeriodSeconds?: number;
+  force?: boolean;
+}
+
+export interface DoneReply {
+  done: true;
+  phase: string;
+  exitCode: number;
+}
+
+/** A unix socket path must fit in 108 bytes: long ones move to a short hashed name. */
+export function controlSocketPath(pp: PodPaths, stateRoot: string): string {
+  const path = join(pp.state, 'control.sock');
+  if (Buffer.byteLength(path) < 100) return path;
+  return join(stateRoot, 'sockets', `${createHash('sha256').update(pp.state).digest('hex').slice(0, 16)}.sock`);
+}
+
+export interface ControlTarget {
+  stop(request: { gracePeriodSeconds?: number; force?: boolean }): Promise<{ exitCode: number; status: { phase: string } }>;
+}
+
+export function serveControl(path: string, target: ControlTarget): Server {
+  rmSync(path, { force: true });
+  const server = createServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.indexOf('\n');
+      if (nl < 0) return;
+      let request: DeleteRequest;
+      try {
+        request = JSON.parse(buffer.slice(0, nl)) as DeleteRequest;
+      } catch {
+        socket.end(`${JSON.stringify({ error: 'malformed request' })}\n`);
+        return;
+      }
+      if (request.op !== 'delete') {
+        socket.end(`${JSON.stringify({ error: `unknown op ${String(request.op)}` })}\n`);
+        return;
+      }
+      socket.write(`${JSON.stringify({ accepted: true })}\n`);
+      const stop: { gracePeriodSeconds?: number; force?: boolean } = {};
+      if (request.gracePeriodSeconds !== undefined) stop.gracePeriodSeconds = request.gracePeriodSeconds;
+      if (request.force) stop.force = true;
+      void target.stop(stop).then((result) => {
+        const reply: DoneReply = { done: true, phase: result.status.phase, exitCode: result.exitCode };
+        if (!socket.destroyed) socket.end(`${JSON.stringify(reply)}\n`);
+      });
+    });
+  });
+  server.listen(path);
+  // The control channel alone must not keep a finished supervisor alive.
+  server.unref();
+  return server;
+}
+
+/** Sends a delete; resolves on `accepted` (wait=false) or when the pod is gone. */
+export function requestDelete(path: string, request: Omit<DeleteRequest, 'op'>, wait: boolean): Promise<DoneReply | { accepted: true }> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    let buffer = '';
+    let accepted = false;
+    socket.setEncoding('utf8');
+    socket.on('connect', () => socket.write(`${JSON.stringify({ op: 'delete', ...request })}\n`));
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const reply = JSON.parse(buffer.slice(0, nl)) as { accepted?: true; done?: true; error?: string };
+        buffer = buffer.slice(nl + 1);
+        if (reply.error) return reject(new Error(`the supervisor refused: ${reply.error}`));
+        if (reply.accepted) {
+          accepted = true;
+          if (!wait) {
+            socket.destroy();
+            return resolve({ accepted: true });
+          }
+        }
+        if (reply.done) {
+          socket.destroy();
+          return resolve(reply as DoneReply);
+        }
+      }
+    });
+    socket.on('error', (err) => reject(new Error(`cannot reach the pod's supervisor at ${path}: ${err.message}`)));
+    // The supervisor exited without a word: the pod is gone with it.
+    socket.on('close', () => (accepted ? resolve({ done: true, phase: 'Unknown', exitCode: 1 }) : reject(new Error(`the pod's supervisor closed ${path}`))));
+  });
+}

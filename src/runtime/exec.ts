@@ -1,0 +1,44 @@
+// A command run inside a running container from any peapod process (the
+// CLI's exec): the container's namespaces, environment and working
+// directory, our own stdio. The exit code is the command's.
+import { closeSync, openSync } from 'node:fs';
+import { SpawnError } from '../native/addon.js';
+import { execPlan } from '../plan/exec.js';
+import { isSameProcess } from './proc.js';
+import { exitCodeOf, PlanProcess } from './process.js';
+import type { StoredPod } from './store.js';
+
+export class ExecError extends Error {
+  override name = 'ExecError';
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+export async function execInContainer(stored: StoredPod, container: string, argv: string[], opts: { stdin: boolean }): Promise<number> {
+  const pod = stored.pod ?? stored.record?.pod;
+  const names = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].map((c) => c.name);
+  if (!names.includes(container)) throw new ExecError(`container ${container} is not valid for pod ${stored.name}`, 1);
+  const record = stored.record?.containers[container];
+  if (!stored.live || !record || !isSameProcess(record.pid, record.startTime)) {
+    throw new ExecError(`cannot exec in a stopped container: container "${container}" of pod "${stored.name}" is not running`, 1);
+  }
+  const nul = openSync('/dev/null', 'r');
+  let proc: PlanProcess;
+  try {
+    proc = PlanProcess.spawn(
+      execPlan({ name: `${container} (exec)`, containerPid: record.pid, argv, env: record.env ?? [], workingDir: record.workingDir ?? '/' }),
+      [opts.stdin ? 0 : nul, 1, 2],
+    );
+  } catch (err) {
+    // The shell's convention: 127 when the command is not found, 126 when it cannot run.
+    const code = err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;
+    throw new ExecError((err as Error).message, code);
+  } finally {
+    closeSync(nul);
+  }
+  return exitCodeOf(await proc.exited);
+}

@@ -1,0 +1,150 @@
+// Operating pods from another terminal: run -d, get, describe, logs, exec,
+// delete, each a separate peapod process, as a user would type them.
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { expectNothingLeft, isAlive, isRoot, makeRoot, nsInode, waitFor, type TestRoot } from './helpers.js';
+
+const execFileP = promisify(execFile);
+const bin = join(process.cwd(), 'bin', 'peapod.js');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function peapod(root: TestRoot, args: string[]): Promise<Result> {
+  try {
+    // --root right after the command: everything after `--` belongs to exec's command.
+    const { stdout, stderr } = await execFileP(process.execPath, [bin, args[0] as string, '--root', root.dir, ...args.slice(1)]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+function manifest(root: TestRoot, name: string, yaml: string): string {
+  const file = join(root.dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+const WEB = `apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  containers:
+  - name: ticker
+    image: busybox
+    command: [sh, -c, 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done']
+  - name: stubborn
+    image: busybox
+    command: [sh, -c, 'trap "echo ignoring TERM" TERM; while true; do sleep 0.1; done']
+`;
+
+function recordOf(root: TestRoot, name: string): { supervisor: { pid: number }; sandbox: { pid: number }; containers: Record<string, { pid: number }> } {
+  return JSON.parse(readFileSync(join(root.dir, 'pods', name, 'runtime.json'), 'utf8'));
+}
+
+describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
+  let root: TestRoot;
+  beforeEach(() => {
+    root = makeRoot();
+  });
+  afterEach(async () => {
+    // Whatever a failed test left running is deleted the way a user would.
+    await peapod(root, ['delete', 'pod', 'web', '--force']);
+    await expectNothingLeft(root);
+    root.cleanup();
+  });
+
+  it('run -d, get, describe, logs -f, exec, delete --grace-period 2, then NotFound', async () => {
+    const up = await peapod(root, ['run', '-d', '-f', manifest(root, 'web', WEB)]);
+    expect(up).toMatchObject({ code: 0, stdout: 'pod/web\n' });
+    const record = recordOf(root, 'web');
+    for (const pid of [record.supervisor.pid, record.sandbox.pid, ...Object.values(record.containers).map((c) => c.pid)]) root.pids.add(pid);
+
+    const get = await peapod(root, ['get', 'pods']);
+    expect(get.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
+    expect(get.stdout).toMatch(/^web\s+2\/2\s+Running\s+0\s+\d+s$/m);
+
+    const json = JSON.parse((await peapod(root, ['get', 'pod', 'web', '-o', 'json'])).stdout);
+    expect(json).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, status: { phase: 'Running' } });
+    // What the status says runs, the kernel shows running, in pause's namespaces.
+    for (const c of json.status.containerStatuses) {
+      expect(c.state.running).toBeDefined();
+      const pid = record.containers[c.name]!.pid;
+      expect(isAlive(pid)).toBe(true);
+      expect(nsInode(pid, 'net')).toBe(nsInode(record.sandbox.pid, 'net'));
+    }
+    expect((await peapod(root, ['get', 'pods', '-o', 'name'])).stdout).toBe('pod/web\n');
+    expect((await peapod(root, ['get', 'pods', '-o', 'yaml'])).stdout).toMatch(/^apiVersion: v1\nkind: List\nitems:\n/);
+
+    const describe = (await peapod(root, ['describe', 'pod', 'web'])).stdout;
+    expect(describe).toMatch(/^Name:\s+web$/m);
+    expect(describe).toMatch(/^Status:\s+Running$/m);
+    expect(describe).toMatch(/^ {2}ticker:$/m);
+    expect(describe).toMatch(/Normal\s+Started\s+\S+\s+peapod spec\.containers\{ticker\}\s+Started container ticker/);
+
+    const noC = await peapod(root, ['logs', 'web']);
+    expect(noC.code).not.toBe(0);
+    expect(noC.stderr).toContain('a container name must be specified for pod web, choose one of: [ticker stubborn]');
+    // logs -f sees a line printed after it started.
+    const follow = spawn(process.execPath, [bin, 'logs', 'web', '-c', 'ticker', '-f', '--root', root.dir]);
+    let followed = '';
+    follow.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+    await waitFor('a few lines', () => /tick \d+\n/.test(followed), 5000);
+    const last = Math.max(...[...followed.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
+    await waitFor('a later line', () => followed.includes(`tick ${last + 2}\n`), 5000);
+    const tail = await peapod(root, ['logs', 'web', '-c', 'ticker', '--tail', '1', '--timestamps']);
+    expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n$/);
+
+    const seven = await peapod(root, ['exec', 'web', '-c', 'ticker', '--', 'sh', '-c', 'echo in $(hostname); exit 7']);
+    expect(seven).toMatchObject({ code: 7, stdout: 'in web\n' });
+    const missing = await peapod(root, ['exec', 'web', '-c', 'ticker', '--', 'no-such-command']);
+    expect(missing.code).toBe(127);
+
+    const t0 = Date.now();
+    const del = await peapod(root, ['delete', 'pod', 'web', '--grace-period', '2']);
+    const seconds = (Date.now() - t0) / 1000;
+    expect(del).toMatchObject({ code: 0, stdout: 'pod "web" deleted\n' });
+    expect(seconds).toBeGreaterThanOrEqual(1.9);
+    expect(seconds).toBeLessThan(5);
+    await new Promise<void>((resolve) => (follow.exitCode !== null ? resolve() : follow.on('exit', () => resolve())));
+    const gone = await peapod(root, ['get', 'pod', 'web']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toBe('Error from server (NotFound): pods "web" not found\n');
+    const stopped = await peapod(root, ['exec', 'web', '--', 'true']);
+    expect(stopped.code).not.toBe(0);
+  }, 40_000);
+
+  it('run -d outlives the shell that launched it; delete ends it', async () => {
+    const file = manifest(root, 'web', WEB);
+    // The launching shell exits at once; the pod must not go with it.
+    const shell = await execFileP('sh', ['-c', `"${process.execPath}" "${bin}" run -d -f "${file}" --root "${root.dir}"; echo shell-done`]);
+    expect(shell.stdout).toBe('pod/web\nshell-done\n');
+    const record = recordOf(root, 'web');
+    root.pids.add(record.supervisor.pid);
+    root.pids.add(record.sandbox.pid);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(isAlive(record.supervisor.pid)).toBe(true);
+    expect(isAlive(record.sandbox.pid)).toBe(true);
+    expect((await peapod(root, ['delete', 'pod', 'web', '--force'])).code).toBe(0);
+  }, 20_000);
+
+  it('run -d reports a pod that cannot start, with a non-zero exit and nothing left', async () => {
+    const bad = await peapod(root, ['run', '-d', '-f', manifest(root, 'bad', `apiVersion: v1
+kind: Pod
+metadata: {name: bad}
+spec:
+  containers:
+  - {name: a, image: busybox, command: [no-such-command]}
+`)]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/container "a": cannot run \["no-such-command"\]/);
+  });
+});
