@@ -2,6 +2,7 @@
 // logs does through the kubelet: -c, -f (across restarts), --previous,
 // --tail, --timestamps, --since.
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { getStoredPod, readStoredPod, type StoredPod } from '../runtime/store.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
@@ -109,28 +110,41 @@ async function run(argv: readonly string[]): Promise<number> {
   };
 
   const file = (n: number): string => stored.paths.log(container, n);
-  if (!existsSync(file(instance))) {
-    if (!args.flags.has('follow')) throw new Error(`no logs for container "${container}" of pod "${name}" (it has not started, or the pod is gone)`);
+  if (logFiles(file(instance)).length === 0 && !args.flags.has('follow')) {
+    throw new Error(`no logs for container "${container}" of pod "${name}" (it has not started, or the pod is gone)`);
   }
   const parser = new CriParser();
-  let offset = 0;
-  const first = existsSync(file(instance)) ? readFrom(file(instance), 0) : { text: '', size: 0 };
-  offset = first.size;
-  const initial = parser.push(first.text);
+  // Rotated files first, oldest to newest, then the live one.
+  let initial: LogLine[] = [];
+  let current = { ino: -1, offset: 0 };
+  for (const path of logFiles(file(instance))) {
+    const chunk = readFrom(path, 0);
+    initial = initial.concat(parser.push(chunk.text));
+    if (path === file(instance)) current = { ino: statSync(path).ino, offset: chunk.size };
+  }
   print(tail === undefined ? initial : initial.slice(Math.max(initial.length - tail, 0)));
   if (!args.flags.has('follow') || args.flags.has('previous')) return 0;
 
-  // Follow: new lines of this instance, then of each restart, until the pod is gone.
+  // Follow: new lines of this instance (through rotations), then of each restart, until the pod is gone.
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
-    if (existsSync(file(instance))) {
-      const next = readFrom(file(instance), offset);
-      offset = next.size;
+    const live = file(instance);
+    const ino = existsSync(live) ? statSync(live).ino : -1;
+    if (current.ino !== -1 && ino !== current.ino) {
+      // Rotated: finish the old file under its new name, then start the new one.
+      const old = logFiles(live).find((p) => p !== live && statSync(p).ino === current.ino);
+      if (old) print(parser.push(readFrom(old, current.offset).text));
+      current = { ino, offset: 0 };
+    }
+    if (ino !== -1) {
+      if (current.ino === -1) current = { ino, offset: 0 };
+      const next = readFrom(live, current.offset);
+      current.offset = next.size;
       print(parser.push(next.text));
     }
     if (existsSync(file(instance + 1))) {
       instance++;
-      offset = 0;
+      current = { ino: -1, offset: 0 };
       continue;
     }
     const now = readStoredPod(paths, name);

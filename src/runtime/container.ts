@@ -10,7 +10,7 @@ import { containerPlan, type PreparedVolume } from '../plan/container.js';
 import type { Container } from '../spec/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
 import { hostFs } from './host-fs.js';
-import { ContainerLog, type LogListener } from './logs.js';
+import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import type { PodPaths } from './paths.js';
 import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitStatus } from './process.js';
@@ -30,6 +30,7 @@ export interface InstanceContext {
   volumes: ReadonlyMap<string, PreparedVolume>;
   stdin: number;
   onLog?: LogListener;
+  logRotation?: LogRotation;
 }
 
 function tailOfLog(path: string): string {
@@ -155,7 +156,7 @@ export class ContainerRunner {
     }
     this.instances++;
     this.obs.restartCount = restartCount;
-    this.log = new ContainerLog(this.spec.name, ctx.paths.log(this.spec.name, restartCount), ctx.onLog);
+    this.log = new ContainerLog(this.spec.name, ctx.paths.log(this.spec.name, restartCount), ctx.onLog, ctx.logRotation);
     this.log.attach(outR, 'stdout');
     this.log.attach(errR, 'stderr');
     this.process = proc;

@@ -3,9 +3,9 @@
 // (`<RFC3339Nano> <stream> <P|F> <line>`), and handed to a listener (the
 // foreground terminal). A line longer than the limit is split into partial
 // (P) records and a final (F) one, as CRI does.
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export type Stream = 'stdout' | 'stderr';
 export type LogListener = (container: string, stream: Stream, line: string) => void;
@@ -56,21 +56,99 @@ export class LineSplitter {
   }
 }
 
-/** One container instance's log file, fed by its two pipes. */
+/** When a log file is rotated, and how many rotated files are kept (the kubelet's 10Mi and 5). */
+export interface LogRotation {
+  maxBytes: number;
+  maxFiles: number;
+}
+
+export const DEFAULT_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, maxFiles: 5 };
+
+export function rotationFromEnv(env: NodeJS.ProcessEnv = process.env): LogRotation {
+  const num = (name: string, fallback: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${v}: expected a whole number >= 1`);
+    return n;
+  };
+  return { maxBytes: num('PEAPOD_LOG_MAX_BYTES', DEFAULT_ROTATION.maxBytes), maxFiles: num('PEAPOD_LOG_MAX_FILES', DEFAULT_ROTATION.maxFiles) };
+}
+
+/** Rotated files of a log, oldest first: `0.log.<seq>` before `0.log`. */
+export function logFiles(path: string): string[] {
+  const dir = dirname(path);
+  const base = basename(path);
+  let rotated: string[] = [];
+  try {
+    rotated = readdirSync(dir)
+      .filter((f) => f.startsWith(`${base}.`))
+      .sort((a, b) => Number(a.slice(base.length + 1)) - Number(b.slice(base.length + 1)))
+      .map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+  return existsSync(path) ? [...rotated, path] : rotated;
+}
+
+/**
+ * One container instance's log file, fed by its two pipes. Writes are
+ * synchronous and whole records, so a rotation (rename, then a new file)
+ * happens between two lines and never loses or splits one.
+ */
 export class ContainerLog {
-  private readonly file: WriteStream;
+  private fd: number;
+  private size = 0;
+  private sequence = 0;
   private open = 0;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
   constructor(
     readonly container: string,
-    path: string,
+    private readonly path: string,
     private readonly listener?: LogListener,
+    private readonly rotation: LogRotation = DEFAULT_ROTATION,
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.file = createWriteStream(path, { flags: 'a' });
+    this.fd = openSync(path, 'a');
+    this.size = fstatSync(this.fd).size;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** Writes whole records, rotating between two records when the file is full. */
+  private write(text: string): void {
+    let buf = Buffer.from(text);
+    while (buf.length > 0) {
+      const room = this.rotation.maxBytes - this.size;
+      if (buf.length <= room) {
+        writeSync(this.fd, buf);
+        this.size += buf.length;
+        return;
+      }
+      let cut = room > 0 ? buf.lastIndexOf(0x0a, room - 1) + 1 : 0;
+      if (cut === 0) {
+        if (this.size > 0) {
+          this.rotate();
+          continue;
+        }
+        // A single record longer than the limit goes alone into a file.
+        cut = buf.indexOf(0x0a) + 1 || buf.length;
+      }
+      writeSync(this.fd, buf.subarray(0, cut));
+      this.size += cut;
+      buf = buf.subarray(cut);
+      if (buf.length > 0) this.rotate();
+    }
+  }
+
+  private rotate(): void {
+    closeSync(this.fd);
+    renameSync(this.path, `${this.path}.${++this.sequence}`);
+    const rotated = logFiles(this.path);
+    for (const old of rotated.slice(0, Math.max(rotated.length - this.rotation.maxFiles, 0))) rmSync(old, { force: true });
+    this.fd = openSync(this.path, 'a');
+    this.size = 0;
   }
 
   /** Starts reading a pipe's read end (the runtime keeps no other copy of it). */
@@ -78,15 +156,27 @@ export class ContainerLog {
     this.open++;
     const socket = new Socket({ fd, readable: true, writable: false });
     socket.setEncoding('utf8');
+    let batch = '';
     const splitter = new LineSplitter((line, partial) => {
-      this.file.write(criRecord(stream, partial, line));
+      batch += criRecord(stream, partial, line);
       this.listener?.(this.container, stream, line);
     });
-    socket.on('data', (chunk: string) => splitter.push(chunk));
+    const flush = (): void => {
+      if (batch !== '') this.write(batch);
+      batch = '';
+    };
+    socket.on('data', (chunk: string) => {
+      splitter.push(chunk);
+      flush();
+    });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       splitter.end();
-      if (--this.open === 0) this.file.end(() => this.resolveDone());
+      flush();
+      if (--this.open === 0) {
+        closeSync(this.fd);
+        this.resolveDone();
+      }
     });
   }
 }

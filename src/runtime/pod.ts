@@ -21,7 +21,7 @@ import type { Server } from 'node:net';
 import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
 import { hostFs } from './host-fs.js';
-import type { LogListener } from './logs.js';
+import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
@@ -48,6 +48,8 @@ export interface PodOptions {
   onStatus?: (pod: PodObject) => void;
   /** Called for every event the supervisor records. */
   onEvent?: (event: PodEvent) => void;
+  /** Log rotation; defaults to the kubelet's, overridable by PEAPOD_LOG_MAX_BYTES/FILES. */
+  logRotation?: LogRotation;
 }
 
 export interface ContainerResult {
@@ -120,6 +122,7 @@ export class PodRuntime {
   readonly done: Promise<PodResult>;
 
   private readonly record: PodRecord;
+  private readonly logRotation: LogRotation;
   private readonly createdAt = new Date().toISOString();
   private startTime: string | undefined;
   private volumes = new Map<string, PreparedVolume>();
@@ -156,6 +159,7 @@ export class PodRuntime {
       control: controlSocketPath(this.paths, options.paths.state),
       pod,
     };
+    this.logRotation = options.logRotation ?? rotationFromEnv();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -247,6 +251,7 @@ export class PodRuntime {
       paths: this.paths,
       volumes: this.volumes,
       stdin: this.nul,
+      logRotation: this.logRotation,
       ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
     };
   }

@@ -1,0 +1,53 @@
+// Log rotation by size: 50 MB of output through a 1 MB limit, and
+// `peapod logs` still returns every line once, in order.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PodRuntime } from '../../src/runtime/pod.js';
+import { expectNothingLeft, isRoot, makeRoot, pod, sh, type TestRoot } from './helpers.js';
+
+const execFileP = promisify(execFile);
+const LINES = 50_000;
+
+describe.skipIf(!isRoot)('log rotation', () => {
+  let root: TestRoot;
+  beforeEach(() => {
+    root = makeRoot();
+  });
+  afterEach(async () => {
+    await expectNothingLeft(root);
+    root.cleanup();
+  });
+
+  it('rotates at the size limit without losing or repeating a line', async () => {
+    // 50 000 numbered lines of 1 000 bytes: 50 MB.
+    const script = `awk 'BEGIN { pad = sprintf("%990s", ""); gsub(/ /, "x", pad); for (i = 1; i <= ${LINES}; i++) printf "%08d %s\\n", i, pad }'; echo done; sleep 60`;
+    const runtime = await PodRuntime.start(pod('chatty', [sh('c', script)], [], { restartPolicy: 'Never' }), {
+      paths: root.paths,
+      logRotation: { maxBytes: 1024 * 1024, maxFiles: 1000 },
+    });
+    root.runtimes.push(runtime);
+    root.pids.add(runtime.sandbox.pid);
+    const log = runtime.paths.log('c', 0);
+    // One `peapod logs --tail 1` at a time until the last line is there.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { stdout } = await execFileP(process.execPath, ['bin/peapod.js', 'logs', 'chatty', '--root', root.dir, '--tail', '1']);
+      if (stdout === 'done\n') break;
+      if (Date.now() > deadline) throw new Error(`output not complete after 30 s: last line ${stdout.slice(0, 20)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const files = readdirSync(dirname(log));
+    expect(files.length).toBeGreaterThanOrEqual(45);
+    const { stdout } = await execFileP(process.execPath, ['bin/peapod.js', 'logs', 'chatty', '--root', root.dir], { maxBuffer: 128 << 20 });
+    const lines = stdout.split('\n').filter((l) => l !== '' && l !== 'done');
+    expect(lines.length).toBe(LINES);
+    lines.forEach((l, i) => {
+      if (Number(l.slice(0, 8)) !== i + 1) throw new Error(`line ${i + 1} is "${l.slice(0, 20)}..."`);
+    });
+    expect(join(dirname(log), files[0] as string)).toContain('0.log');
+    await runtime.stop({ force: true });
+  }, 60_000);
+});
