@@ -2,6 +2,8 @@
 // laid out before clone() so the child never allocates.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <string>
 #include <vector>
 
@@ -28,7 +30,20 @@ enum class Op : int {
   kNoNewPrivs,
   kWriteFile,    // b = path, a = content
   kUmask,        // m = mask
-  kExec,         // list = candidate paths, argv, envp
+  kOpen,         // b = path, n = fd to move it to (O_PATH|O_CLOEXEC)
+  kOpenBeneath,  // a = base dir, b = relative path (parts = its components),
+                 // n = fd, m = mode of dirs made on the way (0: make none)
+  kOpenTree,     // b = path, n = fd (OPEN_TREE_CLONE|AT_RECURSIVE)
+  kMoveMount,    // n = fd, b = target
+  kRemountRo,    // b = target
+  kMask,         // b = path, a = the null device to bind over a file
+  kReadonlyPath, // b = path
+  kCapbset,      // n = capabilities to keep (mask)
+  kKeepCaps,     // n = 0 or 1
+  kCapset,       // ints = permitted, effective, inheritable, ambient masks;
+                 // m = 1: limit them to what this process holds
+  kSeccomp,      // filter = the BPF program
+  kExec,         // list = candidate paths, argv, envp; m = 1: execveat(n) instead
 };
 
 struct Step {
@@ -37,6 +52,12 @@ struct Step {
   unsigned long n = 0;
   unsigned int m = 0;
   std::vector<long> ints;
+  // Components of b (open_beneath), and the BPF program (seccomp).
+  std::vector<std::string> parts;
+  std::vector<const char*> parts_p;
+  std::vector<struct sock_filter> filter;
+  // setgroups takes gid_t (32 bits), not the longs of `ints`.
+  std::vector<unsigned int> gids;
   // Pointer arrays into the strings below, NULL-terminated (exec only).
   std::vector<std::string> candidates, argv, envp;
   std::vector<const char*> candidates_p, argv_p, envp_p;

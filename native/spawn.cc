@@ -73,7 +73,12 @@ Op ParseOp(Napi::Env env, const std::string& name) {
       {"setgroups", Op::kSetgroups}, {"setgid", Op::kSetgid},
       {"setuid", Op::kSetuid},       {"no_new_privs", Op::kNoNewPrivs},
       {"write_file", Op::kWriteFile}, {"umask", Op::kUmask},
-      {"exec", Op::kExec},
+      {"open", Op::kOpen},           {"open_beneath", Op::kOpenBeneath},
+      {"open_tree", Op::kOpenTree},  {"move_mount", Op::kMoveMount},
+      {"remount_ro", Op::kRemountRo}, {"mask", Op::kMask},
+      {"readonly_path", Op::kReadonlyPath}, {"capbset", Op::kCapbset},
+      {"keepcaps", Op::kKeepCaps},   {"capset", Op::kCapset},
+      {"seccomp", Op::kSeccomp},     {"exec", Op::kExec},
   };
   for (const auto& entry : kOps) {
     if (name == entry.name) return entry.op;
@@ -112,6 +117,33 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
       Napi::Array ia = ints.As<Napi::Array>();
       for (uint32_t j = 0; j < ia.Length(); j++) s.ints.push_back(ia.Get(j).ToNumber().Int64Value());
     }
+    if (s.op == Op::kSetgroups) {
+      for (long g : s.ints) s.gids.push_back(static_cast<unsigned int>(g));
+    }
+    if (s.op == Op::kOpenBeneath) {
+      // Components, split here so the child only walks them.
+      size_t start = 0;
+      while (start <= s.b.size()) {
+        size_t slash = s.b.find('/', start);
+        if (slash == std::string::npos) slash = s.b.size();
+        std::string part = s.b.substr(start, slash - start);
+        if (!part.empty() && part != ".") s.parts.push_back(part);
+        start = slash + 1;
+      }
+    }
+    if (s.op == Op::kSeccomp) {
+      if (s.ints.size() % 4 != 0 || s.ints.empty() || s.ints.size() / 4 > BPF_MAXINSNS) {
+        throw Napi::TypeError::New(env, "spawn: a seccomp filter is 1 to 4096 instructions of 4 numbers");
+      }
+      for (size_t j = 0; j < s.ints.size(); j += 4) {
+        struct sock_filter ins;
+        ins.code = static_cast<__u16>(s.ints[j]);
+        ins.jt = static_cast<__u8>(s.ints[j + 1]);
+        ins.jf = static_cast<__u8>(s.ints[j + 2]);
+        ins.k = static_cast<__u32>(s.ints[j + 3]);
+        s.filter.push_back(ins);
+      }
+    }
     if (s.op == Op::kExec) {
       has_exec = true;
       s.candidates = StrList(o, "candidates");
@@ -125,6 +157,7 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
   }
   // Pointer arrays last: the strings no longer move.
   for (Step& s : plan.steps) {
+    if (s.op == Op::kOpenBeneath) s.parts_p = Pointers(s.parts);
     if (s.op != Op::kExec) continue;
     s.candidates_p = Pointers(s.candidates);
     s.argv_p = Pointers(s.argv);
@@ -145,8 +178,16 @@ std::string DescribeStep(const Step& s) {
     case Op::kWriteFile: return out + " " + s.b;
     case Op::kExec: return out + " " + (s.argv.empty() ? std::string("?") : s.argv[0]);
     case Op::kUmount: case Op::kMkdir: case Op::kMknod: case Op::kTouch:
-    case Op::kPivotRoot: case Op::kChdir:
+    case Op::kPivotRoot: case Op::kChdir: case Op::kOpen: case Op::kOpenTree:
+    case Op::kRemountRo: case Op::kMask: case Op::kReadonlyPath:
       return out + " " + s.b;
+    case Op::kOpenBeneath:
+      // Which volume and which subPath, e.g. "open beneath /vol: escape".
+      return out + " " + s.a + ": " + s.b;
+    case Op::kMoveMount:
+      return out + " fd " + std::to_string(s.n) + " to " + s.b;
+    case Op::kSetuid: case Op::kSetgid:
+      return out + " " + std::to_string(s.n);
     default:
       return out;
   }

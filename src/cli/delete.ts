@@ -29,7 +29,7 @@ async function run(argv: readonly string[]): Promise<number> {
         waitFlag === 'true',
       );
     } else {
-      reclaimPod(paths, name);
+      await reclaimPod(paths, name);
     }
     process.stdout.write(`pod "${name}" deleted\n`);
   }

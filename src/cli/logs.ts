@@ -51,8 +51,15 @@ export function parseDuration(text: string): number {
   return total;
 }
 
+/** The file's bytes from `offset`; nothing when it was just rotated away (the caller lists again). */
 function readFrom(path: string, offset: number): { text: string; size: number } {
-  const size = statSync(path).size;
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && offset > 0) return { text: '', size: offset };
+    throw err;
+  }
   if (size <= offset) return { text: '', size: offset };
   const fd = openSync(path, 'r');
   try {
@@ -61,6 +68,14 @@ function readFrom(path: string, offset: number): { text: string; size: number } 
     return { text: buf.toString('utf8'), size };
   } finally {
     closeSync(fd);
+  }
+}
+
+function inode(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return -1;
   }
 }
 
@@ -113,14 +128,26 @@ async function run(argv: readonly string[]): Promise<number> {
   if (logFiles(file(instance)).length === 0 && !args.flags.has('follow')) {
     throw new Error(`no logs for container "${container}" of pod "${name}" (it has not started, or the pod is gone)`);
   }
-  const parser = new CriParser();
+  let parser = new CriParser();
   // Rotated files first, oldest to newest, then the live one.
   let initial: LogLine[] = [];
   let current = { ino: -1, offset: 0 };
-  for (const path of logFiles(file(instance))) {
-    const chunk = readFrom(path, 0);
-    initial = initial.concat(parser.push(chunk.text));
-    if (path === file(instance)) current = { ino: statSync(path).ino, offset: chunk.size };
+  // A rotation between listing the files and reading them renames one: list again.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const lines: LogLine[] = [];
+      const fresh = new CriParser();
+      for (const path of logFiles(file(instance))) {
+        const chunk = readFrom(path, 0);
+        for (const line of fresh.push(chunk.text)) lines.push(line);
+        if (path === file(instance)) current = { ino: statSync(path).ino, offset: chunk.size };
+      }
+      initial = lines;
+      parser = fresh;
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 5) throw err;
+    }
   }
   print(tail === undefined ? initial : initial.slice(Math.max(initial.length - tail, 0)));
   if (!args.flags.has('follow') || args.flags.has('previous')) return 0;
@@ -129,10 +156,10 @@ async function run(argv: readonly string[]): Promise<number> {
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
     const live = file(instance);
-    const ino = existsSync(live) ? statSync(live).ino : -1;
+    const ino = inode(live);
     if (current.ino !== -1 && ino !== current.ino) {
       // Rotated: finish the old file under its new name, then start the new one.
-      const old = logFiles(live).find((p) => p !== live && statSync(p).ino === current.ino);
+      const old = logFiles(live).find((p) => p !== live && inode(p) === current.ino);
       if (old) print(parser.push(readFrom(old, current.offset).text));
       current = { ino, offset: 0 };
     }

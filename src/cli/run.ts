@@ -30,6 +30,7 @@ const FLAGS = {
   'pod-infra-binary': { value: true },
   'backoff-base': { value: true },
   'backoff-cap': { value: true },
+  'node-allocatable': { value: true },
   strict: { value: false },
   detach: { value: false, alias: 'd' },
   // Internal: the detached supervisor reports readiness on this fd.
@@ -106,16 +107,18 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     const pod = pods[0]!;
     const paths = runtimePaths({ root: stringFlag(args, 'root') });
-    reclaimStalePods(paths);
+    await reclaimStalePods(paths);
     const pauseBinary = stringFlag(args, 'pod-infra-binary');
     const backoff = backoffFromEnv({
       ...process.env,
       ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
       ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
     });
+    const allocatable = stringFlag(args, 'node-allocatable');
     runtime = await PodRuntime.start(pod, {
       paths,
       backoff,
+      ...(allocatable ? { nodeAllocatable: allocatable } : {}),
       // Detached, the log files are the only place container output goes.
       ...(superviseFd === undefined ? { onLog: prefixLines(process.stdout) } : {}),
       onEvent: (e) => {
@@ -144,7 +147,7 @@ async function run(argv: readonly string[]): Promise<number> {
   logFile?.end();
   logFile = undefined;
   for (const c of result.containers) {
-    const how = c.exit.signal !== undefined ? `killed by signal ${c.exit.signal}` : `exited ${c.exit.code}`;
+    const how = (c.exit.signal !== undefined ? `killed by signal ${c.exit.signal}` : `exited ${c.exit.code}`) + (c.reason ? ` (${c.reason})` : '');
     const restarts = c.restartCount > 0 ? ` after ${c.restartCount} restart${c.restartCount > 1 ? 's' : ''}` : '';
     say(`container ${c.name} ${how}${restarts}\n`);
   }
@@ -170,6 +173,7 @@ Ctrl-C kills it at once. The exit code is 0 when every container exited 0.
   --grace-period N          seconds between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds, else 30)
   --backoff-base S          crash-loop back-off base in seconds (default 10; $PEAPOD_BACKOFF_BASE)
   --backoff-cap S           crash-loop back-off cap in seconds (default 300; $PEAPOD_BACKOFF_CAP)
+  --node-allocatable LIST   what this node offers pods, e.g. memory=2Gi,cpu=2 (default: the host's; $PEAPOD_NODE_ALLOCATABLE)
   --pod-infra-binary PATH   the pause binary to use
   --strict                  refuse fields peapod does not implement instead of warning`,
   run,

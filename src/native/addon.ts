@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CAPABILITIES, type Capability } from '../plan/capabilities.js';
 import type { MountFlag, Namespace, SpawnPlan, Step } from '../plan/types.js';
 
 export interface SpawnedProcess {
@@ -94,6 +95,11 @@ function signalNumber(name: string): number {
   return n;
 }
 
+/** A capability set as a bit mask; 41 bits fit a double exactly. */
+function capMask(caps: readonly Capability[]): number {
+  return caps.reduce((m, c) => m + 2 ** CAPABILITIES[c], 0);
+}
+
 function lowerStep(step: Step): RawStep {
   switch (step.op) {
     case 'setns': return { op: 'setns', a: step.path, n: CLONE[step.ns] };
@@ -121,7 +127,29 @@ function lowerStep(step: Step): RawStep {
     case 'no_new_privs': return { op: 'no_new_privs' };
     case 'write_file': return { op: 'write_file', b: step.path, a: step.content };
     case 'umask': return { op: 'umask', m: step.mask };
-    case 'exec': return { op: 'exec', candidates: step.candidates, argv: step.argv, envp: step.env };
+    case 'open': return { op: 'open', b: step.path, n: step.fd };
+    // m: the mode of directories made on the way; 0 makes none.
+    case 'open_beneath': return { op: 'open_beneath', a: step.base, b: step.path, n: step.fd, m: step.mkdirMode ?? 0 };
+    case 'open_tree': return { op: 'open_tree', b: step.path, n: step.fd };
+    case 'move_mount': return { op: 'move_mount', b: step.target, n: step.fd };
+    case 'remount_ro': return { op: 'remount_ro', b: step.target };
+    case 'mask': return { op: 'mask', a: step.nullDevice, b: step.path };
+    case 'readonly_path': return { op: 'readonly_path', b: step.path };
+    case 'capbset': return { op: 'capbset', n: capMask(step.keep) };
+    case 'keepcaps': return { op: 'keepcaps', n: step.on ? 1 : 0 };
+    case 'capset':
+      return {
+        op: 'capset',
+        ints: [capMask(step.permitted), capMask(step.effective), capMask(step.inheritable), capMask(step.ambient)],
+        m: step.limitToHeld ? 1 : 0,
+      };
+    case 'seccomp': return { op: 'seccomp', ints: step.filter.flat() };
+    case 'exec': {
+      const raw: RawStep = { op: 'exec', candidates: step.candidates, argv: step.argv, envp: step.env };
+      // m = 1: execveat(n, "", AT_EMPTY_PATH) rather than the candidates.
+      if (step.fd !== undefined) Object.assign(raw, { n: step.fd, m: 1 });
+      return raw;
+    }
   }
 }
 
@@ -138,6 +166,15 @@ export class SpawnError extends Error {
   }
 }
 
+/** What an errno means for the step that failed, where the errno alone would puzzle. */
+function hint(step: Step | undefined, code: string | undefined): string {
+  if (step?.op === 'open_beneath' && (code === 'EXDEV' || code === 'ELOOP')) {
+    return `: ${step.what ?? `${step.path}`} leads out of the volume (through a symlink or ".."); refused`;
+  }
+  if (step?.op === 'capset' && code === 'EPERM') return ': a capability was asked that peapod itself does not hold';
+  return '';
+}
+
 /** Executes a plan in a vfork-style child; returns once it has exec'd. */
 export function spawnPlan(plan: SpawnPlan, stdio: [number, number, number]): SpawnedProcess {
   const raw: RawPlan = {
@@ -151,7 +188,7 @@ export function spawnPlan(plan: SpawnPlan, stdio: [number, number, number]): Spa
     return addon().spawn(raw);
   } catch (err) {
     const e = err as Error & { code?: string; step?: number };
-    throw new SpawnError(`${plan.name}: ${e.message}`, plan.name, e.step ?? -1, e.code ?? 'UNKNOWN');
+    throw new SpawnError(`${plan.name}: ${e.message}${hint(plan.steps[e.step ?? -1], e.code)}`, plan.name, e.step ?? -1, e.code ?? 'UNKNOWN');
   }
 }
 

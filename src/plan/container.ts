@@ -1,16 +1,34 @@
 // A container of the pod: join pause's namespaces, build a private mount
-// namespace around an overlay of the image, pivot into it, exec.
+// namespace around an overlay of the image, pivot into it, give up every
+// privilege the container is not granted, exec.
+//
+// The order, and why:
+//   1. setns net, ipc, uts: pause's (which are the host's for hostNetwork/hostIPC).
+//   2. open what must be opened before anything is mounted: subPaths (beneath
+//      their volume, never through a symlink out of it) and, for volumes with
+//      mount propagation, a detached copy of the host's mounts that keeps its
+//      peers (open_tree). Each is an fd; later steps name it.
+//   3. make / private: nothing mounted from here on propagates to the host.
+//   4. the overlay root, /proc, /sys (read-only), /dev, the masked and
+//      read-only paths of /proc and /sys, the pod's /etc files, the volumes.
+//   5. pivot_root; the working directory; a read-only root if asked.
+//   6. seccomp, no_new_privs, capabilities and ids (security.ts), chdir.
+//   7. PR_SET_PDEATHSIG (after the uid change, which clears it), setsid, exec.
 import { posix } from 'node:path';
-import type { Container } from '../spec/types.js';
+import type { Container, PodSpec, VolumeMount } from '../spec/types.js';
 import type { Image } from '../image/store.js';
-import { resolveCommand } from './command.js';
+import { pauseBinary } from '../native/addon.js';
+import { buildEnv, expandReferences, resolveCommand } from './command.js';
 import { ancestorsWithin, scopedJoin, type FsView } from './scoped-path.js';
-import type { MountFlag, SpawnPlan, Step } from './types.js';
+import { checkSubPath, resolveSecurity, SecurityError, securitySteps, type ProcessSecurity } from './security.js';
+import { PLAN_FDS, type MountFlag, type SpawnPlan, type Step } from './types.js';
 
 /** A volume as the runtime prepared it on the host. */
 export interface PreparedVolume {
   hostPath: string;
   kind: 'dir' | 'file';
+  /** The mode of the volume's root: a missing subPath is made with it (the kubelet's rule). */
+  mode?: number;
 }
 
 export interface ContainerInputs {
@@ -25,6 +43,20 @@ export interface ContainerInputs {
   pod: { shm: string; hosts: string; hostname: string; resolvConf: string };
   volumes: ReadonlyMap<string, PreparedVolume>;
   fs: FsView;
+  /**
+   * The pod's spec, for its securityContext (runAsUser, fsGroup, ...),
+   * hostPID/hostIPC and shareProcessNamespace. Without it: no pod-level
+   * settings, the pod's own namespaces, a shared PID namespace.
+   */
+  podSpec?: PodSpec | undefined;
+  /** The init of a container with its own PID namespace. Default: the pause binary. */
+  initBinary?: string | undefined;
+  /** Node's process.arch, for the seccomp filter. Default: this process's. */
+  arch?: string | undefined;
+}
+
+export class PlanError extends Error {
+  override name = 'PlanError';
 }
 
 const DEVICES: ReadonlyArray<{ name: string; major: number; minor: number }> = [
@@ -36,19 +68,33 @@ const DEVICES: ReadonlyArray<{ name: string; major: number; minor: number }> = [
   { name: 'tty', major: 5, minor: 0 },
 ];
 
+/**
+ * The OCI default (containerd's, and runc's): what of /proc and /sys would
+ * show or change the host. Masked: /dev/null over a file, an empty read-only
+ * tmpfs over a directory. Read-only: bound onto itself, read-only.
+ */
+export const MASKED_PATHS = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/interrupts',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/sys/devices/virtual/powercap',
+  '/sys/firmware',
+] as const;
+export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
+
 /** Steps that make `path` (inside the rootfs) exist as a dir or file, and the resolved target. */
 function mountPoint(rootfs: string, containerPath: string, kind: 'dir' | 'file', fs: FsView): { steps: Step[]; target: string } {
   const target = scopedJoin(rootfs, containerPath, fs);
   const steps: Step[] = ancestorsWithin(rootfs, target).map((path) => ({ op: 'mkdir', path, mode: 0o755 }));
   steps.push(kind === 'dir' ? { op: 'mkdir', path: target, mode: 0o755 } : { op: 'touch', path: target, mode: 0o644 });
   return { steps, target };
-}
-
-function bind(source: string, target: string, readOnly: boolean): Step[] {
-  const steps: Step[] = [{ op: 'mount', source, target, flags: ['bind', 'rec'] }];
-  // MS_RDONLY is ignored on the first bind: it takes a remount.
-  if (readOnly) steps.push({ op: 'mount', source: '', target, flags: ['bind', 'remount', 'rdonly', 'rec'] });
-  return steps;
 }
 
 function devSteps(rootfs: string, shm: string): Step[] {
@@ -79,38 +125,127 @@ function devSteps(rootfs: string, shm: string): Step[] {
   return steps;
 }
 
-function volumeSteps(input: ContainerInputs): Step[] {
-  const { container, dirs, volumes, fs } = input;
-  // Parents before children, so a nested mountPath lands on its parent volume.
-  const mounts = [...(container.volumeMounts ?? [])].sort((a, b) => a.mountPath.length - b.mountPath.length);
-  const steps: Step[] = [];
-  for (const m of mounts) {
-    const volume = volumes.get(m.name);
-    if (!volume) throw new Error(`container "${container.name}": volume "${m.name}" was not prepared`);
-    const point = mountPoint(dirs.rootfs, m.mountPath, volume.kind, fs);
-    steps.push(...point.steps, ...bind(volume.hostPath, point.target, m.readOnly === true));
+/** Hands out the plan's fd numbers in order. */
+class Fds {
+  private next: number = PLAN_FDS.base;
+  take(): number {
+    if (this.next > PLAN_FDS.max) throw new PlanError(`too many open steps in one plan (more than ${PLAN_FDS.max - PLAN_FDS.base + 1})`);
+    return this.next++;
   }
-  return steps;
+}
+
+interface VolumePlan {
+  /** Opened before / is made private. */
+  open: Step[];
+  /** Mounted inside the new root. */
+  mount: Step[];
+}
+
+function subPathOf(m: VolumeMount, env: ReadonlyMap<string, string>, where: string): string | undefined {
+  if (m.subPath) return checkSubPath(m.subPath, `${where}.subPath`);
+  if (m.subPathExpr) {
+    // Kubernetes expands $(VAR) from the container's environment.
+    const expanded = expandReferences(m.subPathExpr, env);
+    return checkSubPath(expanded, `${where}.subPathExpr (${JSON.stringify(m.subPathExpr)} expanded to ${JSON.stringify(expanded)})`);
+  }
+  return undefined;
+}
+
+function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds): VolumePlan {
+  const { container, dirs, volumes, fs } = input;
+  const env = buildEnv(input.image.config, container, input.hostname);
+  // Parents before children, so a nested mountPath lands on its parent volume.
+  const mounts = (container.volumeMounts ?? [])
+    .map((m, i) => ({ m, where: `container "${container.name}": volumeMounts[${i}] (${m.name})` }))
+    .sort((a, b) => a.m.mountPath.length - b.m.mountPath.length);
+  const out: VolumePlan = { open: [], mount: [] };
+  for (const { m, where } of mounts) {
+    const volume = volumes.get(m.name);
+    if (!volume) throw new PlanError(`container "${container.name}": volume "${m.name}" was not prepared`);
+    const propagation = m.mountPropagation ?? 'None';
+    if (propagation === 'Bidirectional' && !security.privileged) {
+      throw new PlanError(
+        `${where}.mountPropagation: Bidirectional propagation needs a privileged container (securityContext.privileged: true); use HostToContainer or None`,
+      );
+    }
+    let source = volume.hostPath;
+    let kind = volume.kind;
+    const sub = subPathOf(m, env, where);
+    if (sub !== undefined && sub !== '.') {
+      if (volume.kind !== 'dir') throw new PlanError(`${where}: subPath needs a directory volume; ${volume.hostPath} is a file`);
+      // Never the path string: the fd of what was found beneath the volume,
+      // so a symlink planted in it cannot aim the mount at the host.
+      const fd = fds.take();
+      kind = fs.isFile(posix.join(volume.hostPath, sub)) ? 'file' : 'dir';
+      out.open.push({
+        op: 'open_beneath',
+        base: volume.hostPath,
+        path: sub,
+        fd,
+        ...(kind === 'dir' ? { mkdirMode: volume.mode ?? 0o755 } : {}),
+        what: `subPath ${JSON.stringify(sub)} of volume ${JSON.stringify(m.name)}`,
+      });
+      source = `/proc/self/fd/${fd}`;
+    }
+    const point = mountPoint(dirs.rootfs, m.mountPath, kind, fs);
+    out.mount.push(...point.steps);
+    if (propagation === 'None') {
+      out.mount.push({ op: 'mount', source, target: point.target, flags: ['bind', 'rec'] });
+    } else {
+      // A copy taken before / went private keeps its peers on the host:
+      // HostToContainer makes it their slave, Bidirectional their peer.
+      const fd = fds.take();
+      out.open.push({ op: 'open_tree', path: source, fd });
+      out.mount.push(
+        { op: 'move_mount', fd, target: point.target },
+        { op: 'mount', source: '', target: point.target, flags: ['rec', propagation === 'Bidirectional' ? 'shared' : 'slave'] },
+      );
+    }
+    // MS_RDONLY is ignored on the first bind: it takes a remount.
+    if (m.readOnly === true) out.mount.push({ op: 'remount_ro', target: point.target });
+  }
+  return out;
+}
+
+/** The PID namespace a container lives in, and whether it needs an init of its own. */
+function pidNamespace(input: ContainerInputs): { join?: string; own: boolean } {
+  const podSpec = input.podSpec;
+  const pauseNs = `/proc/${input.sandboxPid}/ns/pid`;
+  // hostPID: pause is in the host's namespace, and so is everyone.
+  if (podSpec?.hostPID) return { join: pauseNs, own: false };
+  if (podSpec?.shareProcessNamespace === false) return { own: true };
+  return { join: pauseNs, own: false };
 }
 
 export function containerPlan(input: ContainerInputs): SpawnPlan {
-  const { container, image, dirs, pod, fs } = input;
+  const { container, image, dirs, pod, fs, podSpec } = input;
   const command = resolveCommand(image.config, container, input.hostname);
+  let security: ProcessSecurity;
+  try {
+    security = resolveSecurity({ container, podSpec, rootfs: image.rootfs, fs });
+  } catch (err) {
+    if (err instanceof SecurityError) throw new PlanError(err.message);
+    throw err;
+  }
   const root = dirs.rootfs;
   const ns = (name: string): string => `/proc/${input.sandboxPid}/ns/${name}`;
+  const pid = pidNamespace(input);
+  const fds = new Fds();
   const etc = (file: string, source: string): Step[] => {
     const point = mountPoint(root, posix.join('/etc', file), 'file', fs);
     return [...point.steps, { op: 'mount', source, target: point.target, flags: ['bind'] }];
   };
-  const fixed: Array<{ fstype: string; path: string; flags: MountFlag[] }> = [
-    { fstype: 'proc', path: 'proc', flags: ['nosuid', 'nodev', 'noexec'] },
-    { fstype: 'sysfs', path: 'sys', flags: ['rdonly', 'nosuid', 'nodev', 'noexec'] },
-  ];
+  const volumes = volumeSteps(input, security, fds);
+  // Kubernetes gives a privileged container a writable /sys.
+  const sysFlags: MountFlag[] = security.privileged ? ['nosuid', 'nodev', 'noexec'] : ['rdonly', 'nosuid', 'nodev', 'noexec'];
 
   const steps: Step[] = [
     { op: 'setns', path: ns('net'), ns: 'net' },
     { op: 'setns', path: ns('ipc'), ns: 'ipc' },
     { op: 'setns', path: ns('uts'), ns: 'uts' },
+    // Directories made on the way to a subPath get the volume's mode exactly.
+    { op: 'umask', mask: 0 },
+    ...volumes.open,
     // Nothing mounted from here on may propagate back to the host.
     { op: 'mount', source: '', target: '/', flags: ['rec', 'private'] },
     {
@@ -118,34 +253,61 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
       data: `lowerdir=${image.rootfs},upperdir=${dirs.upper},workdir=${dirs.work}`,
     },
   ];
-  for (const m of fixed) {
+  for (const m of [
+    { fstype: 'proc', path: 'proc', flags: ['nosuid', 'nodev', 'noexec'] as MountFlag[] },
+    { fstype: 'sysfs', path: 'sys', flags: sysFlags },
+  ]) {
     const target = posix.join(root, m.path);
     steps.push({ op: 'mkdir', path: target, mode: 0o555 }, { op: 'mount', source: m.fstype, target, fstype: m.fstype, flags: m.flags });
   }
+  // hostIPC: the host's IPC namespace, and the host's /dev/shm with it.
+  steps.push(...devSteps(root, podSpec?.hostIPC ? '/dev/shm' : pod.shm));
+  if (!security.privileged) {
+    const nullDevice = posix.join(root, 'dev/null');
+    for (const p of MASKED_PATHS) steps.push({ op: 'mask', path: posix.join(root, p), nullDevice });
+    for (const p of READONLY_PATHS) steps.push({ op: 'readonly_path', path: posix.join(root, p) });
+  }
   steps.push(
-    ...devSteps(root, pod.shm),
     ...etc('hosts', pod.hosts),
     ...etc('hostname', pod.hostname),
     ...etc('resolv.conf', pod.resolvConf),
-    ...volumeSteps(input),
-    { op: 'pivot_root', root },
+    ...volumes.mount,
   );
+  const initFd = pid.own ? fds.take() : undefined;
+  if (initFd !== undefined) steps.push({ op: 'open', path: input.initBinary ?? pauseBinary, fd: initFd });
+  steps.push({ op: 'pivot_root', root });
   // runc creates a missing working directory; so do we, inside the new root.
   const cwd = posix.resolve('/', command.workingDir);
   for (const dir of [...ancestorsWithin('/', cwd), cwd]) {
     if (dir !== '/') steps.push({ op: 'mkdir', path: dir, mode: 0o755 });
   }
+  if (security.readOnlyRootFilesystem) steps.push({ op: 'remount_ro', target: '/' });
   steps.push(
+    ...securitySteps(security, input.arch ?? process.arch),
+    // As the container's user, like runc: a directory it may not enter fails here.
     { op: 'chdir', path: cwd },
     { op: 'pdeathsig', signal: 'SIGKILL' },
     { op: 'setsid' },
-    { op: 'exec', candidates: command.candidates, argv: command.argv, env: command.env },
   );
+  if (initFd === undefined) {
+    steps.push({ op: 'exec', candidates: command.candidates, argv: command.argv, env: command.env });
+  } else {
+    // PID 1 of the container's own namespace is pause, which starts the
+    // command as its child, reaps every orphan, and exits as the command does.
+    steps.push({
+      op: 'exec',
+      candidates: [],
+      fd: initFd,
+      argv: ['pause', '--init', String(command.candidates.length), ...command.candidates, ...command.argv],
+      env: command.env,
+    });
+  }
   return {
     name: container.name,
-    newNamespaces: ['mnt'],
-    joinPidNamespace: ns('pid'),
-    keepSignalsBlocked: false,
+    newNamespaces: pid.own ? ['mnt', 'pid'] : ['mnt'],
+    ...(pid.join ? { joinPidNamespace: pid.join } : {}),
+    // pause as init takes its signals with sigwaitinfo: blocked across exec, none is lost.
+    keepSignalsBlocked: pid.own,
     steps,
   };
 }

@@ -1,9 +1,18 @@
 // A process started inside a running container (hooks, `peapod exec`):
 // every namespace of the container's main process, the mount namespace last
 // (after it, /proc paths are the container's), then the container's
-// working directory, environment and PATH.
+// working directory, environment and PATH; and the container's privileges,
+// never the runtime's: a hook runs the container's own (writable) binaries.
 import { execCandidates, DEFAULT_PATH } from './command.js';
+import { resolveSecurity, securitySteps, type ProcessSecurity } from './security.js';
 import type { SpawnPlan } from './types.js';
+
+/** A default container's privileges: what a process exec'd into a container gets when nothing more precise is known. */
+export const DEFAULT_EXEC_SECURITY: ProcessSecurity = resolveSecurity({
+  container: { name: 'exec', image: '' },
+  rootfs: '/',
+  fs: { readlink: () => null, exists: () => false, isFile: () => false },
+});
 
 export interface ExecInputs {
   /** For messages: "web (preStop)". */
@@ -13,6 +22,14 @@ export interface ExecInputs {
   argv: string[];
   env: string[];
   workingDir: string;
+  /**
+   * The container's identity and privileges (resolveSecurity of its spec and
+   * the pod's). Default: a default container's (uid 0, containerd's
+   * capabilities, no_new_privs, the seccomp filter), never more.
+   */
+  security?: ProcessSecurity | undefined;
+  /** Node's process.arch, for the seccomp filter. Default: this process's. */
+  arch?: string | undefined;
 }
 
 export function execPlan(input: ExecInputs): SpawnPlan {
@@ -29,6 +46,7 @@ export function execPlan(input: ExecInputs): SpawnPlan {
       { op: 'setns', path: ns('ipc'), ns: 'ipc' },
       { op: 'setns', path: ns('uts'), ns: 'uts' },
       { op: 'setns', path: ns('mnt'), ns: 'mnt' },
+      ...securitySteps(input.security ?? DEFAULT_EXEC_SECURITY, input.arch ?? process.arch),
       { op: 'chdir', path: input.workingDir },
       { op: 'exec', candidates: execCandidates(argv0, path), argv: input.argv, env: input.env },
     ],

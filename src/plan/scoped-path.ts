@@ -11,6 +11,8 @@ export interface FsView {
   readlink(path: string): string | null;
   exists(path: string): boolean;
   isFile(path: string): boolean;
+  /** A small file's text (the image's /etc/passwd), or null; optional: without it, nothing is read. */
+  readFile?(path: string): string | null;
 }
 
 const MAX_LINKS = 40;

@@ -2,12 +2,14 @@
 // (a new overlay upper layer, a new log file, the same namespaces and
 // volumes), and what was observed of every run feeds its status.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pipe } from '../native/addon.js';
 import type { Image } from '../image/store.js';
 import { resolveCommand } from '../plan/command.js';
+import { joinCgroup } from '../plan/cgroup.js';
 import { containerPlan, type PreparedVolume } from '../plan/container.js';
-import type { Container } from '../spec/types.js';
+import type { Cgroup } from './cgroups/types.js';
+import type { Container, PodSpec } from '../spec/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
 import { hostFs } from './host-fs.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
@@ -31,6 +33,10 @@ export interface InstanceContext {
   stdin: number;
   onLog?: LogListener;
   logRotation?: LogRotation;
+  /** The pod's spec: security context, host namespaces, process-namespace sharing. */
+  podSpec?: PodSpec;
+  /** The init that reaps in a container with its own PID namespace (pause --init). */
+  initBinary?: string;
 }
 
 function tailOfLog(path: string): string {
@@ -71,6 +77,9 @@ export class ContainerRunner {
   killTimer: NodeJS.Timeout | undefined;
   /** Succeeded in the current sandbox (init containers run again in a new one). */
   succeededHere = false;
+  /** The container's cgroup, when the host has cgroups: limits, OOM events, kill. */
+  cgroup: Cgroup | undefined;
+  private oomKillsAtStart = 0;
   private instances = 0;
 
   constructor(
@@ -119,6 +128,8 @@ export class ContainerRunner {
     rmSync(dirs.work, { recursive: true, force: true });
     for (const d of [dirs.rootfs, dirs.upper, dirs.work]) mkdirSync(d, { recursive: true });
     writeFileSync(dirs.terminationLog, '');
+    // Any uid the container runs as may write its termination message (the kubelet does the same).
+    chmodSync(dirs.terminationLog, 0o666);
 
     // The termination log is a runtime-made mount, like the kubelet's.
     const messageMount = 'peapod:termination-log'; // not a DNS label: never a user volume
@@ -138,13 +149,16 @@ export class ContainerRunner {
       pod: { shm: ctx.paths.shm, hosts: ctx.paths.etc.hosts, hostname: ctx.paths.etc.hostname, resolvConf: ctx.paths.etc.resolvConf },
       volumes,
       fs: hostFs,
+      podSpec: ctx.podSpec,
+      initBinary: ctx.initBinary,
     });
     const restartCount = this.instances === 0 ? 0 : this.obs.restartCount + 1;
+    this.oomKillsAtStart = this.cgroup?.oomKills() ?? 0;
     const [outR, outW] = pipe();
     const [errR, errW] = pipe();
     let proc: PlanProcess;
     try {
-      proc = PlanProcess.spawn(plan, [ctx.stdin, outW, errW]);
+      proc = PlanProcess.spawn(joinCgroup(plan, this.cgroup?.procsFiles ?? []), [ctx.stdin, outW, errW]);
     } catch (err) {
       closeSync(outR);
       closeSync(errR);
@@ -190,6 +204,8 @@ export class ContainerRunner {
     if (exit.signal !== undefined) {
       cur.signal = exit.signal;
       cur.exitCode = 128 + exit.signal;
+      // The cgroup's own count says whether the kernel's OOM killer did it.
+      if (exit.signal === 9 && (this.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart) cur.reason = 'OOMKilled';
     } else {
       cur.exitCode = exit.code;
     }
@@ -212,9 +228,21 @@ export class ContainerRunner {
     return message;
   }
 
-  /** SIGKILL to the main process and to every process in the container's mount namespace. */
-  kill(): void {
+  /**
+   * SIGKILL to the main process and to every process of the container:
+   * through its cgroup (nothing escapes, not even a process that left the
+   * pod's PID tree), else every process in its mount namespace.
+   */
+  async kill(): Promise<void> {
     this.process?.signal('SIGKILL');
+    if (this.cgroup) {
+      try {
+        await this.cgroup.killAll();
+      } catch {
+        // The cgroup went away meanwhile (teardown): nothing left in it to kill.
+      }
+      return;
+    }
     if (this.mntInode === null) return;
     for (const pid of pidsInNamespace('mnt', this.mntInode)) {
       try {

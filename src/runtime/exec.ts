@@ -3,7 +3,11 @@
 // directory, our own stdio. The exit code is the command's.
 import { closeSync, openSync } from 'node:fs';
 import { SpawnError } from '../native/addon.js';
+import { joinCgroup } from '../plan/cgroup.js';
 import { execPlan } from '../plan/exec.js';
+import { resolveSecurity } from '../plan/security.js';
+import { resolveImage } from '../image/store.js';
+import { hostFs } from './host-fs.js';
 import { isSameProcess } from './proc.js';
 import { exitCodeOf, PlanProcess } from './process.js';
 import type { StoredPod } from './store.js';
@@ -29,10 +33,14 @@ export async function execInContainer(stored: StoredPod, container: string, argv
   const nul = openSync('/dev/null', 'r');
   let proc: PlanProcess;
   try {
-    proc = PlanProcess.spawn(
-      execPlan({ name: `${container} (exec)`, containerPid: record.pid, argv, env: record.env ?? [], workingDir: record.workingDir ?? '/' }),
-      [opts.stdin ? 0 : nul, 1, 2],
-    );
+    // In the container's cgroup too: its limits hold for what exec starts.
+    const spec = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].find((c) => c.name === container);
+    const imagesDir = stored.record?.imagesDir;
+    const image = spec && imagesDir ? resolveImage(imagesDir, spec.image) : undefined;
+    // exec gets the container's identity and capabilities, never the runtime's.
+    const security = spec && image ? resolveSecurity({ container: spec, podSpec: pod?.spec, rootfs: image.rootfs, fs: hostFs }) : undefined;
+    const plan = execPlan({ name: `${container} (exec)`, containerPid: record.pid, argv, env: record.env ?? [], workingDir: record.workingDir ?? '/', security });
+    proc = PlanProcess.spawn(joinCgroup(plan, stored.record?.cgroups?.containers[container] ?? []), [opts.stdin ? 0 : nul, 1, 2]);
   } catch (err) {
     // The shell's convention: 127 when the command is not found, 126 when it cannot run.
     const code = err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;

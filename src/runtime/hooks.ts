@@ -5,7 +5,9 @@ import { closeSync, openSync } from 'node:fs';
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { pipe, socketInNetns } from '../native/addon.js';
+import { joinCgroup } from '../plan/cgroup.js';
 import { execPlan } from '../plan/exec.js';
+import type { ProcessSecurity } from '../plan/security.js';
 import type { Container, HTTPGetAction, LifecycleHandler } from '../spec/types.js';
 import { PlanProcess } from './process.js';
 
@@ -20,6 +22,10 @@ export interface HookContext {
   containerPid: number;
   env: string[];
   workingDir: string;
+  /** The container's cgroup.procs files: a hook is accounted and limited like the container. */
+  cgroupProcs: readonly string[];
+  /** The container's identity and capabilities. */
+  security?: ProcessSecurity;
 }
 
 const OUTPUT_LIMIT = 4096;
@@ -43,10 +49,8 @@ export async function execInContainer(ctx: HookContext, label: string, argv: str
   const nul = openSync('/dev/null', 'r');
   let proc: PlanProcess;
   try {
-    proc = PlanProcess.spawn(
-      execPlan({ name: `${ctx.container.name} (${label})`, containerPid: ctx.containerPid, argv, env: ctx.env, workingDir: ctx.workingDir }),
-      [nul, w, w],
-    );
+    const plan = execPlan({ name: `${ctx.container.name} (${label})`, containerPid: ctx.containerPid, argv, env: ctx.env, workingDir: ctx.workingDir, security: ctx.security });
+    proc = PlanProcess.spawn(joinCgroup(plan, ctx.cgroupProcs), [nul, w, w]);
   } catch (err) {
     closeSync(r);
     return { ok: false, message: (err as Error).message };

@@ -1,8 +1,15 @@
 // The real filesystem behind the plan's FsView.
-import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { FsView } from '../plan/scoped-path.js';
 
 export const hostFs: FsView = {
+  readFile(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return null;
+    }
+  },
   readlink(path) {
     try {
       return lstatSync(path).isSymbolicLink() ? readlinkSync(path) : null;

@@ -5,6 +5,8 @@
 // Every exit, timer and hook calls sync again; status is recomputed from
 // observations and written to disk whenever it changes.
 import { randomUUID } from 'node:crypto';
+import { hostname as osHostname } from 'node:os';
+import { resolveSecurity } from '../plan/security.js';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pauseBinary as defaultPause } from '../native/addon.js';
@@ -16,6 +18,12 @@ import { backoffFromEnv, type BackoffConfig } from './backoff.js';
 import { ContainerRunner, type InstanceContext } from './container.js';
 import { resolveEnv } from './env.js';
 import { EventLog, type PodEvent } from './events.js';
+import { admit, nodeAllocatable } from './admission.js';
+import { containerLimits, podLimits, podPidsLimitFromEnv, removePodCgroups } from './cgroups/pod.js';
+import { detectDriver } from './cgroups/detect.js';
+import type { Cgroup, CgroupDriver } from './cgroups/types.js';
+import { listStoredPods } from './store.js';
+import { joinCgroup } from '../plan/cgroup.js';
 import { controlSocketPath, serveControl } from './control.js';
 import type { Server } from 'node:net';
 import { checkExecutable } from './executable.js';
@@ -50,11 +58,21 @@ export interface PodOptions {
   onEvent?: (event: PodEvent) => void;
   /** Log rotation; defaults to the kubelet's, overridable by PEAPOD_LOG_MAX_BYTES/FILES. */
   logRotation?: LogRotation;
+  /** The cgroup driver (detected from the host when undefined; null: no cgroups). */
+  cgroups?: CgroupDriver | null;
+  /** The cgroup every pod's cgroup goes under (default `peapod`, or PEAPOD_CGROUP_PARENT). */
+  cgroupParent?: string;
+  /** The pod-level pids limit (default 4096, or PEAPOD_POD_PIDS_LIMIT). */
+  podPidsLimit?: number;
+  /** What this node offers pods, `memory=2Gi,cpu=2` (default: the host's, or PEAPOD_NODE_ALLOCATABLE). */
+  nodeAllocatable?: string;
 }
 
 export interface ContainerResult {
   name: string;
   exit: ExitStatus;
+  /** Set when the runtime knows why, beyond the exit (OOMKilled). */
+  reason?: string;
   exitCode: number;
   restartCount: number;
   startedAt: Date;
@@ -90,7 +108,7 @@ export class PodExistsError extends Error {
 }
 
 /** Claims the pod's name under the root, reclaiming a stale pod of that name. */
-function claimName(paths: RuntimePaths, pp: PodPaths, name: string): void {
+async function claimName(paths: RuntimePaths, pp: PodPaths, name: string): Promise<void> {
   mkdirSync(join(paths.state, 'pods'), { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -105,7 +123,7 @@ function claimName(paths: RuntimePaths, pp: PodPaths, name: string): void {
         `pod "${name}" already exists under ${paths.state} (supervised by pid ${record?.supervisor.pid}); delete it first or choose another metadata.name`,
       );
     }
-    reclaimPod(paths, name);
+    await reclaimPod(paths, name);
   }
   throw new PodExistsError(`pod "${name}": could not claim ${pp.state}`);
 }
@@ -137,6 +155,8 @@ export class PodRuntime {
   private failure: { reason: string; message: string } | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private control: Server | undefined;
+  private podCgroup: Cgroup | undefined;
+  private sandboxCgroup: Cgroup | undefined;
   private lastStatus: PodStatus | undefined;
   private lastWritten = '';
   private resolveDone!: (r: PodResult) => void;
@@ -147,7 +167,8 @@ export class PodRuntime {
   ) {
     this.name = pod.metadata.name;
     this.uid = pod.metadata.uid ?? randomUUID();
-    this.hostname = pod.spec.hostname ?? pod.metadata.name;
+    // On the host's network the pod has the host's name too (the kubelet's rule).
+    this.hostname = pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name);
     this.paths = podPaths(options.paths, this.name);
     this.record = {
       name: this.name,
@@ -156,6 +177,7 @@ export class PodRuntime {
       supervisor: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 },
       containers: {},
       dataDir: this.paths.data,
+      imagesDir: options.paths.images,
       control: controlSocketPath(this.paths, options.paths.state),
       pod,
     };
@@ -184,7 +206,7 @@ export class PodRuntime {
   static async start(pod: Pod, options: PodOptions): Promise<PodRuntime> {
     const runtime = new PodRuntime(pod, options);
     runtime.prepare();
-    claimName(options.paths, runtime.paths, runtime.name);
+    await claimName(options.paths, runtime.paths, runtime.name);
     try {
       runtime.createPodFiles();
       runtime.createSandbox();
@@ -200,8 +222,10 @@ export class PodRuntime {
     return runtime;
   }
 
-  /** Everything that can be checked before touching the host. */
+  /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
+    const admitted = listStoredPods(this.options.paths).flatMap((p) => (p.live && p.record && p.name !== this.name ? [p.record.pod.spec] : []));
+    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();
     const runner = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerRunner => {
@@ -215,13 +239,34 @@ export class PodRuntime {
     for (const c of this.pod.spec.containers) this.app.push(runner(c, false));
   }
 
+  /** The pod's cgroup, with pause's and each container's below it, before any process exists. */
+  private createCgroups(): void {
+    const driver = this.options.cgroups === undefined ? detectDriver() : this.options.cgroups;
+    if (!driver) return;
+    const parent = this.options.cgroupParent ?? process.env.PEAPOD_CGROUP_PARENT ?? 'peapod';
+    const podPath = `${parent}/pod${this.uid}`;
+    this.record.cgroups = { driver: driver.kind, pod: podPath, containers: {} };
+    writeRecord(this.paths.recordFile, this.record);
+    this.podCgroup = driver.create(podPath);
+    this.podCgroup.setLimits(podLimits(this.pod.spec, this.options.podPidsLimit ?? podPidsLimitFromEnv()));
+    this.sandboxCgroup = driver.create(`${podPath}/pause`);
+    for (const r of [...this.init, ...this.app]) {
+      r.cgroup = driver.create(`${podPath}/${r.spec.name}`);
+      r.cgroup.setLimits(containerLimits(r.spec));
+      this.record.cgroups.containers[r.spec.name] = r.cgroup.procsFiles;
+    }
+    writeRecord(this.paths.recordFile, this.record);
+  }
+
   private createPodFiles(): void {
     const { paths } = this;
     writeRecord(paths.recordFile, this.record);
+    this.createCgroups();
     mkdirSync(paths.data, { recursive: true });
     writePodFiles(paths, this.hostname);
     mountPodShm(paths);
-    const prepared = prepareVolumes(this.pod.spec.volumes ?? [], (v) => paths.volume(v));
+    const fsGroup = this.pod.spec.securityContext?.fsGroup;
+    const prepared = prepareVolumes(this.pod.spec.volumes ?? [], (v) => paths.volume(v), fsGroup === undefined ? {} : { fsGroup });
     this.volumes = prepared.volumes;
     this.createdVolumes = prepared.created;
     this.nul = openSync('/dev/null', 'r');
@@ -230,7 +275,7 @@ export class PodRuntime {
 
   private createSandbox(): void {
     this.sandbox = PlanProcess.spawn(
-      sandboxPlan({ hostname: this.hostname, pauseBinary: this.options.pauseBinary ?? defaultPause }),
+      joinCgroup(sandboxPlan({ hostname: this.hostname, pauseBinary: this.options.pauseBinary ?? defaultPause, podSpec: this.pod.spec }), this.sandboxCgroup?.procsFiles ?? []),
       [this.nul, this.nul, this.nul],
     );
     this.startTime ??= this.sandbox.startedAt.toISOString();
@@ -252,12 +297,22 @@ export class PodRuntime {
       volumes: this.volumes,
       stdin: this.nul,
       logRotation: this.logRotation,
+      podSpec: this.pod.spec,
+      initBinary: this.options.pauseBinary ?? defaultPause,
       ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
     };
   }
 
   private hookContext(r: ContainerRunner): HookContext {
-    return { container: r.spec, containerPid: r.process?.pid ?? 0, env: r.env, workingDir: r.workingDir };
+    return {
+      container: r.spec,
+      containerPid: r.process?.pid ?? 0,
+      env: r.env,
+      workingDir: r.workingDir,
+      cgroupProcs: r.cgroup?.procsFiles ?? [],
+      // A hook runs with the container's identity and capabilities, never more.
+      security: resolveSecurity({ container: r.spec, podSpec: this.pod.spec, rootfs: r.image.rootfs, fs: hostFs }),
+    };
   }
 
   /**
@@ -293,7 +348,7 @@ export class PodRuntime {
       if (!result.ok && proc.running) {
         // The kubelet kills a container whose postStart failed; the restart policy decides the rest.
         this.event('Warning', 'FailedPostStartHook', result.message, r);
-        r.kill();
+        void r.kill();
       }
     }
     if (proc.running) r.obs.started = true;
@@ -309,14 +364,16 @@ export class PodRuntime {
     // then its output is read to the end before the exit is recorded
     // (FallbackToLogsOnError reads the log).
     r.draining = true;
-    r.kill();
-    void (r.log?.done ?? Promise.resolve()).then(() => {
-      r.kill();
-      r.releaseNamespace();
-      r.draining = false;
-      r.recordExit(exit, this.paths);
-      this.sync();
-    });
+    void r
+      .kill()
+      .then(() => r.log?.done)
+      .then(() => r.kill())
+      .then(() => {
+        r.releaseNamespace();
+        r.draining = false;
+        r.recordExit(exit, this.paths);
+        this.sync();
+      });
   }
 
   /**
@@ -476,7 +533,7 @@ export class PodRuntime {
       r.restartTimer = undefined;
       if (!r.running) continue;
       if (options.force) {
-        r.kill();
+        void r.kill();
       } else if (first) {
         void this.terminateContainer(r);
       } else {
@@ -510,7 +567,7 @@ export class PodRuntime {
     if (r.killTimer) clearTimeout(r.killTimer);
     const t = this.terminating;
     if (!t) return;
-    r.killTimer = setTimeout(() => r.kill(), Math.max(t.deadline - Date.now(), 0));
+    r.killTimer = setTimeout(() => void r.kill(), Math.max(t.deadline - Date.now(), 0));
   }
 
   /** The pod is over: stop pause (after every container), tear down, report. */
@@ -521,13 +578,13 @@ export class PodRuntime {
     const all = [...this.init, ...this.app];
     for (const r of all) {
       r.clearTimers();
-      if (r.running) r.kill();
+      if (r.running) void r.kill();
     }
     this.sandbox.signal('SIGTERM');
     await Promise.all([this.sandbox.exited, ...all.map((r) => r.process?.exited)]);
     await Promise.all(all.map((r) => r.log?.done));
     const status = this.writeStatus();
-    this.teardown();
+    await this.teardown();
     const containers = this.app
       .filter((r) => r.process?.exit !== undefined)
       .map((r) => {
@@ -535,6 +592,7 @@ export class PodRuntime {
         return {
           name: r.spec.name,
           exit,
+          ...(r.obs.current?.reason ? { reason: r.obs.current.reason } : {}),
           exitCode: exitCodeOf(exit),
           restartCount: r.obs.restartCount,
           startedAt: (r.process as PlanProcess).startedAt,
@@ -595,7 +653,7 @@ export class PodRuntime {
     if (!this.tornDown) writeJsonAtomic(this.paths.eventsFile, this.events.events);
   }
 
-  private teardown(): void {
+  private async teardown(): Promise<void> {
     this.tornDown = true;
     for (const r of [...this.init, ...this.app]) r.releaseNamespace();
     this.control?.close();
@@ -605,13 +663,15 @@ export class PodRuntime {
     this.supervising = false;
     unmountPodDir(this.paths.data);
     rmSync(this.paths.data, { recursive: true, force: true });
+    // Cgroups last, leaves first: a cgroup can go once nothing lives in it.
+    await removePodCgroups(this.podCgroup, [...this.init, ...this.app].map((r) => r.cgroup), this.sandboxCgroup);
     rmSync(this.paths.state, { recursive: true, force: true });
   }
 
   /** A start that failed half-way: kill what runs, then remove everything. */
   private async rollback(): Promise<void> {
     const all = [...this.init, ...this.app];
-    for (const r of all) r.kill();
+    await Promise.all(all.map((r) => r.kill()));
     const started = all.flatMap((r) => (r.process ? [r.process] : []));
     // pause's death takes every process of its PID namespace with it.
     if (this.sandbox) {
@@ -620,7 +680,7 @@ export class PodRuntime {
     }
     await Promise.all(started.map((p) => p.exited));
     await Promise.all(all.map((r) => r.log?.done));
-    this.teardown();
+    await this.teardown();
     removeCreated(this.createdVolumes);
   }
 }

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { podPaths, type RuntimePaths } from './paths.js';
 import { unmountPodDir } from './pod-files.js';
 import { isSameProcess } from './proc.js';
+import { detectDriver } from './cgroups/detect.js';
+import { removePodCgroups } from './cgroups/pod.js';
 import { readJson, readRecord, writeJsonAtomic, type PodRecord } from './state.js';
 import type { PodStatus } from './status/types.js';
 
@@ -72,12 +74,13 @@ function tombstone(last: StoredPod | null, record: PodRecord | null): StoredPod 
  * Removes one stale pod (the caller has checked it is not live). With
  * `keepTombstone`, its final status stays behind as pod.json alone.
  */
-export function reclaimPod(paths: RuntimePaths, name: string, keepTombstone = false): void {
+export async function reclaimPod(paths: RuntimePaths, name: string, keepTombstone = false): Promise<void> {
   const pp = podPaths(paths, name);
   const record = readRecord(pp.recordFile);
   const last = readJson<StoredPod>(pp.podFile);
   if (record?.sandbox) killIfSame(record.sandbox.pid, record.sandbox.startTime);
   for (const c of Object.values(record?.containers ?? {})) killIfSame(c.pid, c.startTime);
+  await reclaimCgroups(record);
   const dataDir = record?.dataDir ?? pp.data;
   unmountPodDir(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
@@ -86,8 +89,17 @@ export function reclaimPod(paths: RuntimePaths, name: string, keepTombstone = fa
   if (stone) writeJsonAtomic(pp.podFile, stone);
 }
 
+/** Whatever still lives in the dead pod's cgroups is killed, and the cgroups removed. */
+async function reclaimCgroups(record: PodRecord | null): Promise<void> {
+  const cgroups = record?.cgroups;
+  const driver = cgroups ? detectDriver() : null;
+  if (!cgroups || !driver || driver.kind !== cgroups.driver) return;
+  const leaves = [...Object.keys(cgroups.containers), 'pause'].map((c) => driver.open(`${cgroups.pod}/${c}`));
+  await removePodCgroups(driver.open(cgroups.pod), leaves, undefined);
+}
+
 /** Reclaims every stale pod under the root (tombstones stay); returns their names. */
-export function reclaimStalePods(paths: RuntimePaths): string[] {
+export async function reclaimStalePods(paths: RuntimePaths): Promise<string[]> {
   const dir = join(paths.state, 'pods');
   if (!existsSync(dir)) return [];
   const reclaimed: string[] = [];
@@ -95,7 +107,7 @@ export function reclaimStalePods(paths: RuntimePaths): string[] {
     const pp = podPaths(paths, name);
     // A directory with no record is a tombstone, or a pod being created right now.
     if (!existsSync(pp.recordFile) || isLive(readRecord(pp.recordFile))) continue;
-    reclaimPod(paths, name, true);
+    await reclaimPod(paths, name, true);
     reclaimed.push(name);
   }
   return reclaimed;

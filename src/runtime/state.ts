@@ -22,8 +22,12 @@ export interface PodRecord {
   containers: Record<string, ProcessRecord>;
   /** Data directory (may differ from the state directory). */
   dataDir: string;
+  /** The image store the pod's images came from. */
+  imagesDir?: string;
   /** The supervisor's control socket. */
   control?: string;
+  /** The pod's cgroups: the driver, the pod's path, and each container's cgroup.procs files. */
+  cgroups?: { driver: 'v1' | 'v2'; pod: string; containers: Record<string, string[]> };
   pod: Pod;
 }
 

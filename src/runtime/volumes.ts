@@ -1,11 +1,14 @@
 // The pod's volumes on the host, prepared before any process starts:
-// emptyDir is a directory of the pod; hostPath is checked against its type
-// exactly as the kubelet does. Everything created here is recorded so a
-// failed start can put the host back as it was.
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
+// emptyDir is a directory of the pod (or, with medium: Memory, a tmpfs of the
+// pod's size limit); hostPath is checked against its type exactly as the
+// kubelet does. Everything created here is recorded so a failed start can
+// put the host back as it was.
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import type { HostPathType, Volume } from '../spec/types.js';
+import { mount, umount } from '../native/addon.js';
 import type { PreparedVolume } from '../plan/container.js';
+import { bytes, QuantityError } from '../spec/quantity.js';
+import type { HostPathType, Volume } from '../spec/types.js';
 
 export class VolumeError extends Error {
   override name = 'VolumeError';
@@ -15,6 +18,13 @@ export interface PreparedVolumes {
   volumes: Map<string, PreparedVolume>;
   /** Host paths created for hostPath *OrCreate types, to remove on rollback. */
   created: string[];
+  /** tmpfs mounted for medium: Memory (under the pod's directory: its teardown unmounts them). */
+  mounted: string[];
+}
+
+export interface VolumeOptions {
+  /** spec.securityContext.fsGroup: emptyDir volumes belong to this group (setgid, group-writable). */
+  fsGroup?: number | undefined;
 }
 
 function statOrNull(path: string): Stats | null {
@@ -33,9 +43,20 @@ const TYPE_CHECKS: Record<Exclude<HostPathType, '' | 'DirectoryOrCreate' | 'File
   BlockDevice: { test: (s) => s.isBlockDevice(), what: 'a block device' },
 };
 
+function describeKind(s: Stats): string {
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFile()) return 'a file';
+  if (s.isSocket()) return 'a UNIX socket';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isFIFO()) return 'a FIFO';
+  return 'something else';
+}
+
 function prepareHostPath(index: number, volume: Volume & { hostPath: NonNullable<Volume['hostPath']> }, created: string[]): PreparedVolume {
   const { path, type = '' } = volume.hostPath;
   const field = `spec.volumes[${index}].hostPath`;
+  if (!path.startsWith('/')) throw new VolumeError(`${field}.path: must be an absolute path on the host, got ${JSON.stringify(path)}`);
   let stats = statOrNull(path);
   if (type === 'DirectoryOrCreate' && !stats) {
     const first = mkdirSync(path, { recursive: true, mode: 0o755 });
@@ -54,30 +75,68 @@ function prepareHostPath(index: number, volume: Volume & { hostPath: NonNullable
       `${field}.path: ${path} does not exist on the host; create it, or set ${field}.type to DirectoryOrCreate or FileOrCreate`,
     );
   }
-  if (type in TYPE_CHECKS) {
-    const check = TYPE_CHECKS[type as keyof typeof TYPE_CHECKS];
-    if (!check.test(stats)) throw new VolumeError(`${field}.path: ${path} is not ${check.what}, as type ${type} requires`);
+  const wanted = type === 'DirectoryOrCreate' ? 'Directory' : type === 'FileOrCreate' ? 'File' : type;
+  if (wanted in TYPE_CHECKS) {
+    const check = TYPE_CHECKS[wanted as keyof typeof TYPE_CHECKS];
+    if (!check.test(stats)) {
+      throw new VolumeError(`${field}.path: ${path} is ${describeKind(stats)}, not ${check.what}, as type ${type} requires`);
+    }
   }
-  return { hostPath: path, kind: stats.isDirectory() ? 'dir' : 'file' };
+  return { hostPath: path, kind: stats.isDirectory() ? 'dir' : 'file', mode: stats.mode & 0o7777 };
 }
 
-export function prepareVolumes(volumes: readonly Volume[], emptyDirPath: (name: string) => string): PreparedVolumes {
-  const out: PreparedVolumes = { volumes: new Map(), created: [] };
+function memoryLimit(index: number, sizeLimit: string | undefined): string {
+  if (sizeLimit === undefined || sizeLimit === '') return '';
+  let n: number;
+  try {
+    n = bytes(sizeLimit);
+  } catch (err) {
+    if (err instanceof QuantityError) throw new VolumeError(`spec.volumes[${index}].emptyDir.sizeLimit: ${err.message}`);
+    throw err;
+  }
+  if (n <= 0) throw new VolumeError(`spec.volumes[${index}].emptyDir.sizeLimit: must be more than 0, got ${JSON.stringify(sizeLimit)}`);
+  // tmpfs counts in pages; round up so the limit is never below what was asked.
+  return `,size=${Math.ceil(n / 4096) * 4096}`;
+}
+
+function prepareEmptyDir(index: number, volume: Volume & { emptyDir: NonNullable<Volume['emptyDir']> }, dir: string, options: VolumeOptions, mounted: string[]): PreparedVolume {
+  mkdirSync(dir, { recursive: true });
+  if (volume.emptyDir.medium === 'Memory') {
+    // The kubelet's memory-backed emptyDir: a tmpfs whose size is the limit,
+    // so a write past it fails with ENOSPC. Its pages count to whoever writes them.
+    mount('tmpfs', dir, 'tmpfs', ['nosuid', 'nodev'], `mode=0777${memoryLimit(index, volume.emptyDir.sizeLimit)}`);
+    mounted.push(dir);
+  }
+  let mode = 0o777;
+  if (options.fsGroup !== undefined) {
+    // The kubelet's SetVolumeOwnership: the group owns it, and new files
+    // inherit the group through the setgid bit.
+    chownSync(dir, 0, options.fsGroup);
+    mode = 0o2777;
+  }
+  // The kubelet makes emptyDir world-writable: any uid may use it.
+  chmodSync(dir, mode);
+  return { hostPath: dir, kind: 'dir', mode: 0o777 };
+}
+
+export function prepareVolumes(
+  volumes: readonly Volume[],
+  emptyDirPath: (name: string) => string,
+  options: VolumeOptions = {},
+): PreparedVolumes {
+  const out: PreparedVolumes = { volumes: new Map(), created: [], mounted: [] };
   try {
     volumes.forEach((volume, index) => {
       if (volume.hostPath) {
         out.volumes.set(volume.name, prepareHostPath(index, { ...volume, hostPath: volume.hostPath }, out.created));
       } else if (volume.emptyDir) {
-        const dir = emptyDirPath(volume.name);
-        // The kubelet makes emptyDir world-writable: any uid may use it.
-        mkdirSync(dir, { recursive: true });
-        chmodSync(dir, 0o777);
-        out.volumes.set(volume.name, { hostPath: dir, kind: 'dir' });
+        out.volumes.set(volume.name, prepareEmptyDir(index, { ...volume, emptyDir: volume.emptyDir }, emptyDirPath(volume.name), options, out.mounted));
       } else {
         throw new VolumeError(`spec.volumes[${index}] (${volume.name}): no supported source; use emptyDir or hostPath`);
       }
     });
   } catch (err) {
+    for (const dir of [...out.mounted].reverse()) umount(dir, true);
     removeCreated(out.created);
     throw err;
   }

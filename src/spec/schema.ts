@@ -3,6 +3,7 @@
 // the other way round) fails to compile. Fields Kubernetes has and peapod does
 // not implement are in unimplemented.ts.
 import type {
+  Capabilities,
   Container,
   ContainerPort,
   EmptyDirVolumeSource,
@@ -17,8 +18,10 @@ import type {
   ObjectFieldSelector,
   ObjectMeta,
   Pod,
+  PodSecurityContext,
   PodSpec,
   ResourceRequirements,
+  SecurityContext,
   SleepAction,
   Volume,
   VolumeMount,
@@ -58,6 +61,11 @@ export interface Objects {
   Volume: Volume;
   EmptyDirVolumeSource: EmptyDirVolumeSource;
   HostPathVolumeSource: HostPathVolumeSource;
+  SecurityContext: SecurityContext;
+  Capabilities: Capabilities;
+  // supplementalGroups is a list of integers, which decode.ts cannot read yet:
+  // it stays in unimplemented.ts until it can (the runtime applies it).
+  PodSecurityContext: Omit<PodSecurityContext, 'supplementalGroups'>;
 }
 
 export type ObjectName = keyof Objects;
@@ -90,6 +98,10 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     hostname: string,
     subdomain: string,
     shareProcessNamespace: boolean,
+    hostNetwork: boolean,
+    hostPID: boolean,
+    hostIPC: boolean,
+    securityContext: object('PodSecurityContext'),
     dnsPolicy: string,
   },
   Container: {
@@ -106,6 +118,7 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     terminationMessagePath: string,
     terminationMessagePolicy: string,
     lifecycle: object('Lifecycle'),
+    securityContext: object('SecurityContext'),
     stdin: boolean,
     tty: boolean,
   },
@@ -137,6 +150,17 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
   Volume: { name: string, emptyDir: object('EmptyDirVolumeSource'), hostPath: object('HostPathVolumeSource') },
   EmptyDirVolumeSource: { medium: string, sizeLimit: { kind: 'quantity' } },
   HostPathVolumeSource: { path: string, type: string },
+  SecurityContext: {
+    capabilities: object('Capabilities'),
+    privileged: boolean,
+    runAsUser: integer,
+    runAsGroup: integer,
+    runAsNonRoot: boolean,
+    readOnlyRootFilesystem: boolean,
+    allowPrivilegeEscalation: boolean,
+  },
+  Capabilities: { add: strings, drop: strings },
+  PodSecurityContext: { runAsUser: integer, runAsGroup: integer, runAsNonRoot: boolean, fsGroup: integer },
 };
 
 /** What people call these types in messages ("a Container field"). */
@@ -160,4 +184,7 @@ export const TYPE_LABEL: { readonly [N in ObjectName]: string } = {
   Volume: 'a volume',
   EmptyDirVolumeSource: 'emptyDir',
   HostPathVolumeSource: 'hostPath',
+  SecurityContext: 'a container securityContext',
+  Capabilities: 'capabilities',
+  PodSecurityContext: 'the pod securityContext',
 };

@@ -98,8 +98,35 @@ export interface Container {
   terminationMessagePath?: string;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
   lifecycle?: Lifecycle;
+  securityContext?: SecurityContext;
   stdin?: boolean;
   tty?: boolean;
+}
+
+/** Capability names as Kubernetes writes them: NET_ADMIN, without CAP_; or ALL. */
+export interface Capabilities {
+  add?: string[];
+  drop?: string[];
+}
+
+/** A container's securityContext; where it overlaps the pod's, it wins. */
+export interface SecurityContext {
+  capabilities?: Capabilities;
+  privileged?: boolean;
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+}
+
+/** The pod's securityContext: defaults for every container, and the pod's groups. */
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  supplementalGroups?: number[];
+  fsGroup?: number;
 }
 
 export type HostPathType =
@@ -138,6 +165,10 @@ export interface PodSpec {
   hostname?: string;
   subdomain?: string;
   shareProcessNamespace?: boolean;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  securityContext?: PodSecurityContext;
   dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
 }
 

@@ -27,6 +27,9 @@ const is =
 const SCHEDULING = 'every pod runs on this host, there is no scheduling';
 const SERVER_SET = 'it is set by the API server';
 const NO_ACCOUNTS = 'there is no API server, so no service account token is mounted';
+const SECCOMP =
+  "peapod's own filter (no device nodes, no user namespaces) applies to every non-privileged container, whatever the profile";
+const NO_LSM = 'no AppArmor or SELinux profile is loaded; capabilities, seccomp and no_new_privs confine the container';
 
 export const UNSUPPORTED_VOLUME_SOURCES = [
   'awsElasticBlockStore',
@@ -100,21 +103,10 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
     serviceAccountName: { shape: 'string', note: NO_ACCOUNTS, harmless: is('default') },
     serviceAccount: { shape: 'string', note: NO_ACCOUNTS, harmless: is('default') },
     automountServiceAccountToken: { shape: 'boolean', note: NO_ACCOUNTS, harmless: is(false) },
-    hostNetwork: {
-      shape: 'boolean',
-      note: 'the pod always gets its own network namespace',
-      harmless: is(false),
-    },
-    hostPID: { shape: 'boolean', note: 'the pod always gets its own PID namespace', harmless: is(false) },
-    hostIPC: { shape: 'boolean', note: 'the pod always gets its own IPC namespace', harmless: is(false) },
     hostUsers: {
       shape: 'boolean',
       note: 'no user namespace is made: root in the pod is root on the host',
       harmless: is(true),
-    },
-    securityContext: {
-      shape: 'map',
-      note: 'pod security settings (runAsUser, fsGroup, sysctls, seccompProfile, ...) are not applied',
     },
     imagePullSecrets: { shape: 'list', note: 'images come from the local image store, nothing is pulled with credentials' },
     dnsConfig: { shape: 'map', note: "/etc/resolv.conf is made from the host's" },
@@ -146,10 +138,6 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
     livenessProbe: { shape: 'map', note: 'the container is not probed, so it is never restarted for failing one' },
     readinessProbe: { shape: 'map', note: 'the container is not probed; it counts as ready once it runs' },
     startupProbe: { shape: 'map', note: 'the container is not probed' },
-    securityContext: {
-      shape: 'map',
-      note: "the container runs with peapod's default user and capabilities; runAsUser, capabilities, privileged, readOnlyRootFilesystem, ... are not applied",
-    },
     resizePolicy: { shape: 'list', note: 'resources are not resized in place' },
     restartPolicy: {
       shape: 'string',
@@ -194,6 +182,31 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
   ),
   EmptyDirVolumeSource: {},
   HostPathVolumeSource: {},
+  SecurityContext: {
+    seccompProfile: { shape: 'map', note: SECCOMP },
+    appArmorProfile: { shape: 'map', note: NO_LSM },
+    seLinuxOptions: { shape: 'map', note: NO_LSM },
+    windowsOptions: { shape: 'map', note: 'only Linux containers run here' },
+    procMount: { shape: 'string', note: '/proc is always masked as the Default procMount does', harmless: is('Default') },
+  },
+  Capabilities: {},
+  PodSecurityContext: {
+    supplementalGroups: {
+      shape: 'list',
+      note: 'integer lists are not read from manifests yet; runAsGroup and fsGroup are applied',
+    },
+    supplementalGroupsPolicy: { shape: 'string', note: "groups from the image's /etc/group are always merged", harmless: is('Merge') },
+    fsGroupChangePolicy: {
+      shape: 'string',
+      note: 'only the emptyDir volumes peapod creates are given to fsGroup; hostPath ownership is never changed',
+    },
+    sysctls: { shape: 'list', blocking: true, note: 'sysctls are not set in the pod; remove them' },
+    seccompProfile: { shape: 'map', note: SECCOMP },
+    appArmorProfile: { shape: 'map', note: NO_LSM },
+    seLinuxOptions: { shape: 'map', note: NO_LSM },
+    seLinuxChangePolicy: { shape: 'string', note: NO_LSM },
+    windowsOptions: { shape: 'map', note: 'only Linux pods run here' },
+  },
 };
 
 /** Resource names Kubernetes knows that peapod does not limit. */

@@ -35,14 +35,14 @@ function inputs(over: Partial<ContainerInputs> = {}): ContainerInputs {
 const ops = (steps: Step[]): string[] => steps.map((s) => s.op);
 
 describe('sandbox plan', () => {
-  it('creates pid, net, ipc and uts namespaces, names the host, brings lo up, and keeps signals blocked for pause', () => {
+  it('creates pid, net, ipc and uts namespaces (and a mount namespace of its own), names the host, brings lo up, and keeps signals blocked for pause', () => {
     const plan = sandboxPlan({ hostname: 'mypod', pauseBinary: '/opt/pause' });
-    expect(plan.newNamespaces.sort()).toEqual(['ipc', 'net', 'pid', 'uts']);
+    expect(plan.newNamespaces.sort()).toEqual(['ipc', 'mnt', 'net', 'pid', 'uts']);
     expect(plan.keepSignalsBlocked).toBe(true);
     expect(plan.steps).toContainEqual({ op: 'sethostname', name: 'mypod' });
     expect(plan.steps).toContainEqual({ op: 'loopback_up' });
     expect(plan.steps).toContainEqual({ op: 'pdeathsig', signal: 'SIGKILL' });
-    expect(plan.steps.at(-1)).toEqual({ op: 'exec', candidates: ['/opt/pause'], argv: ['/pause'], env: [] });
+    expect(plan.steps.at(-1)).toEqual({ op: 'exec', candidates: ['/pause'], argv: ['/pause'], env: [] });
   });
 });
 
@@ -85,8 +85,9 @@ describe('container plan', () => {
     expect(s).toContainEqual({ op: 'symlink', target: 'pts/ptmx', path: '/d/c/rootfs/dev/ptmx' });
     expect(s).toContainEqual({ op: 'mount', source: '/d/shm', target: '/d/c/rootfs/dev/shm', flags: ['bind'] });
     // Devices are made with umask 0, and the container gets the usual 022.
+    // (The first umask 0 is for subPath directories, made with the volume's mode.)
     const umasks = s.filter((x) => x.op === 'umask');
-    expect(umasks).toEqual([{ op: 'umask', mask: 0 }, { op: 'umask', mask: 0o022 }]);
+    expect(umasks).toEqual([{ op: 'umask', mask: 0 }, { op: 'umask', mask: 0 }, { op: 'umask', mask: 0o022 }]);
   });
 
   it('bind-mounts the pod’s /etc/hosts, /etc/hostname and /etc/resolv.conf', () => {
@@ -109,11 +110,11 @@ describe('container plan', () => {
         ]),
       }),
     );
-    const mounts = plan.steps.filter((x): x is Extract<Step, { op: 'mount' }> => x.op === 'mount' && x.target.startsWith('/d/c/rootfs/data'));
+    const mounts = plan.steps.filter((x) => (x.op === 'mount' || x.op === 'remount_ro') && x.target.startsWith('/d/c/rootfs/data'));
     expect(mounts).toEqual([
       { op: 'mount', source: '/host/outer', target: '/d/c/rootfs/data', flags: ['bind', 'rec'] },
       { op: 'mount', source: '/host/inner.txt', target: '/d/c/rootfs/data/inner', flags: ['bind', 'rec'] },
-      { op: 'mount', source: '', target: '/d/c/rootfs/data/inner', flags: ['bind', 'remount', 'rdonly', 'rec'] },
+      { op: 'remount_ro', target: '/d/c/rootfs/data/inner' },
     ]);
     expect(plan.steps).toContainEqual({ op: 'touch', path: '/d/c/rootfs/data/inner', mode: 0o644 });
   });

@@ -52,12 +52,12 @@ describe('readPods', () => {
   });
 
   it('returns warnings sorted, and leaves them out of error messages', () => {
-    const text = pod(`  hostPID: true\n${ONE}`, '  generateName: p-\n');
+    const text = pod(`  hostUsers: false\n${ONE}`, '  generateName: p-\n');
     const { pods, warnings } = readPods(text, 'pod.yaml');
     expect(pods).toHaveLength(1);
     expect(warnings.map((w) => [w.path, w.position?.line])).toEqual([
       ['metadata.generateName', 5],
-      ['spec.hostPID', 7],
+      ['spec.hostUsers', 7],
     ]);
     const e = errorOf(`${text}    comand: [x]\n`);
     expect(e.message.split('\n')).toHaveLength(1);

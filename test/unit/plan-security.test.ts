@@ -1,0 +1,291 @@
+// Containment as data: what the plans ask of the kernel for capabilities,
+// identity, seccomp, masked paths, subPath, propagation and the pod's
+// namespace options, asserted without root. The integration tests prove the
+// kernel does what these steps say.
+import { describe, expect, it } from 'vitest';
+import { capabilityMask, capabilitySets, DEFAULT_CAPABILITIES, normalizeCapability } from '../../src/plan/capabilities.js';
+import { containerPlan, MASKED_PATHS, READONLY_PATHS, type ContainerInputs } from '../../src/plan/container.js';
+import { sandboxPlan } from '../../src/plan/sandbox.js';
+import type { FsView } from '../../src/plan/scoped-path.js';
+import { defaultSeccompFilter, type BpfInstruction } from '../../src/plan/seccomp.js';
+import { resolveSecurity, securitySteps } from '../../src/plan/security.js';
+import type { Step } from '../../src/plan/types.js';
+import type { Container, PodSpec } from '../../src/spec/types.js';
+
+function fakeFs(files: Record<string, string> = {}, regular: string[] = []): FsView {
+  return {
+    readlink: () => null,
+    exists: (p) => p in files || regular.includes(p),
+    isFile: (p) => regular.includes(p),
+    readFile: (p) => files[p] ?? null,
+  };
+}
+
+const image = { rootfs: '/img', config: { entrypoint: [], cmd: ['sh'], env: ['PATH=/bin'], workingDir: '/' } };
+
+function inputs(container: Partial<Container> = {}, over: Partial<ContainerInputs> = {}): ContainerInputs {
+  return {
+    container: { name: 'c', image: 'busybox', command: ['app'], ...container },
+    image,
+    hostname: 'pod1',
+    sandboxPid: 4242,
+    dirs: { rootfs: '/d/c/rootfs', upper: '/d/c/upper', work: '/d/c/work' },
+    pod: { shm: '/d/shm', hosts: '/d/etc/hosts', hostname: '/d/etc/hostname', resolvConf: '/d/etc/resolv.conf' },
+    volumes: new Map(),
+    fs: fakeFs(),
+    arch: 'x64',
+    ...over,
+  };
+}
+
+const ops = (steps: Step[]): string[] => steps.map((s) => s.op);
+const indexOf = (steps: Step[], pred: (s: Step) => boolean): number => steps.findIndex(pred);
+
+describe('capabilities', () => {
+  it('defaults to containerd’s 14, the mask Docker prints as a80425fb', () => {
+    expect(capabilityMask(DEFAULT_CAPABILITIES).toString(16)).toBe('a80425fb');
+    expect(capabilitySets(undefined, false, 'x')).toEqual({ kept: [...DEFAULT_CAPABILITIES].sort((a, b) => capabilityMask([a]) < capabilityMask([b]) ? -1 : 1), added: [] });
+  });
+  it('applies ALL first, then single adds, then single drops (containerd’s order)', () => {
+    expect(capabilitySets({ drop: ['ALL'], add: ['NET_BIND_SERVICE'] }, false, 'x')).toEqual({ kept: ['NET_BIND_SERVICE'], added: ['NET_BIND_SERVICE'] });
+    expect(capabilitySets({ add: ['ALL'], drop: ['ALL'] }, false, 'x').kept).toEqual([]);
+    expect(capabilitySets({ add: ['ALL'] }, false, 'x').kept).toHaveLength(41);
+    expect(capabilitySets({ add: ['SYS_ADMIN'], drop: ['SYS_ADMIN', 'KILL'] }, false, 'x').kept).not.toContain('KILL');
+    expect(capabilitySets({ add: ['SYS_ADMIN'], drop: ['SYS_ADMIN'] }, false, 'x')).toMatchObject({ added: [] });
+    expect(capabilitySets(undefined, true, 'x').kept).toHaveLength(41);
+  });
+  it('accepts CAP_ prefixes and any case, and names the field of an unknown one', () => {
+    expect(normalizeCapability('cap_net_raw', 'f')).toBe('NET_RAW');
+    expect(normalizeCapability('all', 'f')).toBe('ALL');
+    expect(() => capabilitySets({ add: ['NET_RAW', 'FLY'] }, false, 'container "c": securityContext.capabilities')).toThrow(
+      'container "c": securityContext.capabilities.add[1]: unknown capability "FLY"; use a name such as NET_BIND_SERVICE or NET_ADMIN (without CAP_), or ALL',
+    );
+  });
+});
+
+describe('identity and privileges', () => {
+  const passwd = { '/img/etc/passwd': 'root:x:0:0::/:/bin/sh\nweb:x:33:33::/:/bin/false\n', '/img/etc/group': 'web:x:33:\nlogs:x:40:web,other\n' };
+  const resolve = (c: Container['securityContext'], pod?: PodSpec['securityContext']) =>
+    resolveSecurity({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(passwd) });
+
+  it('runs as root with the default set, no_new_privs and the filter by default', () => {
+    expect(resolve(undefined)).toMatchObject({ uid: 0, gid: 0, groups: [0], noNewPrivs: true, seccomp: true, inheritable: [], ambient: [] });
+  });
+  it('takes the container’s ids over the pod’s, the primary group and groups from the image', () => {
+    expect(resolve({ runAsUser: 33 })).toMatchObject({ uid: 33, gid: 33, groups: [33, 40] });
+    expect(resolve(undefined, { runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 2000 })).toMatchObject({ uid: 1000, gid: 3000, groups: [3000, 4000, 2000] });
+    expect(resolve({ runAsUser: 7, runAsGroup: 8 }, { runAsUser: 1000, runAsGroup: 3000 })).toMatchObject({ uid: 7, gid: 8, groups: [8] });
+    expect(resolve({ runAsUser: 1234 })).toMatchObject({ gid: 0, groups: [0] });
+  });
+  it('gives a non-root user only the capabilities it asked for by name, as ambient ones', () => {
+    const s = resolve({ runAsUser: 1000, capabilities: { add: ['NET_BIND_SERVICE'] } });
+    expect(s).toMatchObject({ permitted: ['NET_BIND_SERVICE'], inheritable: ['NET_BIND_SERVICE'], ambient: ['NET_BIND_SERVICE'] });
+    expect(s.bounding).toContain('CHOWN');
+    expect(resolve({ runAsUser: 1000 })).toMatchObject({ permitted: [], ambient: [] });
+  });
+  it('refuses runAsNonRoot with uid 0, and privileged with allowPrivilegeEscalation: false, with the reason', () => {
+    expect(() => resolve({ runAsNonRoot: true })).toThrow(
+      'container "c": runAsNonRoot is set but the container would run as root (uid 0, the image has no user); set securityContext.runAsUser to a non-zero uid',
+    );
+    expect(() => resolve(undefined, { runAsNonRoot: true, runAsUser: 0 })).toThrow(/uid 0, from runAsUser/);
+    expect(resolve({ runAsNonRoot: true }, { runAsUser: 5 }).uid).toBe(5);
+    expect(() => resolve({ privileged: true, allowPrivilegeEscalation: false })).toThrow(/cannot set allowPrivilegeEscalation to false and privileged to true/);
+    expect(() => resolve({ runAsUser: -1 })).toThrow('container "c": securityContext.runAsUser: must be between 0 and 2147483647, got -1');
+  });
+  it('lets allowPrivilegeEscalation: true or privileged go without no_new_privs; privileged has no filter', () => {
+    expect(resolve({ allowPrivilegeEscalation: true })).toMatchObject({ noNewPrivs: false, seccomp: true });
+    expect(resolve({ privileged: true })).toMatchObject({ noNewPrivs: false, seccomp: false, privileged: true });
+  });
+  it('orders the steps so each still holds the privilege it needs', () => {
+    const steps = securitySteps(resolve({ runAsUser: 1000 }), 'x64');
+    expect(ops(steps)).toEqual(['seccomp', 'no_new_privs', 'capbset', 'keepcaps', 'setgroups', 'setgid', 'setuid', 'keepcaps', 'capset']);
+    expect(steps.at(-1)).toMatchObject({ op: 'capset', permitted: [], limitToHeld: false });
+    const priv = securitySteps(resolve({ privileged: true }), 'x64');
+    expect(ops(priv)).not.toContain('seccomp');
+    expect(ops(priv)).not.toContain('no_new_privs');
+    expect(priv.at(-1)).toMatchObject({ op: 'capset', limitToHeld: true });
+  });
+});
+
+/** A BPF interpreter for the instructions the filter uses, over a seccomp_data. */
+function runFilter(filter: BpfInstruction[], data: { arch: number; nr: number; args?: number[] }): number {
+  const word = (off: number): number => {
+    if (off === 0) return data.nr >>> 0;
+    if (off === 4) return data.arch >>> 0;
+    const i = (off - 16) / 8;
+    return (data.args?.[i] ?? 0) >>> 0;
+  };
+  let a = 0;
+  for (let pc = 0; pc < filter.length; pc++) {
+    const [code, jt, jf, k] = filter[pc] as BpfInstruction;
+    switch (code) {
+      case 0x20: a = word(k); break;
+      case 0x54: a = (a & k) >>> 0; break;
+      case 0x15: pc += a === k ? jt : jf; break;
+      case 0x45: pc += (a & k) !== 0 ? jt : jf; break;
+      case 0x06: return k;
+      default: throw new Error(`unknown BPF code ${code}`);
+    }
+  }
+  throw new Error('fell off the end of the filter');
+}
+
+describe('seccomp filter', () => {
+  const X86_64 = 0xc000003e;
+  const I386 = 0x40000003;
+  const AARCH64 = 0xc00000b7;
+  const ALLOW = 0x7fff0000;
+  const EPERM = 0x00050001;
+  const ENOSYS = 0x00050026;
+  const x64 = defaultSeccompFilter('x64') as BpfInstruction[];
+  const arm = defaultSeccompFilter('arm64') as BpfInstruction[];
+
+  it('refuses device nodes from mknod and mknodat on every x86 ABI, and allows FIFOs', () => {
+    expect(runFilter(x64, { arch: X86_64, nr: 133, args: [0, 0o060600, 0x800] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: X86_64, nr: 133, args: [0, 0o020600, 0x103] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: X86_64, nr: 133, args: [0, 0o010600, 0] })).toBe(ALLOW);
+    expect(runFilter(x64, { arch: X86_64, nr: 259, args: [-100, 0, 0o060600, 0] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: X86_64, nr: 0x40000000 + 259, args: [-100, 0, 0o020600, 0] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: I386, nr: 14, args: [0, 0o060600, 0] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: I386, nr: 297, args: [0, 0, 0o020600] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: I386, nr: 297, args: [0, 0, 0o140600] })).toBe(ALLOW);
+  });
+  it('refuses new user namespaces from unshare and clone, and clone3 altogether', () => {
+    expect(runFilter(x64, { arch: X86_64, nr: 272, args: [0x10000000 | 0x20000] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: X86_64, nr: 272, args: [0x20000] })).toBe(ALLOW);
+    expect(runFilter(x64, { arch: X86_64, nr: 56, args: [0x10000000 | 17] })).toBe(EPERM);
+    expect(runFilter(x64, { arch: X86_64, nr: 56, args: [0x01200011] })).toBe(ALLOW);
+    expect(runFilter(x64, { arch: X86_64, nr: 435 })).toBe(ENOSYS);
+    expect(runFilter(x64, { arch: I386, nr: 310, args: [0x10000000] })).toBe(EPERM);
+  });
+  it('lets everything else through, and refuses every call of an ABI it has no table for', () => {
+    expect(runFilter(x64, { arch: X86_64, nr: 0 })).toBe(ALLOW);
+    expect(runFilter(x64, { arch: X86_64, nr: 165 })).toBe(ALLOW); // mount: capabilities decide
+    expect(runFilter(x64, { arch: 0x12345678, nr: 0 })).toBe(ENOSYS);
+  });
+  it('has a table for arm64 (no mknod there, only mknodat)', () => {
+    expect(runFilter(arm, { arch: AARCH64, nr: 33, args: [0, 0, 0o060600] })).toBe(EPERM);
+    expect(runFilter(arm, { arch: AARCH64, nr: 97, args: [0x10000000] })).toBe(EPERM);
+    expect(runFilter(arm, { arch: AARCH64, nr: 63 })).toBe(ALLOW);
+    expect(defaultSeccompFilter('riscv64')).toBeNull();
+  });
+});
+
+describe('container plan: containment', () => {
+  it('masks and makes read-only the OCI paths, with the container’s own /dev/null, unless privileged', () => {
+    const s = containerPlan(inputs()).steps;
+    for (const p of MASKED_PATHS) expect(s).toContainEqual({ op: 'mask', path: `/d/c/rootfs${p}`, nullDevice: '/d/c/rootfs/dev/null' });
+    for (const p of READONLY_PATHS) expect(s).toContainEqual({ op: 'readonly_path', path: `/d/c/rootfs${p}` });
+    expect(indexOf(s, (x) => x.op === 'mknod' && x.path.endsWith('/null'))).toBeLessThan(indexOf(s, (x) => x.op === 'mask'));
+    expect(s.find((x) => x.op === 'mount' && x.fstype === 'sysfs')).toMatchObject({ flags: ['rdonly', 'nosuid', 'nodev', 'noexec'] });
+    const priv = containerPlan(inputs({ securityContext: { privileged: true } })).steps;
+    expect(ops(priv)).not.toContain('mask');
+    expect(ops(priv)).not.toContain('readonly_path');
+    expect(priv.find((x) => x.op === 'mount' && x.fstype === 'sysfs')).toMatchObject({ flags: ['nosuid', 'nodev', 'noexec'] });
+  });
+
+  it('drops privileges after pivot_root, changes ids before chdir, and sets PDEATHSIG after the uid change', () => {
+    const s = containerPlan(inputs({ securityContext: { runAsUser: 1000 } })).steps;
+    const at = (op: string): number => s.findIndex((x) => x.op === op);
+    expect(at('pivot_root')).toBeLessThan(at('seccomp'));
+    expect(at('setuid')).toBeLessThan(at('chdir'));
+    expect(at('setuid')).toBeLessThan(at('pdeathsig'));
+    expect(ops(s).slice(-4)).toEqual(['chdir', 'pdeathsig', 'setsid', 'exec']);
+  });
+
+  it('remounts / read-only after the working directory is made, for readOnlyRootFilesystem', () => {
+    const s = containerPlan(inputs({ workingDir: '/srv/app', securityContext: { readOnlyRootFilesystem: true } })).steps;
+    const ro = indexOf(s, (x) => x.op === 'remount_ro' && x.target === '/');
+    expect(ro).toBeGreaterThan(indexOf(s, (x) => x.op === 'mkdir' && x.path === '/srv/app'));
+    expect(ro).toBeLessThan(indexOf(s, (x) => x.op === 'chdir'));
+    expect(containerPlan(inputs()).steps.some((x) => x.op === 'remount_ro' && x.target === '/')).toBe(false);
+  });
+
+  it('opens a subPath beneath its volume before / goes private, and mounts the fd, never the path', () => {
+    const plan = containerPlan(
+      inputs(
+        {
+          env: [{ name: 'DIR', value: 'logs' }],
+          volumeMounts: [
+            { name: 'v', mountPath: '/conf/app.conf', subPath: 'config/app.conf', readOnly: true },
+            { name: 'v', mountPath: '/logs', subPathExpr: '$(DIR)/web' },
+          ],
+        },
+        { volumes: new Map([['v', { hostPath: '/vol', kind: 'dir' as const, mode: 0o777 }]]), fs: fakeFs({}, ['/vol/config/app.conf']) },
+      ),
+    );
+    const s = plan.steps;
+    const priv = indexOf(s, (x) => x.op === 'mount' && x.target === '/' && x.flags.includes('private'));
+    // Mounts go shortest mountPath first: /logs, then /conf/app.conf.
+    expect(s.slice(0, priv).filter((x) => x.op === 'open_beneath')).toEqual([
+      { op: 'open_beneath', base: '/vol', path: 'logs/web', fd: 100, mkdirMode: 0o777, what: 'subPath "logs/web" of volume "v"' },
+      { op: 'open_beneath', base: '/vol', path: 'config/app.conf', fd: 101, what: 'subPath "config/app.conf" of volume "v"' },
+    ]);
+    expect(s).toContainEqual({ op: 'touch', path: '/d/c/rootfs/conf/app.conf', mode: 0o644 });
+    expect(s).toContainEqual({ op: 'mount', source: '/proc/self/fd/101', target: '/d/c/rootfs/conf/app.conf', flags: ['bind', 'rec'] });
+    expect(s).toContainEqual({ op: 'remount_ro', target: '/d/c/rootfs/conf/app.conf' });
+    expect(s).toContainEqual({ op: 'mount', source: '/proc/self/fd/100', target: '/d/c/rootfs/logs', flags: ['bind', 'rec'] });
+    expect(s.some((x) => x.op === 'mount' && x.source.startsWith('/vol/'))).toBe(false);
+  });
+
+  it('refuses subPaths that climb or start at /, and a subPath of a file volume', () => {
+    const vol = { volumes: new Map([['v', { hostPath: '/vol', kind: 'dir' as const }], ['f', { hostPath: '/f', kind: 'file' as const }]]) };
+    expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath: '/x', subPath: 'a/../../b' }] }, vol))).toThrow(`must not contain '..'`);
+    expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath: '/x', subPath: '/etc' }] }, vol))).toThrow('must be a relative path');
+    expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'f', mountPath: '/x', subPath: 'a' }] }, vol))).toThrow('subPath needs a directory volume; /f is a file');
+  });
+
+  it('takes a copy of the host’s mounts before going private for HostToContainer (rslave) and Bidirectional (rshared)', () => {
+    const vol = { volumes: new Map([['v', { hostPath: '/host/v', kind: 'dir' as const }]]) };
+    const s = containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'HostToContainer' }] }, vol)).steps;
+    const priv = indexOf(s, (x) => x.op === 'mount' && x.target === '/' && x.flags.includes('private'));
+    expect(indexOf(s, (x) => x.op === 'open_tree')).toBeLessThan(priv);
+    expect(s).toContainEqual({ op: 'open_tree', path: '/host/v', fd: 100 });
+    expect(s).toContainEqual({ op: 'move_mount', fd: 100, target: '/d/c/rootfs/v' });
+    expect(s).toContainEqual({ op: 'mount', source: '', target: '/d/c/rootfs/v', flags: ['rec', 'slave'] });
+    const bidi = containerPlan(inputs({ securityContext: { privileged: true }, volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'Bidirectional' }] }, vol)).steps;
+    expect(bidi).toContainEqual({ op: 'mount', source: '', target: '/d/c/rootfs/v', flags: ['rec', 'shared'] });
+    expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'Bidirectional' }] }, vol))).toThrow(/needs a privileged container/);
+  });
+
+  it('shareProcessNamespace: false: a new PID namespace with pause --init, exec’d by fd, signals kept blocked', () => {
+    const plan = containerPlan(inputs({}, { podSpec: { containers: [], shareProcessNamespace: false }, initBinary: '/opt/pause' }));
+    expect(plan.newNamespaces).toEqual(['mnt', 'pid']);
+    expect(plan.joinPidNamespace).toBeUndefined();
+    expect(plan.keepSignalsBlocked).toBe(true);
+    expect(plan.steps).toContainEqual({ op: 'open', path: '/opt/pause', fd: 100 });
+    expect(indexOf(plan.steps, (x) => x.op === 'open')).toBeLessThan(indexOf(plan.steps, (x) => x.op === 'pivot_root'));
+    expect(plan.steps.at(-1)).toEqual({ op: 'exec', candidates: [], fd: 100, argv: ['pause', '--init', '1', '/bin/app', 'app'], env: ['PATH=/bin', 'HOSTNAME=pod1'] });
+  });
+
+  it('hostPID joins pause’s (the host’s) PID namespace whatever shareProcessNamespace says; hostIPC takes the host’s /dev/shm', () => {
+    const plan = containerPlan(inputs({}, { podSpec: { containers: [], hostPID: true, shareProcessNamespace: false } }));
+    expect(plan.joinPidNamespace).toBe('/proc/4242/ns/pid');
+    expect(plan.newNamespaces).toEqual(['mnt']);
+    const ipc = containerPlan(inputs({}, { podSpec: { containers: [], hostIPC: true } })).steps;
+    expect(ipc).toContainEqual({ op: 'mount', source: '/dev/shm', target: '/d/c/rootfs/dev/shm', flags: ['bind'] });
+  });
+});
+
+describe('sandbox plan: pause contained', () => {
+  it('gets an empty read-only root holding only the binary (mounted from an fd), no capabilities, uid 65535', () => {
+    const plan = sandboxPlan({ hostname: 'p', pauseBinary: '/opt/peapod/pause' });
+    const s = plan.steps;
+    expect(s).toContainEqual({ op: 'open', path: '/opt/peapod/pause', fd: 100 });
+    expect(s).toContainEqual({ op: 'mount', source: '/proc/self/fd/100', target: '/opt/peapod/pause', flags: ['bind'] });
+    expect(s).toContainEqual({ op: 'pivot_root', root: '/opt/peapod' });
+    expect(s).toContainEqual({ op: 'capbset', keep: [] });
+    expect(s).toContainEqual({ op: 'setuid', uid: 65535 });
+    expect(s.findIndex((x) => x.op === 'setuid')).toBeLessThan(s.findIndex((x) => x.op === 'pdeathsig'));
+    expect(s.at(-1)).toEqual({ op: 'exec', candidates: ['/pause'], argv: ['/pause'], env: [] });
+  });
+
+  it('leaves out the namespaces the pod takes from the host, and never names the host', () => {
+    const net = sandboxPlan({ hostname: 'p', pauseBinary: '/x/pause', podSpec: { containers: [], hostNetwork: true } });
+    expect(net.newNamespaces.sort()).toEqual(['ipc', 'mnt', 'pid']);
+    expect(ops(net.steps)).not.toContain('sethostname');
+    expect(ops(net.steps)).not.toContain('loopback_up');
+    const all = sandboxPlan({ hostname: 'p', pauseBinary: '/x/pause', podSpec: { containers: [], hostNetwork: true, hostPID: true, hostIPC: true } });
+    expect(all.newNamespaces).toEqual(['mnt']);
+  });
+});
