@@ -12,8 +12,9 @@ import { getCommand } from './get.js';
 import { inspectCommand } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { runCommand } from './run.js';
+import { topCommand } from './top.js';
 
-const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand].map((c) => [c.name, c]));
+const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand].map((c) => [c.name, c]));
 
 function usage(): string {
   const lines = [...commands.values()].map((c) => `  ${c.synopsis.padEnd(58)} ${c.summary}`);

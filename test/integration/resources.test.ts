@@ -1,0 +1,177 @@
+// Resources on real cgroups: all-or-nothing admission (the seeds' gang
+// scheduling), memory limits and OOMKilled, a fork bomb held by pids.max,
+// a CPU quota, and teardown through the cgroup that nothing escapes.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
+import { V2Driver } from '../../src/runtime/cgroups/v2.js';
+import { PodRuntime, type PodOptions } from '../../src/runtime/pod.js';
+import type { Pod } from '../../src/spec/types.js';
+import { expectNothingLeft, isAlive, isRoot, makeRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+
+const driver = isRoot ? detectDriver() : null;
+const V1_ROOTS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
+
+function cgroupDirsOf(uid: string): string[] {
+  const roots = driver?.kind === 'v2' ? ['/sys/fs/cgroup'] : V1_ROOTS;
+  return roots.map((r) => `${r}/peapod/pod${uid}`).filter((d) => existsSync(d));
+}
+
+describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
+  let root: TestRoot;
+  beforeEach(() => {
+    root = makeRoot();
+  });
+  afterEach(async () => {
+    await expectNothingLeft(root);
+    // No cgroup of any pod of this test is left, in any hierarchy.
+    for (const r of root.runtimes) expect(cgroupDirsOf(r.uid)).toEqual([]);
+    root.cleanup();
+  });
+
+  async function start(p: Pod, options: Partial<PodOptions> = {}): Promise<PodRuntime> {
+    const runtime = await PodRuntime.start(p, { paths: root.paths, ...options });
+    root.runtimes.push(runtime);
+    root.pids.add(runtime.sandbox.pid);
+    for (const c of runtime.containers.values()) if (c.process) root.pids.add(c.process.pid);
+    return runtime;
+  }
+
+  const gib = (name: string): Pod =>
+    pod(name, [sh('a', 'sleep 30', { resources: { requests: { memory: '1Gi' } } }), sh('b', 'sleep 30', { resources: { requests: { memory: '1Gi' } } })]);
+
+  it('admits a pod of two 1 GiB containers on a 2 GiB node, refuses it on 1.5 GiB with nothing created', async () => {
+    const fits = await start(gib('fits'), { nodeAllocatable: 'memory=2Gi' });
+    expect(cgroupDirsOf(fits.uid).length).toBeGreaterThan(0);
+    await fits.stop({ force: true });
+    const err = await start(gib('too-big'), { nodeAllocatable: 'memory=1536Mi' }).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toBe(
+      'OutOfmemory: pod "too-big" requests memory 2Gi in all, and this node has 1.5Gi left (allocatable 1.5Gi, 0 requested by 0 running pods); nothing was started',
+    );
+    expect(existsSync(`${root.dir}/pods/too-big`)).toBe(false);
+  });
+
+  it('refuses a second 2 GiB pod while the first runs, and admits it once the first is deleted', async () => {
+    const first = await start(gib('first'), { nodeAllocatable: 'memory=2Gi' });
+    await expect(start(gib('second'), { nodeAllocatable: 'memory=2Gi' })).rejects.toThrow(/^OutOfmemory: pod "second" requests memory 2Gi in all, and this node has 0 left .*1 running pod/);
+    await first.stop({ force: true });
+    const second = await start(gib('second'), { nodeAllocatable: 'memory=2Gi' });
+    await second.stop({ force: true });
+  });
+
+  it('refuses a pod asking more cpu than the node has (OutOfcpu); init containers count as Kubernetes counts them', async () => {
+    const p = pod('cpu-hungry', [sh('a', 'true', { resources: { requests: { cpu: '500m' } } })]);
+    p.spec.initContainers = [sh('setup', 'true', { resources: { requests: { cpu: '3' } } })];
+    await expect(start(p, { nodeAllocatable: 'cpu=2' })).rejects.toThrow(/^OutOfcpu: pod "cpu-hungry" requests cpu 3 in all, and this node has 2 left/);
+  });
+
+  it('OOM-kills a container past its 64 MiB limit (exit 137, reason from the cgroup); the other keeps running', async () => {
+    const runtime = await start(
+      pod('oom', [
+        sh('hog', 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived', { resources: { limits: { memory: '64Mi' } } }),
+        sh('calm', 'sleep 30'),
+      ]),
+    );
+    await waitFor('the hog to be killed', () => runtime.containers.get('hog')!.status().state.terminated !== undefined, 15_000);
+    expect(runtime.containers.get('hog')!.status().state.terminated).toMatchObject({ exitCode: 137, signal: 9, reason: 'OOMKilled' });
+    expect(runtime.containers.get('calm')!.running).toBe(true);
+    await runtime.stop({ force: true });
+  });
+
+  it('holds a fork bomb under a pod pids limit of 64; the host can still fork; the pod deletes cleanly', async () => {
+    const runtime = await start(pod('bomb', [sh('b', 'bomb() { bomb | bomb & }; bomb; sleep 30')]), { podPidsLimit: 64 });
+    const cg = runtime.containers.get('b')!.cgroup!;
+    // The bomb grows to the limit and is held there: the kernel refuses the
+    // forks past it (counted in pids.events) and the shells give up.
+    let peak = 0;
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      peak = Math.max(peak, cg.pids().length);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(peak).toBeGreaterThan(20);
+    expect(peak).toBeLessThanOrEqual(63); // pause is in the pod's cgroup too
+    // Where the kernel counts a refused fork differs by version (the limit's
+    // cgroup, or the forking one): look at both.
+    const base = `${driver?.kind === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids'}/peapod/pod${runtime.uid}`;
+    const refused = [`${base}/pids.events`, `${base}/b/pids.events`, `${base}/b/pids.events.local`]
+      .filter((f) => existsSync(f))
+      .map((f) => Number(/max (\d+)/.exec(readFileSync(f, 'utf8'))?.[1] ?? 0));
+    expect(Math.max(...refused)).toBeGreaterThan(0);
+    // The host is unaffected: it forks as usual.
+    expect(execFileSync('sh', ['-c', 'echo forked']).toString()).toBe('forked\n');
+    const t0 = Date.now();
+    await runtime.stop({ force: true });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  }, 20_000);
+
+  it('gives a CPU-bound container with a 200m limit about a fifth of a core', async () => {
+    const runtime = await start(pod('spin', [sh('s', 'while :; do :; done', { resources: { limits: { cpu: '200m' } } })]));
+    const cg = runtime.containers.get('s')!.cgroup!;
+    const a = cg.usage().cpuNanos;
+    await new Promise((r) => setTimeout(r, 2000));
+    const share = (cg.usage().cpuNanos - a) / 2e9;
+    expect(share).toBeGreaterThan(0.1);
+    expect(share).toBeLessThan(0.3);
+    await runtime.stop({ force: true });
+  });
+
+  it('peapod top reports each container’s CPU and memory from its cgroup', async () => {
+    const runtime = await start(
+      pod('busy', [sh('spin', 'while :; do :; done', { resources: { limits: { cpu: '300m' } } }), sh('mem', 'head -c 20000000 /dev/zero > /dev/shm/fill; sleep 30')]),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const out = execFileSync(process.execPath, ['bin/peapod.js', 'top', 'pod', 'busy', '--containers', '--root', root.dir]).toString();
+    const row = (name: string): string[] => (out.split('\n').find((l) => l.split(/\s+/)[1] === name) ?? '').split(/\s+/);
+    const cpu = Number(row('spin')[2]?.replace('m', ''));
+    expect(cpu).toBeGreaterThan(150);
+    expect(cpu).toBeLessThan(400);
+    expect(Number(row('mem')[3]?.replace('Mi', ''))).toBeGreaterThanOrEqual(15);
+    await runtime.stop({ force: true });
+  });
+
+  it('leaves nothing of a process that double-forked and setsid-ed away from its container', async () => {
+    const runtime = await start(pod('escape', [sh('e', '(setsid sh -c "sleep 1000" &); echo escaped; sleep 30')]));
+    const cg = runtime.containers.get('e')!.cgroup!;
+    let escaped: number | undefined;
+    await waitFor('the escaped sleep', () => {
+      escaped = cg.pids().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\u00001000'));
+      return escaped !== undefined;
+    });
+    root.pids.add(escaped!);
+    // Its parent is pause now, not the container's shell: still in the container's cgroup.
+    await runtime.stop({ gracePeriodSeconds: 2 });
+    expect(isAlive(escaped!)).toBe(false);
+  });
+});
+
+describe.skipIf(!isRoot || !unifiedMount())('cgroup v2 core on the unified mount (kill, freeze, events)', () => {
+  it('sees a process populate a cgroup, freezes and thaws it, and kills it with cgroup.kill', async () => {
+    const mount = unifiedMount() as string;
+    const v2 = new V2Driver(mount);
+    const path = `peapod-v2-test-${process.pid}/c`;
+    const cg = v2.create(path);
+    try {
+      const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+      const pid = sleeper.pid as number;
+      writeFileSync(cg.procsFiles[0] as string, String(pid));
+      expect(cg.pids()).toEqual([pid]);
+      expect(cg.populated()).toBe(true);
+      cg.freeze(true);
+      await waitFor('frozen', () => cg.frozen());
+      cg.freeze(false);
+      await waitFor('thawed', () => !cg.frozen());
+      await cg.killAll();
+      expect(cg.populated()).toBe(false);
+      await waitFor('the process to be gone', () => !isAlive(pid));
+    } finally {
+      await cg.remove();
+      await v2.open(`peapod-v2-test-${process.pid}`).remove();
+    }
+    expect(readdirSync(mount)).not.toContain(`peapod-v2-test-${process.pid}`);
+  });
+});

@@ -1,0 +1,85 @@
+// The cgroup drivers' limit code on fake cgroup trees (plain directories):
+// which file gets which value, for v1 and v2.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cgroupMounts, detectDriver } from '../../src/runtime/cgroups/detect.js';
+import { containerLimits, podLimits } from '../../src/runtime/cgroups/pod.js';
+import { V1Driver } from '../../src/runtime/cgroups/v1.js';
+import { V2Driver } from '../../src/runtime/cgroups/v2.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'peapod-fakecg-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const read = (...p: string[]): string => readFileSync(join(dir, ...p), 'utf8');
+
+describe('cgroup v2 driver (fake tree)', () => {
+  it('enables memory, cpu and pids down the tree and writes memory.max, cpu.max, pids.max', () => {
+    for (const d of ['', 'peapod', 'peapod/podX']) {
+      mkdirSync(join(dir, d), { recursive: true });
+      writeFileSync(join(dir, d, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+    }
+    const cg = new V2Driver(dir).create('peapod/podX/web');
+    expect(read('cgroup.subtree_control')).toBe('+memory +cpu +pids');
+    expect(read('peapod', 'podX', 'cgroup.subtree_control')).toBe('+memory +cpu +pids');
+    cg.setLimits({ memoryBytes: 64 * 1024 * 1024, cpuMillis: 200, pids: 64 });
+    expect(read('peapod/podX/web/memory.max')).toBe('67108864');
+    expect(read('peapod/podX/web/cpu.max')).toBe('20000 100000');
+    expect(read('peapod/podX/web/pids.max')).toBe('64');
+    expect(cg.procsFiles).toEqual([join(dir, 'peapod/podX/web/cgroup.procs')]);
+  });
+  it('reads usage and OOM kills from memory.current, cpu.stat and memory.events', () => {
+    const cg = new V2Driver(dir).create('p');
+    writeFileSync(join(dir, 'p', 'memory.current'), '4096\n');
+    writeFileSync(join(dir, 'p', 'cpu.stat'), 'usage_usec 1500\nuser_usec 1000\n');
+    writeFileSync(join(dir, 'p', 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
+    expect(cg.usage()).toEqual({ memoryBytes: 4096, cpuNanos: 1_500_000 });
+    expect(cg.oomKills()).toBe(1);
+  });
+});
+
+describe('cgroup v1 driver (fake tree)', () => {
+  it('writes one directory per controller, memory with memsw, and the CFS quota', () => {
+    const mounts = new Map(['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => [c as 'memory', join(dir, c)]));
+    const cg = new V1Driver(mounts).create('peapod/podX/web');
+    writeFileSync(join(dir, 'memory/peapod/podX/web/memory.memsw.limit_in_bytes'), '');
+    cg.setLimits({ memoryBytes: 1 << 20, cpuMillis: 1500, pids: 10 });
+    expect(read('memory/peapod/podX/web/memory.limit_in_bytes')).toBe('1048576');
+    expect(read('memory/peapod/podX/web/memory.memsw.limit_in_bytes')).toBe('1048576');
+    expect(read('cpu/peapod/podX/web/cpu.cfs_period_us')).toBe('100000');
+    expect(read('cpu/peapod/podX/web/cpu.cfs_quota_us')).toBe('150000');
+    expect(read('pids/peapod/podX/web/pids.max')).toBe('10');
+    expect(cg.procsFiles).toHaveLength(5);
+    writeFileSync(join(dir, 'memory/peapod/podX/web/memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
+    expect(cg.oomKills()).toBe(2);
+  });
+});
+
+describe('driver detection', () => {
+  const v1 = [
+    '31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755',
+    '35 31 0:32 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory',
+    '32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu',
+    '41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw',
+  ].join('\n');
+  it('picks v1 hierarchies on a hybrid host and v2 on a unified one', () => {
+    expect(detectDriver(cgroupMounts(v1))?.kind).toBe('v1');
+    expect(detectDriver(cgroupMounts('30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw'))?.kind).toBe('v2');
+    expect(detectDriver(cgroupMounts(''))).toBeNull();
+  });
+});
+
+describe('pod and container limits', () => {
+  const c = (name: string, limits?: Record<string, string>): { name: string; image: string; resources?: { limits: Record<string, string> } } => ({ name, image: 'busybox', ...(limits ? { resources: { limits } } : {}) });
+  it('takes a container’s limits in bytes and millicores', () => {
+    expect(containerLimits(c('a', { memory: '64Mi', cpu: '200m' }))).toEqual({ memoryBytes: 64 * 1024 * 1024, cpuMillis: 200 });
+  });
+  it('sums the containers’ limits for the pod only when every container has one', () => {
+    expect(podLimits({ containers: [c('a', { memory: '1Gi', cpu: '1' }), c('b', { memory: '1Gi', cpu: '500m' })] }, 64)).toEqual({ pids: 64, memoryBytes: 2 ** 31, cpuMillis: 1500 });
+    expect(podLimits({ containers: [c('a', { memory: '1Gi' }), c('b')] }, 64)).toEqual({ pids: 64 });
+  });
+});
