@@ -9,7 +9,8 @@
         "native/exit_watch.cc",
         "native/syscalls.cc",
         "native/errors.cc",
-        "native/netns_socket.cc"
+        "native/netns_socket.cc",
+        "native/pty.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -375,7 +375,10 @@ int RunStep(const Step& s) {
     case Op::kPdeathsig:
       return prctl(PR_SET_PDEATHSIG, s.n, 0, 0, 0);
     case Op::kSetsid:
-      return setsid() < 0 ? -1 : 0;
+      if (setsid() < 0) return -1;
+      // n = 1: stdin is a terminal that becomes the new session's controlling one.
+      if (s.n == 1 && ioctl(0, TIOCSCTTY, 0) < 0) return -1;
+      return 0;
     case Op::kSetgroups:
       return static_cast<int>(syscall(SYS_setgroups, s.gids.size(), s.gids.data()));
     case Op::kSetgid:

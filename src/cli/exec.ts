@@ -1,8 +1,9 @@
 // `peapod exec NAME [-c C] [-i] -- CMD...`: a command inside a running
 // container; peapod exits with its exit code.
+import { closeSync, createReadStream, writeSync } from 'node:fs';
 import { ExecError, execInContainer } from '../runtime/exec.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod } from '../runtime/store.js';
+import { getStoredPod, type StoredPod } from '../runtime/store.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 async function run(argv: readonly string[]): Promise<number> {
@@ -15,7 +16,6 @@ async function run(argv: readonly string[]): Promise<number> {
   const [name, ...extra] = args.positionals;
   const command = args.rest;
   if (!name || extra.length > 0 || command.length === 0) throw new UsageError(`usage: ${execCommand.synopsis}`);
-  if (args.flags.has('tty')) throw new UsageError('exec -t (a pseudo-terminal) is not supported yet; run without -t');
   const stored = getStoredPod(runtimePaths({ root: stringFlag(args, 'root') }), name);
   const pod = stored.pod ?? stored.record?.pod;
   let container = stringFlag(args, 'container');
@@ -23,8 +23,10 @@ async function run(argv: readonly string[]): Promise<number> {
     container = pod?.spec.containers[0]?.name;
     if ((pod?.spec.containers.length ?? 0) > 1) process.stderr.write(`Defaulted container "${container}" out of: ${pod?.spec.containers.map((c) => c.name).join(', ')}\n`);
   }
+  const interactive = args.flags.has('stdin');
   try {
-    return await execInContainer(stored, container ?? '', command, { stdin: args.flags.has('stdin') });
+    if (args.flags.has('tty')) return await execWithTerminal(stored, container ?? '', command, interactive);
+    return await execInContainer(stored, container ?? '', command, { stdin: interactive });
   } catch (err) {
     if (!(err instanceof ExecError)) throw err;
     process.stderr.write(`peapod: ${err.message}\n`);
@@ -32,15 +34,68 @@ async function run(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * exec -t: the command on a pseudo-terminal of its container. Its output is
+ * copied to ours; with -i our input goes to it, byte for byte (raw mode
+ * when ours is a terminal, so Ctrl-C reaches the command, not peapod).
+ */
+async function execWithTerminal(stored: StoredPod, container: string, command: string[], interactive: boolean): Promise<number> {
+  const out = process.stdout;
+  let copied: Promise<void> = Promise.resolve();
+  let cleanup = (): void => {};
+  const code = await execInContainer(stored, container, command, {
+    stdin: interactive,
+    tty: {
+      rows: out.isTTY ? out.rows : 24,
+      cols: out.isTTY ? out.columns : 80,
+      onMaster(master, resize) {
+        const reader = createReadStream('', { fd: master, autoClose: false });
+        copied = new Promise((resolve) => {
+          reader.on('data', (d) => out.write(d));
+          // EIO: the command and every holder of the terminal are gone.
+          reader.on('error', () => resolve());
+          reader.on('end', () => resolve());
+        });
+        const onInput = (d: Buffer): void => {
+          try {
+            writeSync(master, d);
+          } catch {
+            // The terminal is gone.
+          }
+        };
+        const onResize = (): void => resize(out.rows, out.columns);
+        if (interactive) {
+          if (process.stdin.isTTY) process.stdin.setRawMode(true);
+          process.stdin.on('data', onInput);
+        }
+        if (out.isTTY) out.on('resize', onResize);
+        cleanup = () => {
+          process.stdin.off('data', onInput);
+          if (process.stdin.isTTY) process.stdin.setRawMode(false);
+          process.stdin.pause();
+          out.off('resize', onResize);
+          reader.destroy();
+          closeSync(master);
+        };
+      },
+    },
+  });
+  await Promise.race([copied, new Promise((r) => setTimeout(r, 500))]);
+  cleanup();
+  return code;
+}
+
 export const execCommand: Command = {
   name: 'exec',
-  synopsis: 'peapod exec NAME [-c C] [-i] -- CMD [ARG...]',
+  synopsis: 'peapod exec NAME [-c C] [-i] [-t] -- CMD [ARG...]',
   summary: 'run a command in a running container',
-  help: `usage: peapod exec NAME [-c CONTAINER] [-i] [--root DIR] -- COMMAND [ARG...]
+  help: `usage: peapod exec NAME [-c CONTAINER] [-i] [-t] [--root DIR] -- COMMAND [ARG...]
 
 Runs COMMAND inside a running container: in all of its namespaces (its
 mount namespace, and the pod's PID, network, IPC and UTS namespaces), with
-its environment and working directory. -i passes this terminal's stdin.
+its environment, working directory, cgroup, user and capabilities. -i
+passes this terminal's stdin; -t gives the command a pseudo-terminal of its
+container (with this terminal's size; raw mode with -i).
 The exit code is the command's (127: not found, 126: could not run).
 Without -c, the pod's first container.`,
   run,

@@ -51,6 +51,8 @@ interface Addon {
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
   umount(target: string, flags?: number): boolean;
   socketInNetns(path: string, family: 4 | 6): number;
+  openPty(ptmx: string): { master: number; slave: number };
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
 
 export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -120,7 +122,7 @@ function lowerStep(step: Step): RawStep {
     case 'sethostname': return { op: 'sethostname', a: step.name };
     case 'loopback_up': return { op: 'loopback_up' };
     case 'pdeathsig': return { op: 'pdeathsig', n: signalNumber(step.signal) };
-    case 'setsid': return { op: 'setsid' };
+    case 'setsid': return { op: 'setsid', n: step.controllingTerminal ? 1 : 0 };
     case 'setgroups': return { op: 'setgroups', ints: step.gids };
     case 'setgid': return { op: 'setgid', n: step.gid };
     case 'setuid': return { op: 'setuid', n: step.uid };
@@ -222,4 +224,13 @@ export function umount(target: string, detach = false): boolean {
 /** A TCP socket made inside the network namespace at `path` (not connected). */
 export function socketInNetns(path: string, family: 4 | 6 = 4): number {
   return addon().socketInNetns(path, family);
+}
+
+/** A pseudo-terminal pair from the devpts instance whose ptmx is at `ptmx`. */
+export function openPty(ptmx: string): { master: number; slave: number } {
+  return addon().openPty(ptmx);
+}
+
+export function setWinsize(fd: number, rows: number, cols: number): void {
+  addon().setWinsize(fd, rows, cols);
 }

@@ -30,6 +30,8 @@ export interface ExecInputs {
   security?: ProcessSecurity | undefined;
   /** Node's process.arch, for the seccomp filter. Default: this process's. */
   arch?: string | undefined;
+  /** stdin is a pseudo-terminal: a new session with it as the controlling terminal. */
+  tty?: boolean;
 }
 
 export function execPlan(input: ExecInputs): SpawnPlan {
@@ -46,9 +48,10 @@ export function execPlan(input: ExecInputs): SpawnPlan {
       { op: 'setns', path: ns('ipc'), ns: 'ipc' },
       { op: 'setns', path: ns('uts'), ns: 'uts' },
       { op: 'setns', path: ns('mnt'), ns: 'mnt' },
+      ...(input.tty ? [{ op: 'setsid' as const, controllingTerminal: true }] : []),
       ...securitySteps(input.security ?? DEFAULT_EXEC_SECURITY, input.arch ?? process.arch),
       { op: 'chdir', path: input.workingDir },
-      { op: 'exec', candidates: execCandidates(argv0, path), argv: input.argv, env: input.env },
+      { op: 'exec', candidates: execCandidates(argv0, path), argv: input.argv, env: input.tty && !input.env.some((e) => e.startsWith('TERM=')) ? [...input.env, 'TERM=xterm'] : input.env },
     ],
   };
 }

@@ -24,7 +24,7 @@ export type Step =
   | { op: 'sethostname'; name: string }
   | { op: 'loopback_up' }
   | { op: 'pdeathsig'; signal: 'SIGKILL' | 'SIGTERM' }
-  | { op: 'setsid' }
+  | { op: 'setsid'; controllingTerminal?: boolean }
   | { op: 'setgroups'; gids: number[] }
   | { op: 'setgid'; gid: number }
   | { op: 'setuid'; uid: number }

@@ -107,6 +107,9 @@ describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
     expect(seven).toMatchObject({ code: 7, stdout: 'in web\n' });
     const missing = await peapod(root, ['exec', 'web', '-c', 'ticker', '--', 'no-such-command']);
     expect(missing.code).toBe(127);
+    // -t: a terminal of the container's own devpts (its output comes back with CRLF, as from any tty).
+    const tty = await peapod(root, ['exec', '-t', 'web', '-c', 'ticker', '--', 'sh', '-c', 'tty; stty size; exit 4']);
+    expect(tty).toMatchObject({ code: 4, stdout: '/dev/pts/0\r\n24 80\r\n' });
 
     const t0 = Date.now();
     const del = await peapod(root, ['delete', 'pod', 'web', '--grace-period', '2']);
