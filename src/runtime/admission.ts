@@ -52,8 +52,15 @@ export function parseAllocatable(text: string): Partial<Resources> {
   return out;
 }
 
-/** What the node offers pods: the host's memory and cpus minus a reserve, unless overridden. */
-export function nodeAllocatable(override?: string, reserve: Resources = { memoryBytes: 256 * 1024 * 1024, cpuMillis: 0 }): Resources {
+export const DEFAULT_RESERVE: Resources = { memoryBytes: 256 * 1024 * 1024, cpuMillis: 0 };
+
+/**
+ * What the node offers pods: the host's memory and cpus minus what is kept
+ * for the system (the kubelet's --system-reserved; here `reserved`, or
+ * PEAPOD_SYSTEM_RESERVED, as `memory=256Mi,cpu=100m`), unless overridden.
+ */
+export function nodeAllocatable(override?: string, reserved: string | undefined = process.env.PEAPOD_SYSTEM_RESERVED): Resources {
+  const reserve = { ...DEFAULT_RESERVE, ...(reserved ? parseAllocatable(reserved) : {}) };
   const host = { memoryBytes: totalmem() - reserve.memoryBytes, cpuMillis: cpus().length * 1000 - reserve.cpuMillis };
   return { ...host, ...(override ? parseAllocatable(override) : {}) };
 }

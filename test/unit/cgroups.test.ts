@@ -83,3 +83,29 @@ describe('pod and container limits', () => {
     expect(podLimits({ containers: [c('a', { memory: '1Gi' }), c('b')] }, 64)).toEqual({ pids: 64 });
   });
 });
+
+describe('admission arithmetic', async () => {
+  const { admit, nodeAllocatable, podRequests } = await import('../../src/runtime/admission.js');
+  const c = (name: string, requests: Record<string, string>, limits?: Record<string, string>): { name: string; image: string; resources: { requests: Record<string, string>; limits?: Record<string, string> } } => ({
+    name,
+    image: 'busybox',
+    resources: { requests, ...(limits ? { limits } : {}) },
+  });
+  it('sums app containers, takes the larger of that and any init container, and defaults requests to limits', () => {
+    expect(podRequests({ containers: [c('a', { memory: '1Gi' }), c('b', { memory: '1Gi', cpu: '250m' })] })).toEqual({ memoryBytes: 2 ** 31, cpuMillis: 250 });
+    expect(podRequests({ containers: [c('a', { cpu: '100m' })], initContainers: [c('i', { cpu: '2' })] })).toEqual({ memoryBytes: 0, cpuMillis: 2000 });
+    expect(podRequests({ containers: [{ name: 'l', image: 'busybox', resources: { limits: { memory: '64Mi' } } }] }).memoryBytes).toBe(64 * 2 ** 20);
+  });
+  it('takes the override, and the system reserve off the host', () => {
+    expect(nodeAllocatable('memory=2Gi,cpu=2')).toMatchObject({ memoryBytes: 2 ** 31, cpuMillis: 2000 });
+    const full = nodeAllocatable(undefined, 'memory=0');
+    expect(nodeAllocatable(undefined, 'memory=1Gi').memoryBytes).toBe(full.memoryBytes - 2 ** 30);
+    expect(() => nodeAllocatable('disk=1Gi')).toThrow(/only memory and cpu/);
+  });
+  it('refuses with the kubelet’s reason, what is asked and what is left', () => {
+    const spec = { containers: [c('a', { memory: '1Gi' }), c('b', { memory: '1Gi' })] };
+    expect(() => admit('p', spec, { memoryBytes: 3 * 2 ** 30, cpuMillis: 1000 }, [spec])).toThrow(
+      'OutOfmemory: pod "p" requests memory 2Gi in all, and this node has 1Gi left (allocatable 3Gi, 2Gi requested by 1 running pod); nothing was started',
+    );
+  });
+});
