@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// The installed command: the compiled CLI (npm install builds it).
-import { main } from '../dist/cli/main.js';
+// The installed command: the bundled CLI (npm install builds it), or the
+// compiled modules when no bundle was made.
+import { existsSync } from 'node:fs';
+
+const bundle = new URL('../dist/peapod.mjs', import.meta.url);
+const { main } = await import(existsSync(bundle) ? bundle.href : new URL('../dist/cli/main.js', import.meta.url).href);
 
 main(process.argv.slice(2)).then(
   (code) => {

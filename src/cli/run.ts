@@ -4,15 +4,14 @@
 import { formatIssue, readPodFile } from '../spec/index.js';
 import { PodRuntime } from '../runtime/pod.js';
 
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'peapod.js');
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../runtime/stale.js';
 import { backoffFromEnv } from '../runtime/backoff.js';
 import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, writeSync, type WriteStream } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { packageRoot } from '../native/addon.js';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export const RUN_USAGE = `usage: peapod run -f FILE [-d] [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
@@ -43,6 +42,7 @@ const FLAGS = {
  * up; this process prints the pod's name and returns.
  */
 async function runDetached(argv: readonly string[]): Promise<number> {
+  const bin = join(packageRoot, 'bin', 'peapod.js');
   const childArgs = argv.filter((a) => a !== '-d' && a !== '--detach');
   const child = spawn(process.execPath, [...process.execArgv, bin, 'run', ...childArgs, '--supervise-fd', '3'], {
     detached: true,

@@ -1,5 +1,6 @@
 // The typed face of the addon: lowers plans to the flat form the C++ side
 // decodes, and names every export's types. Nothing else imports the .node.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,7 +56,19 @@ interface Addon {
   setWinsize(fd: number, rows: number, cols: number): void;
 }
 
-export const packageRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The package's root: the nearest directory up from this module with peapod's package.json (dist/ or a bundle). */
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'peapod') return dir;
+    } catch {
+      // No package.json here: keep climbing.
+    }
+    if (dirname(dir) === dir) throw new Error(`cannot find peapod's package.json above ${from}`);
+  }
+}
+
+export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 export const pauseBinary = join(packageRoot, 'build', 'Release', 'pause');
 
 const require = createRequire(import.meta.url);

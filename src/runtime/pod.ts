@@ -159,6 +159,10 @@ export class PodRuntime {
   private sandboxCgroup: Cgroup | undefined;
   private lastStatus: PodStatus | undefined;
   private lastWritten = '';
+  private pendingPod: PodObject | undefined;
+  private eventsDirty = false;
+  private recordDirty = false;
+  private flushScheduled = false;
   private resolveDone!: (r: PodResult) => void;
 
   private constructor(
@@ -219,6 +223,8 @@ export class PodRuntime {
     runtime.control = serveControl(runtime.record.control as string, runtime);
     runtime.armDeadline();
     runtime.sync();
+    // Whoever started it may read pod.json at once (run -d, then get).
+    runtime.flush();
     return runtime;
   }
 
@@ -239,28 +245,37 @@ export class PodRuntime {
     for (const c of this.pod.spec.containers) this.app.push(runner(c, false));
   }
 
-  /** The pod's cgroup, with pause's and each container's below it, before any process exists. */
+  /**
+   * The pod's cgroup, with pause's and each container's below it, before
+   * any process exists. Their paths are on disk before the first mkdir, so
+   * a crash at any point leaves enough for the next peapod to remove them.
+   */
   private createCgroups(): void {
     const driver = this.options.cgroups === undefined ? detectDriver() : this.options.cgroups;
-    if (!driver) return;
+    if (!driver) {
+      writeRecord(this.paths.recordFile, this.record);
+      return;
+    }
     const parent = this.options.cgroupParent ?? process.env.PEAPOD_CGROUP_PARENT ?? 'peapod';
     const podPath = `${parent}/pod${this.uid}`;
-    this.record.cgroups = { driver: driver.kind, pod: podPath, containers: {} };
+    const all = [...this.init, ...this.app];
+    this.record.cgroups = {
+      driver: driver.kind,
+      pod: podPath,
+      containers: Object.fromEntries(all.map((r) => [r.spec.name, driver.open(`${podPath}/${r.spec.name}`).procsFiles])),
+    };
     writeRecord(this.paths.recordFile, this.record);
     this.podCgroup = driver.create(podPath);
     this.podCgroup.setLimits(podLimits(this.pod.spec, this.options.podPidsLimit ?? podPidsLimitFromEnv()));
     this.sandboxCgroup = driver.create(`${podPath}/pause`);
-    for (const r of [...this.init, ...this.app]) {
+    for (const r of all) {
       r.cgroup = driver.create(`${podPath}/${r.spec.name}`);
       r.cgroup.setLimits(containerLimits(r.spec));
-      this.record.cgroups.containers[r.spec.name] = r.cgroup.procsFiles;
     }
-    writeRecord(this.paths.recordFile, this.record);
   }
 
   private createPodFiles(): void {
     const { paths } = this;
-    writeRecord(paths.recordFile, this.record);
     this.createCgroups();
     mkdirSync(paths.data, { recursive: true });
     writePodFiles(paths, this.hostname);
@@ -280,7 +295,7 @@ export class PodRuntime {
     );
     this.startTime ??= this.sandbox.startedAt.toISOString();
     this.record.sandbox = { pid: this.sandbox.pid, startTime: this.sandbox.startTime };
-    writeRecord(this.paths.recordFile, this.record);
+    this.saveRecord();
     void this.sandbox.exited.then(() => this.sync());
   }
 
@@ -334,7 +349,7 @@ export class PodRuntime {
       return;
     }
     this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir };
-    writeRecord(this.paths.recordFile, this.record);
+    this.saveRecord();
     this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
     this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
     this.event('Normal', 'Started', `Started container ${r.spec.name}`, r);
@@ -633,6 +648,12 @@ export class PodRuntime {
   }
 
   /** Recomputes the status; writes pod.json (atomically) only when it changed. */
+  /**
+   * Recomputes the status; when it changed, tells the listener at once and
+   * schedules the write of pod.json. Writes are coalesced to one per turn
+   * of the event loop: a start changes the status a dozen times, and each
+   * write+rename costs most of a millisecond on a disk.
+   */
   private writeStatus(): PodStatus {
     const status = this.computeStatus();
     this.lastStatus = status;
@@ -641,7 +662,8 @@ export class PodRuntime {
     const text = JSON.stringify(object);
     if (text !== this.lastWritten) {
       this.lastWritten = text;
-      writeJsonAtomic(this.paths.podFile, object);
+      this.pendingPod = object;
+      this.scheduleFlush();
       this.options.onStatus?.(object);
     }
     return status;
@@ -650,10 +672,36 @@ export class PodRuntime {
   private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerRunner): void {
     const e = this.events.record(type, reason, message, r?.fieldPath);
     this.options.onEvent?.(e);
-    if (!this.tornDown) writeJsonAtomic(this.paths.eventsFile, this.events.events);
+    this.eventsDirty = true;
+    this.scheduleFlush();
+  }
+
+  /** The record changes with every process started: written with the next flush. */
+  private saveRecord(): void {
+    this.recordDirty = true;
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Writes what changed to disk, atomically (write, then rename). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.tornDown) return;
+    if (this.recordDirty) writeRecord(this.paths.recordFile, this.record);
+    if (this.pendingPod) writeJsonAtomic(this.paths.podFile, this.pendingPod);
+    if (this.eventsDirty) writeJsonAtomic(this.paths.eventsFile, this.events.events);
+    this.pendingPod = undefined;
+    this.eventsDirty = false;
+    this.recordDirty = false;
   }
 
   private async teardown(): Promise<void> {
+    this.flush();
     this.tornDown = true;
     for (const r of [...this.init, ...this.app]) r.releaseNamespace();
     this.control?.close();
