@@ -63,7 +63,8 @@ export class V1Cgroup implements Cgroup {
   }
 
   async killAll(): Promise<void> {
-    if (!this.exists()) return;
+    // Empty (the usual case at teardown): no freeze round-trip needed.
+    if (!this.exists() || this.pids().length === 0) return;
     const freezer = this.has('freezer') ? join(this.dir('freezer'), 'freezer.state') : undefined;
     if (freezer && existsSync(freezer)) {
       writeCg(freezer, 'FROZEN');

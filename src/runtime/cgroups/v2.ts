@@ -59,7 +59,7 @@ export class V2Cgroup implements Cgroup {
   }
 
   async killAll(): Promise<void> {
-    if (!existsSync(this.dir)) return;
+    if (!existsSync(this.dir) || !this.populated()) return;
     writeCg(join(this.dir, 'cgroup.kill'), '1');
     for (let i = 0; i < 200 && this.populated(); i++) await sleep(5);
   }
