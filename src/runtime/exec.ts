@@ -1,16 +1,36 @@
-// A command run inside a running container from any peapod process (the
-// CLI's exec): the container's namespaces, environment and working
-// directory, our own stdio. The exit code is the command's.
+// A command run inside a running container: hooks, the library's exec and
+// the CLI's (from any peapod process). The container's namespaces, cgroup,
+// identity, environment and working directory; the caller's stdio.
 import { closeSync, openSync } from 'node:fs';
 import { openPty, setWinsize, SpawnError } from '../native/addon.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { execPlan } from '../plan/exec.js';
-import { resolveSecurity } from '../plan/security.js';
+import { resolveSecurity, type ProcessSecurity } from '../plan/security.js';
 import { resolveImage } from '../image/store.js';
 import { hostFs } from './host-fs.js';
 import { isSameProcess } from './proc.js';
 import { exitCodeOf, PlanProcess } from './process.js';
 import type { StoredPod } from './store.js';
+
+/** A running container, as much as an exec into it needs to know. */
+export interface ExecTarget {
+  /** The container's name. */
+  name: string;
+  /** Its main process, as seen from the host. */
+  containerPid: number;
+  env: string[];
+  workingDir: string;
+  /** Its cgroup.procs files: what exec starts is accounted and limited like the container. */
+  cgroupProcs: readonly string[];
+  /** Its identity and capabilities (never more than the container's). */
+  security?: ProcessSecurity | undefined;
+}
+
+/** Starts `argv` in the container; throws a SpawnError naming the failed step. */
+export function spawnInContainer(target: ExecTarget, label: string, argv: string[], stdio: [number, number, number], tty = false): PlanProcess {
+  const plan = execPlan({ name: `${target.name} (${label})`, containerPid: target.containerPid, argv, env: target.env, workingDir: target.workingDir, security: target.security, tty });
+  return PlanProcess.spawn(joinCgroup(plan, target.cgroupProcs), stdio);
+}
 
 export class ExecError extends Error {
   override name = 'ExecError';
@@ -44,16 +64,20 @@ export async function execInContainer(stored: StoredPod, container: string, argv
   const pty = opts.tty ? openPty(`/proc/${record.pid}/root/dev/pts/ptmx`) : undefined;
   let proc: PlanProcess;
   try {
-    // In the container's cgroup too: its limits hold for what exec starts.
     const spec = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].find((c) => c.name === container);
     const imagesDir = stored.record?.imagesDir;
     const image = spec && imagesDir ? resolveImage(imagesDir, spec.image) : undefined;
-    // exec gets the container's identity and capabilities, never the runtime's.
-    const security = spec && image ? resolveSecurity({ container: spec, podSpec: pod?.spec, rootfs: image.rootfs, fs: hostFs }) : undefined;
-    const plan = execPlan({ name: `${container} (exec)`, containerPid: record.pid, argv, env: record.env ?? [], workingDir: record.workingDir ?? '/', security, tty: pty !== undefined });
+    const target: ExecTarget = {
+      name: container,
+      containerPid: record.pid,
+      env: record.env ?? [],
+      workingDir: record.workingDir ?? '/',
+      cgroupProcs: stored.record?.cgroups?.containers[container] ?? [],
+      security: spec && image ? resolveSecurity({ container: spec, podSpec: pod?.spec, rootfs: image.rootfs, fs: hostFs }) : undefined,
+    };
     const stdio: [number, number, number] = pty ? [pty.slave, pty.slave, pty.slave] : [opts.stdin ? 0 : nul, 1, 2];
     if (pty && opts.tty) setWinsize(pty.master, opts.tty.rows, opts.tty.cols);
-    proc = PlanProcess.spawn(joinCgroup(plan, stored.record?.cgroups?.containers[container] ?? []), stdio);
+    proc = spawnInContainer(target, 'exec', argv, stdio, pty !== undefined);
   } catch (err) {
     if (pty) closeSync(pty.master);
     // The shell's convention: 127 when the command is not found, 126 when it cannot run.

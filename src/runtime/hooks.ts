@@ -5,11 +5,9 @@ import { closeSync, openSync } from 'node:fs';
 import http from 'node:http';
 import { Socket } from 'node:net';
 import { pipe, socketInNetns } from '../native/addon.js';
-import { joinCgroup } from '../plan/cgroup.js';
-import { execPlan } from '../plan/exec.js';
-import type { ProcessSecurity } from '../plan/security.js';
 import type { Container, HTTPGetAction, LifecycleHandler } from '../spec/types.js';
-import { PlanProcess } from './process.js';
+import { spawnInContainer, type ExecTarget } from './exec.js';
+import type { PlanProcess } from './process.js';
 
 export interface HookResult {
   ok: boolean;
@@ -17,15 +15,9 @@ export interface HookResult {
   message: string;
 }
 
-export interface HookContext {
+/** The container a hook runs for: where it execs, and its spec (named ports). */
+export interface HookContext extends ExecTarget {
   container: Container;
-  containerPid: number;
-  env: string[];
-  workingDir: string;
-  /** The container's cgroup.procs files: a hook is accounted and limited like the container. */
-  cgroupProcs: readonly string[];
-  /** The container's identity and capabilities. */
-  security?: ProcessSecurity;
 }
 
 const OUTPUT_LIMIT = 4096;
@@ -49,8 +41,7 @@ export async function execInContainer(ctx: HookContext, label: string, argv: str
   const nul = openSync('/dev/null', 'r');
   let proc: PlanProcess;
   try {
-    const plan = execPlan({ name: `${ctx.container.name} (${label})`, containerPid: ctx.containerPid, argv, env: ctx.env, workingDir: ctx.workingDir, security: ctx.security });
-    proc = PlanProcess.spawn(joinCgroup(plan, ctx.cgroupProcs), [nul, w, w]);
+    proc = spawnInContainer(ctx, label, argv, [nul, w, w]);
   } catch (err) {
     closeSync(r);
     return { ok: false, message: (err as Error).message };

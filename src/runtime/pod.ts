@@ -28,6 +28,7 @@ import { controlSocketPath, serveControl } from './control.js';
 import type { Server } from 'node:net';
 import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
+import { spawnInContainer } from './exec.js';
 import { hostFs } from './host-fs.js';
 import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
@@ -320,6 +321,7 @@ export class PodRuntime {
 
   private hookContext(r: ContainerRunner): HookContext {
     return {
+      name: r.spec.name,
       container: r.spec,
       containerPid: r.process?.pid ?? 0,
       env: r.env,
@@ -389,6 +391,24 @@ export class PodRuntime {
         r.recordExit(exit, this.paths);
         this.sync();
       });
+  }
+
+  /**
+   * Runs a command in a running container (the library's exec): its
+   * namespaces, cgroup, identity and environment, with the given stdio
+   * (default: none). Resolves to the command's exit code (128+N for signal N).
+   */
+  async exec(container: string, argv: string[], stdio?: [number, number, number]): Promise<number> {
+    const r = this.containers.get(container);
+    if (!r?.process?.running) throw new Error(`cannot exec in a stopped container: container "${container}" of pod "${this.name}" is not running`);
+    const nul = stdio ? -1 : openSync('/dev/null', 'r+');
+    let proc: PlanProcess;
+    try {
+      proc = spawnInContainer(this.hookContext(r), 'exec', argv, stdio ?? [nul, nul, nul]);
+    } finally {
+      if (nul >= 0) closeSync(nul);
+    }
+    return exitCodeOf(await proc.exited);
   }
 
   /**

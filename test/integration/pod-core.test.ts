@@ -51,6 +51,14 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
     await s.runtime.stop({ force: true });
   });
 
+  it('execs into a running container through the library (exit code back), and refuses a stopped one', async () => {
+    const s = await start(root, pod('lib-exec', [sh('a', 'sleep 30'), sh('done', 'true')]));
+    expect(await s.runtime.exec('a', ['sh', '-c', '[ "$(hostname)" = lib-exec ] && exit 7'])).toBe(7);
+    await waitFor('done to exit', () => !s.runtime.containers.get('done')!.running);
+    await expect(s.runtime.exec('done', ['true'])).rejects.toThrow(/cannot exec in a stopped container: container "done"/);
+    await s.runtime.stop({ force: true });
+  });
+
   it('uses spec.hostname when it is set', async () => {
     const s = await start(root, pod('named', [sh('a', 'hostname; sleep 30')], [], { hostname: 'custom-host' }));
     const h = await execIn(containerPid(s, 'a'), ['hostname']);
