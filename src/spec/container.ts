@@ -70,7 +70,7 @@ export function checkContainer(
   oneOf(ctx, field(path, 'terminationMessagePolicy'), c.terminationMessagePolicy, MESSAGE_POLICIES);
   checkEnv(ctx, field(path, 'env'), c.env);
   checkPorts(ctx, field(path, 'ports'), c.ports, scope.hostPorts);
-  checkMounts(ctx, field(path, 'volumeMounts'), c.volumeMounts, scope.volumes);
+  checkMounts(ctx, field(path, 'volumeMounts'), c.volumeMounts, scope.volumes, privilege(ctx, path, c));
   checkResources(ctx, field(path, 'resources'), c.resources);
   checkLifecycle(ctx, field(path, 'lifecycle'), c, scope.graceSeconds);
   if (init) {
@@ -119,11 +119,25 @@ function inRange(ctx: DocContext, path: string, n: number | undefined, min: numb
   return false;
 }
 
+/**
+ * Whether the container is privileged; 'unknown' when securityContext or
+ * privileged was written with the wrong type (reported by decode.ts already).
+ */
+function privilege(ctx: DocContext, path: string, c: Loose<Container>): boolean | 'unknown' {
+  const privileged = c.securityContext?.privileged;
+  if (privileged !== undefined) return privileged;
+  const sc = field(path, 'securityContext');
+  const unread = (p: string): boolean => ctx.has(p) && !ctx.isNull(p);
+  if ((c.securityContext === undefined && unread(sc)) || unread(field(sc, 'privileged'))) return 'unknown';
+  return false;
+}
+
 function checkMounts(
   ctx: DocContext,
   path: string,
   mounts: Loose<Container['volumeMounts']>,
   volumes: ReadonlySet<string>,
+  privileged: boolean | 'unknown',
 ): void {
   const targets = new Unique(ctx, 'mountPath');
   mounts?.forEach((m, i) => {
@@ -147,10 +161,11 @@ function checkMounts(
       ctx.error(field(p, 'subPathExpr'), 'subPath and subPathExpr are mutually exclusive; set one of them');
     }
     oneOf(ctx, field(p, 'mountPropagation'), m.mountPropagation, PROPAGATIONS);
-    if (m.mountPropagation === 'Bidirectional') {
+    // As the API server: Bidirectional is for privileged containers only.
+    if (m.mountPropagation === 'Bidirectional' && privileged === false) {
       ctx.error(
         field(p, 'mountPropagation'),
-        'Bidirectional mount propagation is available only to privileged containers; use HostToContainer or None',
+        'Bidirectional mount propagation is available only to privileged containers: set securityContext.privileged: true on this container, or use HostToContainer or None',
       );
     }
   });

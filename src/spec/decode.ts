@@ -119,6 +119,28 @@ function decodeStrings(node: LNode, path: string, ctx: DocContext): string[] | u
   return out;
 }
 
+/**
+ * A list of integers (supplementalGroups). A failed item is a hole, so that
+ * the semantic checks report the items after it at their own index.
+ */
+function decodeIntegers(node: LNode, path: string, ctx: DocContext): (number | undefined)[] | undefined {
+  if (node.kind !== 'seq') {
+    const hint =
+      node.kind === 'scalar' && typeof node.value === 'number' && Number.isSafeInteger(node.value)
+        ? `; write it as a list: [${node.source}]`
+        : '';
+    return typeError(ctx, path, 'list of integers', node, hint);
+  }
+  return node.items.map((item, i) => {
+    const p = index(path, i);
+    record(ctx, p, item);
+    // JSON null in a []int64 is 0 for Kubernetes: for a group, root's. Say so rather than guess.
+    return isNull(item)
+      ? typeError(ctx, p, 'integer', item, '; Kubernetes would read an empty item as 0 (the root group): write 0 if that is meant, or remove it')
+      : decodeInteger(item, p, ctx);
+  });
+}
+
 function decodeMap(
   node: LNode,
   path: string,
@@ -178,6 +200,8 @@ function decodeField(
       return decodeQuantity(node, path, ctx);
     case 'strings':
       return decodeStrings(node, path, ctx);
+    case 'integers':
+      return decodeIntegers(node, path, ctx);
     case 'stringMap':
       return decodeMap(node, path, ctx, 'map of strings', (v, p) =>
         isNull(v) ? '' : decodeString(v, p, ctx),

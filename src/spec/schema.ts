@@ -36,6 +36,8 @@ export type FieldSpec =
   /** A string, or a YAML number kept as written (Kubernetes accepts `cpu: 0.5`). */
   | { kind: 'quantity' }
   | { kind: 'strings' }
+  /** A list of integers, as supplementalGroups. */
+  | { kind: 'integers' }
   | { kind: 'stringMap' }
   | { kind: 'quantityMap' }
   | { kind: 'object'; of: ObjectName }
@@ -63,9 +65,7 @@ export interface Objects {
   HostPathVolumeSource: HostPathVolumeSource;
   SecurityContext: SecurityContext;
   Capabilities: Capabilities;
-  // supplementalGroups is a list of integers, which decode.ts cannot read yet:
-  // it stays in unimplemented.ts until it can (the runtime applies it).
-  PodSecurityContext: Omit<PodSecurityContext, 'supplementalGroups'>;
+  PodSecurityContext: PodSecurityContext;
 }
 
 export type ObjectName = keyof Objects;
@@ -160,7 +160,13 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     allowPrivilegeEscalation: boolean,
   },
   Capabilities: { add: strings, drop: strings },
-  PodSecurityContext: { runAsUser: integer, runAsGroup: integer, runAsNonRoot: boolean, fsGroup: integer },
+  PodSecurityContext: {
+    runAsUser: integer,
+    runAsGroup: integer,
+    runAsNonRoot: boolean,
+    supplementalGroups: { kind: 'integers' },
+    fsGroup: integer,
+  },
 };
 
 /** What people call these types in messages ("a Container field"). */

@@ -191,10 +191,6 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
   },
   Capabilities: {},
   PodSecurityContext: {
-    supplementalGroups: {
-      shape: 'list',
-      note: 'integer lists are not read from manifests yet; runAsGroup and fsGroup are applied',
-    },
     supplementalGroupsPolicy: { shape: 'string', note: "groups from the image's /etc/group are always merged", harmless: is('Merge') },
     fsGroupChangePolicy: {
       shape: 'string',

@@ -12,7 +12,7 @@ import {
   checkQualifiedName,
 } from './names.js';
 import { checkQuantity } from './resources.js';
-import type { HostPathType, ObjectMeta, Pod, PodSpec, RestartPolicy, Volume } from './types.js';
+import type { HostPathType, ObjectMeta, Pod, PodSecurityContext, PodSpec, RestartPolicy, Volume } from './types.js';
 import { SUPPORTED_VOLUME_SOURCES, UNSUPPORTED_VOLUME_SOURCES } from './unimplemented.js';
 
 const RESTART_POLICIES = Object.keys({ Always: 1, OnFailure: 1, Never: 1 } satisfies Record<RestartPolicy, 1>);
@@ -35,6 +35,9 @@ const HOST_PATH_TYPES = Object.keys({
 const MEDIA = ['', 'Memory'];
 const VOLUME_SOURCES: readonly string[] = [...SUPPORTED_VOLUME_SOURCES, ...UNSUPPORTED_VOLUME_SOURCES];
 const ANNOTATIONS_MAX = 256 * 1024;
+// The API server's range for a group id (IsValidGroupID: 0 to MaxInt32), and
+// the range src/plan/security.ts accepts before it calls setgroups.
+const MAX_GID = 2147483647;
 
 export function validatePod(ctx: DocContext, path: string, pod: Loose<Pod>): void {
   checkMetadata(ctx, field(path, 'metadata'), pod.metadata);
@@ -101,6 +104,16 @@ function checkSpec(ctx: DocContext, path: string, spec: Loose<PodSpec> | undefin
   }
   nameCheck(ctx, field(path, 'hostname'), spec.hostname, checkDns1123Label);
   nameCheck(ctx, field(path, 'subdomain'), spec.subdomain, checkDns1123Label);
+  checkPodSecurity(ctx, field(path, 'securityContext'), spec.securityContext);
+}
+
+function checkPodSecurity(ctx: DocContext, path: string, sc: Loose<PodSecurityContext> | undefined): void {
+  const groups = field(path, 'supplementalGroups');
+  sc?.supplementalGroups?.forEach((gid, i) => {
+    if (gid !== undefined && (gid < 0 || gid > MAX_GID)) {
+      ctx.error(index(groups, i), `must be a group id between 0 and ${MAX_GID}, inclusive, got ${gid}`);
+    }
+  });
 }
 
 /** Returns the names of the volumes defined (valid or not, so mounts are checked against what was written). */

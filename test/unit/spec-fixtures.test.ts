@@ -172,6 +172,13 @@ describe('what good manifests read as', () => {
     expect(spec?.terminationGracePeriodSeconds).toBe(5);
     expect(spec?.activeDeadlineSeconds).toBe(3600);
     expect(spec?.shareProcessNamespace).toBe(false);
+    expect(spec?.securityContext).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 3000,
+      runAsNonRoot: true,
+      supplementalGroups: [4000, 4001],
+      fsGroup: 2000,
+    });
     expect(spec?.volumes?.[0]).toEqual({ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
     expect(spec?.initContainers?.[0]?.command).toEqual(['sh', '-c', 'echo ready > /scratch/ready']);
     const web = spec?.containers[0];
@@ -191,6 +198,21 @@ describe('what good manifests read as', () => {
     expect(web?.resources).toEqual({ requests: { cpu: '100m', memory: '32Mi' }, limits: { cpu: '0.5', memory: '64Mi' } });
     expect(web?.stdin).toBe(true);
     expect(spec?.containers[1]?.resources?.limits).toEqual({ cpu: '1e-1', memory: '1e8' });
+  });
+
+  it('the pod\'s supplementalGroups, and Bidirectional propagation for privileged containers', () => {
+    const [pod] = read('security-context.yaml').pods;
+    expect(pod?.spec.securityContext).toEqual({ runAsGroup: 3000, supplementalGroups: [0, 4000, 2147483647, 4000] });
+    const mounts = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].map((c) => [
+      c.name,
+      c.securityContext?.privileged,
+      c.volumeMounts?.[0]?.mountPropagation,
+    ]);
+    expect(mounts).toEqual([
+      ['prepare', true, 'Bidirectional'],
+      ['mounter', true, 'Bidirectional'],
+      ['watcher', false, 'HostToContainer'],
+    ]);
   });
 
   it('a List, with namespaces defaulted only where missing', () => {

@@ -93,11 +93,15 @@ function checkOutcome(text: string): void {
     const all = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     expect(new Set(all.map((c) => c.name)).size).toBe(all.length);
     const volumes = new Set((pod.spec.volumes ?? []).map((v) => v.name));
+    for (const gid of pod.spec.securityContext?.supplementalGroups ?? []) {
+      expect(Number.isInteger(gid) && gid >= 0 && gid <= 2147483647).toBe(true);
+    }
     for (const c of all) {
       expect(typeof c.image).toBe('string');
       for (const m of c.volumeMounts ?? []) {
         expect(volumes.has(m.name)).toBe(true);
         expect(m.mountPath.startsWith('/')).toBe(true);
+        if (m.mountPropagation === 'Bidirectional') expect(c.securityContext?.privileged).toBe(true);
       }
       for (const q of Object.values(c.resources?.limits ?? {})) expect(() => cpuMillis(q)).not.toThrow();
     }

@@ -179,7 +179,7 @@ describe('formatIssue', () => {
 });
 
 describe('the field tables', () => {
-  // k8s.io/api/core/v1 PodSpec and Container as of Kubernetes 1.34.
+  // k8s.io/api/core/v1 types as of Kubernetes 1.34.
   const POD_SPEC = `volumes initContainers containers ephemeralContainers restartPolicy terminationGracePeriodSeconds
     activeDeadlineSeconds dnsPolicy nodeSelector serviceAccountName serviceAccount automountServiceAccountToken
     nodeName hostNetwork hostPID hostIPC shareProcessNamespace securityContext imagePullSecrets hostname subdomain
@@ -191,11 +191,19 @@ describe('the field tables', () => {
     terminationMessagePath terminationMessagePolicy imagePullPolicy securityContext stdin stdinOnce tty`;
   const OBJECT_META = `name generateName namespace selfLink uid resourceVersion generation creationTimestamp
     deletionTimestamp deletionGracePeriodSeconds labels annotations ownerReferences finalizers managedFields`;
+  const POD_SECURITY_CONTEXT = `seLinuxOptions windowsOptions runAsUser runAsGroup runAsNonRoot supplementalGroups
+    supplementalGroupsPolicy fsGroup sysctls fsGroupChangePolicy seccompProfile appArmorProfile seLinuxChangePolicy`;
+  const SECURITY_CONTEXT = `capabilities privileged seLinuxOptions windowsOptions runAsUser runAsGroup runAsNonRoot
+    readOnlyRootFilesystem allowPrivilegeEscalation procMount seccompProfile appArmorProfile`;
+  const VOLUME_MOUNT = 'name readOnly recursiveReadOnly mountPath subPath mountPropagation subPathExpr';
 
   it.each([
     ['PodSpec', POD_SPEC],
     ['Container', CONTAINER],
     ['ObjectMeta', OBJECT_META],
+    ['PodSecurityContext', POD_SECURITY_CONTEXT],
+    ['SecurityContext', SECURITY_CONTEXT],
+    ['VolumeMount', VOLUME_MOUNT],
   ] as const)('cover every v1 %s field, each exactly once', (type, list) => {
     const known = [...Object.keys(SCHEMA[type]), ...Object.keys(NOT_IMPLEMENTED[type])];
     expect(new Set(known).size).toBe(known.length);
