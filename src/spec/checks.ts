@@ -89,3 +89,17 @@ export function exactlyOne(ctx: DocContext, path: string, kinds: readonly string
   }
   return set;
 }
+
+/** The largest uid or gid the API server accepts (math.MaxInt32). */
+export const MAX_ID = 2147483647;
+
+/** runAsUser, runAsGroup and fsGroup: ids as the API server takes them (0..2^31-1). */
+export function checkIds(ctx: DocContext, path: string, sc: { runAsUser?: unknown; runAsGroup?: unknown; fsGroup?: unknown } | undefined): void {
+  for (const key of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+    const id = sc?.[key];
+    if (typeof id === 'number' && (id < 0 || id > MAX_ID)) {
+      ctx.error(field(path, key), `must be between 0 and ${MAX_ID}, inclusive, got ${id}`);
+    }
+  }
+}
+

@@ -1,7 +1,7 @@
 // Checks on one container (init or regular): names, image, env, ports,
 // volume mounts, resources, and the enums.
 import { isIP } from 'node:net';
-import { absolutePath, descendingPath, nameCheck, oneOf, required, Unique } from './checks.js';
+import { absolutePath, checkIds, descendingPath, nameCheck, oneOf, required, Unique } from './checks.js';
 import { type DocContext, field, index } from './context.js';
 import type { Loose } from './decode.js';
 import { checkEnv } from './env.js';
@@ -59,6 +59,7 @@ export function checkContainer(
   if (!required(ctx, field(path, 'name'), c.name, 'every container needs a name')) {
     nameCheck(ctx, field(path, 'name'), c.name, checkDns1123Label);
   }
+  checkIds(ctx, field(path, 'securityContext'), c.securityContext as { runAsUser?: unknown } | undefined);
   const image = field(path, 'image');
   if (!required(ctx, image, c.image, 'set the image to run, e.g. image: busybox')) {
     if (c.image === '') ctx.error(image, 'required value: set the image to run, e.g. image: busybox');

@@ -3,6 +3,7 @@
 // Structural problems (types, unknown fields) were reported by decode.ts.
 import { nameCheck, oneOf, required, Unique } from './checks.js';
 import { checkContainer, HostPorts } from './container.js';
+import { checkIds, MAX_ID } from './checks.js';
 import { type DocContext, field, index, mapKey } from './context.js';
 import type { Loose } from './decode.js';
 import {
@@ -37,7 +38,6 @@ const VOLUME_SOURCES: readonly string[] = [...SUPPORTED_VOLUME_SOURCES, ...UNSUP
 const ANNOTATIONS_MAX = 256 * 1024;
 // The API server's range for a group id (IsValidGroupID: 0 to MaxInt32), and
 // the range src/plan/security.ts accepts before it calls setgroups.
-const MAX_GID = 2147483647;
 
 export function validatePod(ctx: DocContext, path: string, pod: Loose<Pod>): void {
   checkMetadata(ctx, field(path, 'metadata'), pod.metadata);
@@ -108,10 +108,11 @@ function checkSpec(ctx: DocContext, path: string, spec: Loose<PodSpec> | undefin
 }
 
 function checkPodSecurity(ctx: DocContext, path: string, sc: Loose<PodSecurityContext> | undefined): void {
+  checkIds(ctx, path, sc as { runAsUser?: unknown } | undefined);
   const groups = field(path, 'supplementalGroups');
   sc?.supplementalGroups?.forEach((gid, i) => {
-    if (gid !== undefined && (gid < 0 || gid > MAX_GID)) {
-      ctx.error(index(groups, i), `must be a group id between 0 and ${MAX_GID}, inclusive, got ${gid}`);
+    if (gid !== undefined && (gid < 0 || gid > MAX_ID)) {
+      ctx.error(index(groups, i), `must be a group id between 0 and ${MAX_ID}, inclusive, got ${gid}`);
     }
   });
 }

@@ -183,3 +183,31 @@ describe('mountPropagation: Bidirectional', () => {
     }
   });
 });
+
+describe('user and group ids', () => {
+  it('refuses runAsUser, runAsGroup and fsGroup outside 0..2147483647, with the field and line:column', () => {
+    const text = `apiVersion: v1
+kind: Pod
+metadata: {name: ids}
+spec:
+  securityContext: {runAsUser: -1, fsGroup: 4294967296}
+  containers:
+  - name: c
+    image: busybox
+    securityContext: {runAsGroup: 2147483648}
+`;
+    const err = (() => {
+      try {
+        readPods(text, 'ids.yaml');
+        return null;
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message.split('\n')).toEqual([
+      'ids.yaml:5:32: spec.securityContext.runAsUser: must be between 0 and 2147483647, inclusive, got -1',
+      'ids.yaml:5:45: spec.securityContext.fsGroup: must be between 0 and 2147483647, inclusive, got 4294967296',
+      'ids.yaml:9:35: spec.containers[0].securityContext.runAsGroup: must be between 0 and 2147483647, inclusive, got 2147483648',
+    ]);
+  });
+});
