@@ -9,7 +9,7 @@
 // `<image NAME>/rootfs` for an image that is not in the store yet.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageDir, parseImageRef, resolveImage, type Image, type ImageConfig } from '../image/store.js';
+import { imageDir, parseImageRef, readImageConfig, resolveImage, type Image } from '../image/store.js';
 import { packageRoot, pauseBinary as defaultPauseBinary } from '../native/addon.js';
 import { containerPlan, type PreparedVolume } from '../plan/container.js';
 import { sandboxPlan } from '../plan/sandbox.js';
@@ -64,18 +64,6 @@ interface FoundImage {
   note?: string;
 }
 
-function configFile(path: string): ImageConfig {
-  const o = JSON.parse(readFileSync(path, 'utf8')) as Partial<Record<keyof ImageConfig, unknown>>;
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
-  return {
-    entrypoint: list(o.entrypoint),
-    cmd: list(o.cmd),
-    env: list(o.env),
-    workingDir: typeof o.workingDir === 'string' && o.workingDir !== '' ? o.workingDir : '/',
-    ...(typeof o.stopSignal === 'string' && o.stopSignal !== '' ? { stopSignal: o.stopSignal } : {}),
-  };
-}
-
 /** The image as the runtime would find it, never building it. */
 function findImage(store: string, ref: string): FoundImage {
   const builtin = parseImageRef(ref).name === 'busybox';
@@ -87,7 +75,7 @@ function findImage(store: string, ref: string): FoundImage {
   const rootfs = `<image ${ref}>/rootfs`;
   if (builtin) {
     return {
-      image: { rootfs, config: configFile(join(packageRoot, 'rootfs', 'busybox', 'config.json')) },
+      image: { rootfs, config: readImageConfig(join(packageRoot, 'rootfs', 'busybox', 'config.json'), ref) },
       inStore: false,
       fs: emptyFs,
       note: `image "${ref}" is not built yet in ${store} (peapod builds it on first run); its config is rootfs/busybox/config.json`,

@@ -55,8 +55,8 @@ export function imageDir(store: string, ref: string): string {
 const BUILTIN = 'busybox';
 const recipe = join(packageRoot, 'rootfs', 'busybox', 'build.sh');
 
-function readConfig(dir: string, ref: string): ImageConfig {
-  const path = join(dir, 'config.json');
+/** Reads an image's config.json (entrypoint, cmd, env, workingDir, stopSignal). */
+export function readImageConfig(path: string, ref: string): ImageConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
@@ -100,5 +100,5 @@ export function resolveImage(store: string, ref: string): Image {
     }
     buildBusybox(store);
   }
-  return { ref, dir, rootfs: join(dir, 'rootfs'), config: readConfig(dir, ref) };
+  return { ref, dir, rootfs: join(dir, 'rootfs'), config: readImageConfig(join(dir, 'config.json'), ref) };
 }
