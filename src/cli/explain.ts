@@ -7,7 +7,7 @@
 // The plans are built by the same pure functions `peapod run` uses, with
 // what only a running pod knows written as placeholders: <pause pid>, and
 // `<image NAME>/rootfs` for an image that is not in the store yet.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageDir, parseImageRef, readImageConfig, resolveImage, type Image } from '../image/store.js';
 import { packageRoot, pauseBinary as defaultPauseBinary } from '../native/addon.js';
