@@ -24,7 +24,14 @@
       "type": "executable",
       "sources": ["native/pause.c"],
       "cflags": ["-Wall", "-Wextra", "-Os"],
-      "ldflags": ["-static", "-s"]
+      "ldflags": ["-static", "-s"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='arm64'", {
+          "defines": ["PAUSE_NOLIBC"],
+          "cflags": ["-ffreestanding", "-fno-builtin", "-fno-stack-protector"],
+          "ldflags": ["-nostdlib"]
+        }]
+      ]
     }
   ]
 }

@@ -4,150 +4,160 @@
  * adopts every orphan, so it reaps them. SIGTERM or SIGINT ends it with 0,
  * and with it (the kernel sees to that) every process of the pod.
  *
- * It is started with every signal blocked: a signal sent to a namespace's
- * PID 1 with no handler installed is dropped, so handlers come first and
- * only then the mask is lifted.
+ * It is started with every signal blocked, and never unblocks one: it
+ * takes SIGTERM, SIGINT and SIGCHLD with rt_sigtimedwait. A signal sent to
+ * a namespace's PID 1 is dropped only if it is unblocked with no handler;
+ * a blocked one stays pending until taken, so none is lost, not even one
+ * sent the instant pause starts. And with no handler there is nothing
+ * asynchronous at all: no async-signal-safety to think about, no restorer
+ * for the kernel to return through (pause runs without libc, see
+ * pause_sys.h). The signals it does not wait for stay blocked and pending
+ * for ever, as good as ignored, which is what PID 1 does with them anyway.
  *
  * `pause --init N CANDIDATE... ARGV...` is the init of a container that has
  * a PID namespace of its own (shareProcessNamespace: false): it starts ARGV
  * as its child (the first of the N candidate paths that exists), forwards
  * every signal it gets to it, reaps every orphan, and exits as the child
- * does (128+N for a signal, as the shell says it). Signals stay blocked and
- * are taken with sigwaitinfo, so none is lost before it is ready.
+ * does (128+N for a signal, as the shell says it). Signals stay blocked
+ * there too, for the same reason.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "pause_sys.h" /* first: it includes libc, if the build uses one */
+
+#include <stdarg.h> /* the compiler's, not libc's */
 
 #define PAUSE_VERSION "peapod-pause 0.1.0"
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig) {
-  (void)sig;
-  stop_requested = 1;
+static int same(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
 }
 
-/* Only needs to interrupt sigsuspend; the reaping happens in the loop. */
-static void on_child(int sig) { (void)sig; }
+/* Writes the strings up to a NULL to fd: a message is one write, unless long. */
+static void say(int fd, ...) {
+  char buf[512];
+  unsigned long len = 0;
+  va_list parts;
+  va_start(parts, fd);
+  for (const char *s; (s = va_arg(parts, const char *)) != 0;) {
+    for (; *s; s++) {
+      if (len == sizeof buf) {
+        sys_write(fd, buf, len);
+        len = 0;
+      }
+      buf[len++] = *s;
+    }
+  }
+  va_end(parts);
+  sys_write(fd, buf, len);
+}
 
+/* A count of decimal digits only, at most max; -1 for anything else. */
+static long parse_count(const char *s, long max) {
+  long n = 0;
+  if (*s == '\0') return -1;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9') return -1;
+    n = n * 10 + (*s - '0');
+    if (n > max) return -1;
+  }
+  return n;
+}
+
+/* Every child that has exited, reaped; returns once none is left to reap now. */
 static void reap_all(void) {
   for (;;) {
-    pid_t pid = waitpid(-1, NULL, WNOHANG);
-    if (pid > 0) continue;
-    if (pid < 0 && errno == EINTR) continue;
-    return; /* 0: children left but none exited; -1 ECHILD: none left */
+    int pid = sys_wait4(-1, 0, WNOHANG);
+    if (pid > 0 || pid == -EINTR) continue;
+    return; /* 0: children left but none exited; -ECHILD: none left */
   }
 }
 
-static int install(int sig, void (*handler)(int)) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = handler;
-  sigfillset(&sa.sa_mask);
-  sa.sa_flags = handler == on_child ? SA_NOCLDSTOP : 0;
-  return sigaction(sig, &sa, NULL);
+static int exit_code_of(int status) {
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-/* Holds no fd at all: nothing of its launcher (a terminal, a pipe, a
- * file) stays open for as long as the pod lives. */
-static void close_all_fds(void) {
-  syscall(SYS_close_range, 0U, ~0U, 0U);
-}
-
-extern char **environ;
-
-static void exec_candidates(char **candidates, int n, char **cmd) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, NULL);
+/* In the child of `--init`: the command gets a clean signal mask, as from a shell. */
+__attribute__((noreturn)) static void exec_candidates(char **candidates, long n, char **cmd, char **envp) {
+  sys_sigset none;
+  sigset_none(&none);
+  sys_set_sigmask(&none);
   int err = ENOENT;
-  for (int i = 0; i < n; i++) {
-    execve(candidates[i], cmd, environ);
+  for (long i = 0; i < n; i++) {
+    int r = -sys_execve(candidates[i], cmd, envp);
     /* Like execvp: keep looking past missing entries, remember EACCES. */
-    if (errno == EACCES) err = EACCES;
-    else if (errno != ENOENT && errno != ENOTDIR) err = errno;
+    if (r == EACCES) err = EACCES;
+    else if (r != ENOENT && r != ENOTDIR) err = r;
   }
-  fprintf(stderr, "pause --init: exec %s: %s\n", cmd[0], strerror(err));
-  _exit(err == ENOENT ? 127 : 126);
+  say(2, "pause --init: exec ", cmd[0], ": ", sys_strerror(err), "\n", (char *)0);
+  sys_exit(err == ENOENT ? 127 : 126);
 }
 
-static int run_init(int argc, char **argv) {
-  char *end = NULL;
-  long n = argc > 2 ? strtol(argv[2], &end, 10) : -1;
-  if (n < 0 || end == argv[2] || *end != '\0' || 3 + n >= argc) {
-    fprintf(stderr, "usage: pause --init N CANDIDATE... ARGV...\n");
+static int run_init(int argc, char **argv, char **envp) {
+  long n = argc > 2 ? parse_count(argv[2], argc) : -1;
+  if (n < 0 || 3 + n >= argc) {
+    say(2, "usage: pause --init N CANDIDATE... ARGV...\n", (char *)0);
     return 2;
   }
   char **candidates = argv + 3;
   char **cmd = argv + 3 + n;
 
-  sigset_t all;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, NULL);
-  pid_t child = fork();
+  sys_sigset all;
+  sigset_all(&all);
+  sys_set_sigmask(&all);
+  int child = sys_fork();
   if (child < 0) {
-    perror("pause --init: fork");
+    say(2, "pause --init: fork: ", sys_strerror(-child), "\n", (char *)0);
     return 2;
   }
-  if (child == 0) exec_candidates(candidates, (int)n, cmd);
+  if (child == 0) exec_candidates(candidates, n, cmd, envp);
 
   for (;;) {
-    siginfo_t info;
-    int sig = sigwaitinfo(&all, &info);
-    if (sig < 0) continue; /* EINTR */
+    int sig = sys_wait_signal(&all);
+    if (sig < 0) continue; /* EINTR: a stop, a freeze */
     if (sig != SIGCHLD) {
-      kill(child, sig);
+      sys_kill(child, sig);
       continue;
     }
     for (;;) {
       int status;
-      pid_t pid = waitpid(-1, &status, WNOHANG);
-      if (pid < 0 && errno == EINTR) continue;
+      int pid = sys_wait4(-1, &status, WNOHANG);
+      if (pid == -EINTR) continue;
       if (pid <= 0) break;
       /* The container ends with its main process; the kernel ends the rest. */
-      if (pid == child) return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+      if (pid == child) return exit_code_of(status);
     }
   }
 }
 
-int main(int argc, char **argv) {
-  if (argc > 1 && strcmp(argv[1], "--init") == 0) return run_init(argc, argv);
-  if (argc > 1 && (strcmp(argv[1], "-v") == 0 || strcmp(argv[1], "--version") == 0)) {
-    printf("%s\n", PAUSE_VERSION);
+static int pause_main(int argc, char **argv, char **envp) {
+  if (argc > 1 && same(argv[1], "--init")) return run_init(argc, argv, envp);
+  if (argc > 1 && (same(argv[1], "-v") || same(argv[1], "--version"))) {
+    say(1, PAUSE_VERSION "\n", (char *)0);
     return 0;
   }
-  if (getpid() != 1) fprintf(stderr, "pause: warning: not PID 1; orphans will not be reaped here\n");
+  if (sys_getpid() != 1) say(2, "pause: warning: not PID 1; orphans will not be reaped here\n", (char *)0);
 
-  close_all_fds();
-  if (chdir("/") < 0) return 2;
-  if (install(SIGTERM, on_stop) < 0 || install(SIGINT, on_stop) < 0 ||
-      install(SIGCHLD, on_child) < 0) {
-    return 3;
+  /* Holds no fd at all: nothing of its launcher (a terminal, a pipe, a
+   * file) stays open for as long as the pod lives. */
+  sys_close_range(0, ~0U);
+  if (sys_chdir("/") < 0) return 2;
+
+  /* Already so when peapod starts it; made sure of when run by hand. */
+  sys_sigset all;
+  sigset_all(&all);
+  if (sys_set_sigmask(&all) < 0) return 3;
+
+  sys_sigset wanted;
+  sigset_none(&wanted);
+  sigset_add(&wanted, SIGTERM);
+  sigset_add(&wanted, SIGINT);
+  sigset_add(&wanted, SIGCHLD);
+
+  reap_all(); /* children it may have been given before it started waiting */
+  for (;;) {
+    int sig = sys_wait_signal(&wanted);
+    if (sig == SIGTERM || sig == SIGINT) return 0;
+    if (sig == SIGCHLD) reap_all();
+    /* < 0, EINTR: a stop, a freeze; wait again */
   }
-
-  /* Everything else stays blocked for ever: PID 1 ignores what it has no
-   * handler for anyway, and blocking keeps the wakeups to the three above. */
-  sigset_t waiting;
-  sigfillset(&waiting);
-  sigdelset(&waiting, SIGTERM);
-  sigdelset(&waiting, SIGINT);
-  sigdelset(&waiting, SIGCHLD);
-
-  sigset_t blocked;
-  sigfillset(&blocked);
-  sigprocmask(SIG_SETMASK, &blocked, NULL);
-
-  reap_all(); /* children that exited before the handler existed */
-  while (!stop_requested) {
-    sigsuspend(&waiting);
-    reap_all();
-  }
-  return 0;
 }

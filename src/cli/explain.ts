@@ -417,7 +417,7 @@ function renderProcess(p: ExplainedProcess, e: PodExplanation): string[] {
     out.push(`  parent: setns(${plan.joinPidNamespace}, CLONE_NEWPID) around clone(): the child is born in ${whose(plan.joinPidNamespace)} PID namespace`);
   }
   out.push(`  ${cloneLine(plan)}`);
-  if (plan.keepSignalsBlocked) out.push('  signals stay blocked across exec (the program unblocks them once its handlers are in place)');
+  if (plan.keepSignalsBlocked) out.push('  signals stay blocked across exec (pause takes them with rt_sigtimedwait: none can be lost before it is ready)');
   const abbrevs = abbreviations(p, e);
   for (const [name, path, what] of abbrevs) out.push(`  ${name} = ${path}  (${what})`);
   out.push('  then, in the child:');

@@ -175,6 +175,8 @@ export class SpawnError extends Error {
     readonly process: string,
     readonly step: number,
     readonly code: string,
+    /** The failed step's op ('exec', 'mount', ...), when a step failed. */
+    readonly op?: string,
   ) {
     super(message);
     this.name = 'SpawnError';
@@ -203,7 +205,8 @@ export function spawnPlan(plan: SpawnPlan, stdio: [number, number, number]): Spa
     return addon().spawn(raw);
   } catch (err) {
     const e = err as Error & { code?: string; step?: number };
-    throw new SpawnError(`${plan.name}: ${e.message}${hint(plan.steps[e.step ?? -1], e.code)}`, plan.name, e.step ?? -1, e.code ?? 'UNKNOWN');
+    const step = plan.steps[e.step ?? -1];
+    throw new SpawnError(`${plan.name}: ${e.message}${hint(step, e.code)}`, plan.name, e.step ?? -1, e.code ?? 'UNKNOWN', step?.op);
   }
 }
 

@@ -68,8 +68,9 @@ export function sandboxPlan(input: SandboxInputs): SpawnPlan {
   return {
     name: 'pause',
     newNamespaces: namespaces,
-    // A signal to a namespace's PID 1 without a handler is dropped: pause
-    // unblocks only once its handlers are installed.
+    // A signal to a namespace's PID 1 with no handler is dropped unless it is
+    // blocked: pause keeps every signal blocked and takes the few it wants
+    // with rt_sigtimedwait, so not even an instant SIGTERM is lost.
     keepSignalsBlocked: true,
     steps,
   };

@@ -87,7 +87,7 @@ export interface SpawnPlan {
   newNamespaces: Namespace[];
   /** A PID namespace to join: set for children before clone(), by the parent. */
   joinPidNamespace?: string;
-  /** pause unblocks signals itself, once its handlers are installed. */
+  /** Signals stay blocked across exec (pause waits for them with rt_sigtimedwait). */
   keepSignalsBlocked: boolean;
   steps: Step[];
 }

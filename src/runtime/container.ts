@@ -184,14 +184,21 @@ export class ContainerRunner {
     return proc;
   }
 
-  /** A start that failed before exec counts as a run that ended at once (StartError). */
-  recordStartError(message: string): void {
+  /**
+   * A start that failed before the program ran counts as a run that ended at
+   * once, so the restart policy and back-off apply. As the kubelet reports
+   * it: exec failing is a terminated StartError (exit 128); anything before
+   * it (a mount, a namespace, the identity) leaves the container waiting in
+   * CreateContainerError.
+   */
+  recordStartError(message: string, beforeExec: boolean): void {
     const now = new Date().toISOString();
     if (this.obs.current) this.obs.previous = this.obs.current;
     if (this.instances > 0) this.obs.restartCount++;
     this.instances++;
     this.obs.current = { id: '', startedAt: now, finishedAt: now, exitCode: 128, reason: 'StartError', message };
-    delete this.obs.waiting;
+    if (beforeExec) this.obs.waiting = { reason: 'CreateContainerError', message };
+    else delete this.obs.waiting;
     this.obs.started = false;
     this.restartAt = undefined;
   }

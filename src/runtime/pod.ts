@@ -9,7 +9,7 @@ import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pauseBinary as defaultPause } from '../native/addon.js';
+import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
 import type { PreparedVolume } from '../plan/container.js';
 import { sandboxPlan } from '../plan/sandbox.js';
@@ -345,7 +345,7 @@ export class PodRuntime {
     } catch (err) {
       if (first) throw err;
       const message = (err as Error).message;
-      r.recordStartError(message);
+      r.recordStartError(message, !(err instanceof SpawnError && err.op === 'exec'));
       this.event('Warning', 'Failed', `Error: ${message}`, r);
       queueMicrotask(() => this.sync());
       return;
@@ -513,7 +513,8 @@ export class PodRuntime {
     r.restartAt = Date.now() + delay * 1000;
     const ns = this.pod.metadata.namespace ?? 'default';
     const message = `back-off ${formatSeconds(delay)} restarting failed container=${r.spec.name} pod=${this.name}_${ns}(${this.uid})`;
-    r.obs.waiting = { reason: 'CrashLoopBackOff', message };
+    // A container that could not even be created keeps saying so while it waits.
+    if (r.obs.waiting?.reason !== 'CreateContainerError') r.obs.waiting = { reason: 'CrashLoopBackOff', message };
     this.event('Warning', 'BackOff', 'Back-off restarting failed container', r);
     r.restartTimer = setTimeout(() => {
       r.restartTimer = undefined;

@@ -1,7 +1,7 @@
 // The pod lifecycle as Kubernetes defines it, on real processes: restarts
 // with back-off, init containers, hooks, graceful termination, termination
 // messages, sandbox death, deadlines; every status checked for shape.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -89,6 +89,21 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     expect(startedAt.get(2)! - end(1)).toBeGreaterThanOrEqual(350);
     expect(startedAt.get(2)! - end(1)).toBeLessThan(1500);
     expect(w.runtime.events.events.some((e) => e.reason === 'BackOff')).toBe(true);
+    await w.runtime.stop({ force: true });
+  });
+
+  it('a restart that cannot create the container waits in CreateContainerError, with the failed step as message', async () => {
+    const gone = join(host, 'gone');
+    mkdirSync(gone);
+    const w = await start(
+      pod('create-error', [sh('c', 'sleep 0.3; exit 1', { volumeMounts: [{ name: 'h', mountPath: '/h' }] })], [{ name: 'h', hostPath: { path: gone } }], { restartPolicy: 'Always' }),
+    );
+    // The host directory disappears: the next start cannot bind it.
+    rmSync(gone, { recursive: true });
+    await waitFor('CreateContainerError', () => w.container('c').state.waiting?.reason === 'CreateContainerError', 5000);
+    expect(w.container('c').state.waiting?.message).toMatch(/^c: mount .*\/gone on .*rootfs\/h: ENOENT/);
+    expect(w.latest().status.phase).toBe('Running');
+    expect(w.runtime.events.events.some((e) => e.type === 'Warning' && e.reason === 'Failed')).toBe(true);
     await w.runtime.stop({ force: true });
   });
 
