@@ -135,7 +135,10 @@ async function killNamespaceInit(ctx) {
 }
 
 async function libGrace(ctx) {
-  const runtime = await ctx.startPod(podSpec(ctx.name('grace'), [sleeper('a'), termIgnorer('b')]));
+  let ready;
+  const isReady = new Promise((resolve) => (ready = resolve));
+  const runtime = await ctx.startPod(podSpec(ctx.name('grace'), [sleeper('a'), termIgnorer('b')]), (c, _s, line) => c === 'b' && line === 'ready' && ready());
+  await isReady;
   const t0 = now();
   const result = await runtime.stop({ gracePeriodSeconds: 2 });
   const ms = now() - t0;
@@ -264,6 +267,9 @@ async function zombies(ctx) {
   const runtime = await ctx.startPod(
     podSpec(ctx.name('zombies'), [{ name: 'orphans', image: 'busybox', command: ['sh', '-c', script] }]),
     (_c, _s, line) => line === 'ready' && ready(),
+    undefined,
+    // The pod's pids limit (4096 by default) would hold the orphans back.
+    { podPidsLimit: count + 256 },
   );
   try {
     let timer;

@@ -43,7 +43,8 @@ export function podSpec(name, containers, extra = {}) {
 export const sleeper = (name) => ({ name, image: 'busybox', command: ['sleep', '1000'] });
 
 /** A container whose main process ignores TERM: only the grace period's KILL ends it. */
-export const termIgnorer = (name) => ({ name, image: 'busybox', command: ['sh', '-c', 'trap "" TERM; sleep 1000'] });
+// Says "ready" once TERM is ignored: a TERM sent before that would kill it.
+export const termIgnorer = (name) => ({ name, image: 'busybox', command: ['sh', '-c', 'trap "" TERM; echo ready; sleep 1000'] });
 
 function withTimeout(promise, ms, what) {
   let timer;
@@ -207,8 +208,8 @@ export class Context {
   }
 
   /** PodRuntime.start, with the pod registered for cleanup. */
-  async startPod(pod, onLog, paths = this.paths) {
-    const runtime = await this.rt.PodRuntime.start(pod, { paths, ...(onLog ? { onLog } : {}) });
+  async startPod(pod, onLog, paths = this.paths, options = {}) {
+    const runtime = await this.rt.PodRuntime.start(pod, { paths, ...(onLog ? { onLog } : {}), ...options });
     this.tracker.runtimes.add(runtime);
     this.trackPause(runtime.sandbox.pid);
     void runtime.done.then(() => this.tracker.runtimes.delete(runtime));
