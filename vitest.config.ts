@@ -8,6 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,
+    // After-hooks run last-registered first: a suite's own clean-up (stopping
+    // its pods) runs before the shared check that nothing is left.
+    sequence: { hooks: 'stack' },
     globalSetup: ['test/global-setup.ts'],
   },
 });

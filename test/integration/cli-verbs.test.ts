@@ -4,8 +4,8 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingLeft, isAlive, isRoot, makeRoot, nsInode, waitFor, type TestRoot } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshRootPerTest, isAlive, isRoot, nsInode, type TestRoot, waitFor } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');
@@ -52,14 +52,10 @@ function recordOf(root: TestRoot, name: string): { supervisor: { pid: number }; 
 
 describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
+  freshRootPerTest((r) => (root = r));
   afterEach(async () => {
     // Whatever a failed test left running is deleted the way a user would.
     await peapod(root, ['delete', 'pod', 'web', '--force']);
-    await expectNothingLeft(root);
-    root.cleanup();
   });
 
   it('run -d, get, describe, logs -f, exec, delete --grace-period 2, then NotFound', async () => {

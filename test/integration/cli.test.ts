@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectNothingLeft, isAlive, isRoot, makeRoot, mountsUnder, waitFor, type TestRoot } from './helpers.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freshRootPerTest, isAlive, isRoot, mountsUnder, type TestRoot, waitFor } from './helpers.js';
 
 const bin = join(process.cwd(), 'bin', 'peapod.js');
 
@@ -45,19 +45,16 @@ function pausePidOf(run: Run): number {
 
 describe.skipIf(!isRoot)('peapod run (CLI)', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
+  freshRootPerTest((r) => (root = r));
   afterEach(async () => {
-    // A test that failed half-way still stops its pods the way a user would.
+    // A test that failed half-way still stops its pods the way a user would
+    // (before the check that nothing is left: after-hooks run last first).
     for (const run of runs.splice(0)) {
       if (run.child.exitCode === null && run.child.signalCode === null) {
         run.child.kill('SIGINT');
         await run.exited;
       }
     }
-    await expectNothingLeft(root);
-    root.cleanup();
   });
 
   it('runs the seed’s two-container example, streams [container] lines, and stops on Ctrl-C', async () => {

@@ -5,9 +5,8 @@
 import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Pod } from '../../src/spec/types.js';
-import { containerPid, execIn, expectNothingLeft, isRoot, makeRoot, nsInode, pod, sh, start as startPod, waitFor, type TestRoot } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start as startPod, type TestRoot, waitFor } from './helpers.js';
 import { procStatus, runToEnd } from './containment-harness.js';
 
 const start = startPod;
@@ -28,16 +27,7 @@ function childrenOf(ppid: number): number[] {
 
 describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
-  afterEach(async () => {
-    try {
-      await expectNothingLeft(root);
-    } finally {
-      root.cleanup();
-    }
-  });
+  freshRootPerTest((r) => (root = r));
 
   it('pause keeps no capability, runs as 65535 with no_new_privs, in a mount namespace whose root holds only itself', async () => {
     const s = await start(root, pod('pause-box', [sh('c', 'sleep 30')]));

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { PodRuntime } from '../../src/runtime/pod.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { Container, Pod, Volume } from '../../src/spec/types.js';
@@ -118,4 +118,25 @@ export async function expectNothingLeft(root: TestRoot): Promise<void> {
   // No process on the host runs the pause binary from this root's pods either.
   const leftovers = execFileSync('ps', ['-eo', 'pid=,args=']).toString().split('\n').filter((l) => l.includes(root.dir));
   expect(leftovers).toEqual([]);
+}
+
+/**
+ * Every test of the calling suite gets a fresh state root (handed to `use`),
+ * and after it the proof that nothing of it is left; the root is removed
+ * either way. afterEach hooks the suite adds later run before this check.
+ */
+export function freshRootPerTest(use: (root: TestRoot) => void): void {
+  let root: TestRoot | undefined;
+  beforeEach(() => {
+    root = makeRoot();
+    use(root);
+  });
+  afterEach(async () => {
+    if (!root) return;
+    try {
+      await expectNothingLeft(root);
+    } finally {
+      root.cleanup();
+    }
+  });
 }

@@ -6,9 +6,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PodInspection, ProcessView } from '../../src/runtime/inspect.js';
-import { containerPid, expectNothingLeft, isAlive, isRoot, makeRoot, nsInode, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');
@@ -56,13 +56,7 @@ function expectMatchesKernel(p: ProcessView): void {
 
 describe.skipIf(!isRoot)('peapod inspect (root, real kernel)', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
-  afterEach(async () => {
-    await expectNothingLeft(root);
-    root.cleanup();
-  });
+  freshRootPerTest((r) => (root = r));
 
   it('shows, as JSON, pid/net/ipc/uts shared with pause and a mount namespace per container, as the kernel has them', async () => {
     const s = await start(

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PodRuntime, type PodObject } from '../../src/runtime/pod.js';
 import type { ContainerStatus } from '../../src/runtime/status/types.js';
 import type { Pod } from '../../src/spec/types.js';
-import { execIn, expectNothingLeft, isRoot, makeRoot, nsInode, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 import { expectV1PodShape } from './pod-shape.js';
 
 const FAST = { baseSeconds: 0.4, capSeconds: 1.6, resetSeconds: 600 };
@@ -50,16 +50,14 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   let root: TestRoot;
   let host: string;
   let watched: Watched[];
+  freshRootPerTest((r) => (root = r));
   beforeEach(() => {
-    root = makeRoot();
     host = mkdtempSync(join(tmpdir(), 'peapod-host-'));
     watched = [];
   });
-  afterEach(async () => {
-    for (const w of watched) for (const snap of w.snapshots) expectV1PodShape(snap);
-    await expectNothingLeft(root);
-    root.cleanup();
+  afterEach(() => {
     rmSync(host, { recursive: true, force: true });
+    for (const w of watched) for (const snap of w.snapshots) expectV1PodShape(snap);
   });
   const start = async (p: Pod): Promise<Watched> => {
     const w = await watch(root, p);

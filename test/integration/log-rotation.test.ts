@@ -4,22 +4,16 @@ import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PodRuntime } from '../../src/runtime/pod.js';
-import { expectNothingLeft, isRoot, makeRoot, pod, sh, type TestRoot } from './helpers.js';
+import { freshRootPerTest, isRoot, pod, sh, type TestRoot } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const LINES = 50_000;
 
 describe.skipIf(!isRoot)('log rotation', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
-  afterEach(async () => {
-    await expectNothingLeft(root);
-    root.cleanup();
-  });
+  freshRootPerTest((r) => (root = r));
 
   it('rotates at the size limit without losing or repeating a line', async () => {
     // 50 000 numbered lines of 1 000 bytes: 50 MB.

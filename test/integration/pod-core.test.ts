@@ -3,18 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { containerPid, execIn, expectNothingLeft, isRoot, makeRoot, nsInode, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
 
 describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
-  afterEach(async () => {
-    await expectNothingLeft(root);
-    root.cleanup();
-  });
+  freshRootPerTest((r) => (root = r));
 
   it('puts every container in pause’s pid/net/ipc/uts namespaces, each with its own mount namespace', async () => {
     const s = await start(root, pod('ns-share', [sh('a', 'sleep 30'), sh('b', 'sleep 30')]));

