@@ -15,11 +15,11 @@ import { containerPlan, type PreparedVolume } from '../plan/container.js';
 import { sandboxPlan } from '../plan/sandbox.js';
 import type { FsView } from '../plan/scoped-path.js';
 import type { SpawnPlan, Step } from '../plan/types.js';
-import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../runtime/container.js';
+import { withTerminationLog } from '../runtime/container.js';
 import { resolveEnv } from '../runtime/env.js';
 import { hostFs } from '../runtime/host-fs.js';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
-import { formatIssue, readPodFile, type Container, type Pod } from '../spec/index.js';
+import { formatIssue, readPodFile, type Pod } from '../spec/index.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { serialize } from './format.js';
 
@@ -166,14 +166,15 @@ export function explainPod(pod: Pod, options: ExplainOptions): PodExplanation {
       if (!images.has(c.image) && found.note) notes.push(found.note);
       images.set(c.image, found);
       if (!volumes) throw new Error(volumeError);
+      const mounted = withTerminationLog(resolveEnv(c, pod, uid), volumes, pp.container(c.name).terminationLog);
       const plan = containerPlan({
-        container: withTerminationLog(resolveEnv(c, pod, uid)),
+        container: mounted.container,
         image: found.image,
         hostname,
         sandboxPid: PAUSE_PID_SENTINEL,
         dirs: pp.container(c.name),
         pod: { shm: pp.shm, hosts: pp.etc.hosts, hostname: pp.etc.hostname, resolvConf: pp.etc.resolvConf },
-        volumes: new Map([...volumes, [TERMINATION_LOG_VOLUME, { hostPath: pp.container(c.name).terminationLog, kind: 'file' }]]),
+        volumes: mounted.volumes,
         fs: found.fs,
         podSpec: pod.spec,
       });
@@ -210,14 +211,6 @@ function usedPlaceholders(processes: ExplainedProcess[]): Record<string, string>
 
 function imageInfo(ref: string, found: FoundImage): ExplainedProcess['image'] {
   return { ref, rootfs: found.image.rootfs, inStore: found.inStore };
-}
-
-// The runtime mounts the container's termination message file, as the kubelet
-// does (ContainerRunner.startInstance): the same here, so the plan is the one run.
-const TERMINATION_LOG_VOLUME = 'peapod:termination-log';
-function withTerminationLog(c: Container): Container {
-  const mountPath = c.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
-  return { ...c, volumeMounts: [...(c.volumeMounts ?? []), { name: TERMINATION_LOG_VOLUME, mountPath }] };
 }
 
 // ---------------------------------------------------------------- printing a step

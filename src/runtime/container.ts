@@ -39,6 +39,26 @@ export interface InstanceContext {
   initBinary?: string;
 }
 
+/** Not a DNS label, so never the name of a user's volume. */
+const TERMINATION_LOG_VOLUME = 'peapod:termination-log';
+
+/**
+ * The container's termination message file is a mount the runtime adds (as
+ * the kubelet does): the container with that mount, and the volumes with
+ * the host file behind it. Also used by `explain`, so it shows what runs.
+ */
+export function withTerminationLog(
+  container: Container,
+  volumes: ReadonlyMap<string, PreparedVolume>,
+  hostFile: string,
+): { container: Container; volumes: Map<string, PreparedVolume> } {
+  const mountPath = container.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
+  return {
+    container: { ...container, volumeMounts: [...(container.volumeMounts ?? []), { name: TERMINATION_LOG_VOLUME, mountPath }] },
+    volumes: new Map([...volumes, [TERMINATION_LOG_VOLUME, { hostPath: hostFile, kind: 'file' }]]),
+  };
+}
+
 function tailOfLog(path: string): string {
   let text: string;
   try {
@@ -131,11 +151,7 @@ export class ContainerRunner {
     // Any uid the container runs as may write its termination message (the kubelet does the same).
     chmodSync(dirs.terminationLog, 0o666);
 
-    // The termination log is a runtime-made mount, like the kubelet's.
-    const messageMount = 'peapod:termination-log'; // not a DNS label: never a user volume
-    const spec: Container = { ...this.spec, volumeMounts: [...(this.spec.volumeMounts ?? []), { name: messageMount, mountPath: this.terminationMessagePath }] };
-    const volumes = new Map(ctx.volumes);
-    volumes.set(messageMount, { hostPath: dirs.terminationLog, kind: 'file' });
+    const { container: spec, volumes } = withTerminationLog(this.spec, ctx.volumes, dirs.terminationLog);
 
     const command = resolveCommand(this.image.config, this.spec, ctx.hostname);
     this.env = command.env;
