@@ -22,7 +22,7 @@ import { admit, nodeAllocatable } from './admission.js';
 import { containerLimits, podLimits, podPidsLimitFromEnv, removePodCgroups } from './cgroups/pod.js';
 import { detectDriver } from './cgroups/detect.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { listStoredPods } from './store.js';
+import { liveRecords } from './store.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { controlSocketPath, serveControl } from './control.js';
 import type { Server } from 'node:net';
@@ -231,7 +231,7 @@ export class PodRuntime {
 
   /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
-    const admitted = listStoredPods(this.options.paths).flatMap((p) => (p.live && p.record && p.name !== this.name ? [p.record.pod.spec] : []));
+    const admitted = liveRecords(this.options.paths).flatMap((r) => (r.name !== this.name ? [r.pod.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();

@@ -52,3 +52,13 @@ export function listStoredPods(paths: RuntimePaths): StoredPod[] {
 export function readEvents(pp: PodPaths): PodEvent[] {
   return readJson<PodEvent[]>(pp.eventsFile) ?? [];
 }
+
+/** The records of the pods whose supervisor runs (admission needs only these: one small file each). */
+export function liveRecords(paths: RuntimePaths): PodRecord[] {
+  const dir = join(paths.state, 'pods');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const record = readRecord(podPaths(paths, name).recordFile);
+    return record && isLive(record) ? [record] : [];
+  });
+}
