@@ -19,7 +19,7 @@ export async function loadRuntime() {
   const files = ['runtime/pod.js', 'runtime/paths.js', 'runtime/stale.js', 'native/addon.js'];
   for (const f of files) {
     if (!existsSync(join(REPO, 'dist', f))) {
-      throw new Error(`dist/${f} is missing: build first (npx node-gyp rebuild --nodedir=/usr && npx tsc -p tsconfig.json)`);
+      throw new Error(`dist/${f} is missing: build first (npm run build, or: npx node-gyp rebuild --nodedir=/usr && npx tsc -p tsconfig.json && bash scripts/bundle.sh)`);
     }
   }
   const [pod, paths, stale, addon] = await Promise.all(files.map((f) => import(pathToFileURL(join(REPO, 'dist', f)).href)));
