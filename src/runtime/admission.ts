@@ -65,9 +65,10 @@ export function nodeAllocatable(override?: string, reserved: string | undefined 
   return { ...host, ...(override ? parseAllocatable(override) : {}) };
 }
 
+/** As Kubernetes writes a quantity: a whole number with the largest binary suffix that divides it (1536Mi, not 1.5Gi). */
 export function formatBytes(n: number): string {
-  const units: Array<[string, number]> = [['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]];
-  for (const [u, size] of units) if (n >= size && n % (size / 1024) === 0) return `${+(n / size).toFixed(2)}${u}`;
+  const units: Array<[string, number]> = [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]];
+  for (const [u, size] of units) if (n >= size && n % size === 0) return `${n / size}${u}`;
   return String(n);
 }
 

@@ -47,7 +47,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
       (e: Error) => e,
     );
     expect(err?.message).toBe(
-      'OutOfmemory: pod "too-big" requests memory 2Gi in all, and this node has 1.5Gi left (allocatable 1.5Gi, 0 requested by 0 running pods); nothing was started',
+      'OutOfmemory: pod "too-big" requests memory 2Gi in all, and this node has 1536Mi left (allocatable 1536Mi, 0 requested by 0 running pods); nothing was started',
     );
     expect(existsSync(`${root.dir}/pods/too-big`)).toBe(false);
   });
