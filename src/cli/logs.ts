@@ -1,7 +1,7 @@
 // `peapod logs`: reads the containers' CRI-format log files, as kubectl
 // logs does through the kubelet: -c, -f (across restarts), --previous,
 // --tail, --timestamps, --since.
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { getStoredPod, readStoredPod, type StoredPod } from '../runtime/store.js';
@@ -66,6 +66,26 @@ function readFrom(path: string, offset: number): { text: string; size: number } 
     const buf = Buffer.alloc(size - offset);
     readSync(fd, buf, 0, buf.length, offset);
     return { text: buf.toString('utf8'), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The bytes from `offset` of the file at `path` if it is still inode `ino` (read through one fd, so a rename cannot swap it). */
+function readInode(path: string, ino: number, offset: number): { text: string; size: number } | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.ino !== ino) return null;
+    if (st.size <= offset) return { text: '', size: offset };
+    const buf = Buffer.alloc(st.size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    return { text: buf.toString('utf8'), size: st.size };
   } finally {
     closeSync(fd);
   }
@@ -155,20 +175,7 @@ async function run(argv: readonly string[]): Promise<number> {
   // Follow: new lines of this instance (through rotations), then of each restart, until the pod is gone.
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
-    const live = file(instance);
-    const ino = inode(live);
-    if (current.ino !== -1 && ino !== current.ino) {
-      // Rotated: finish the old file under its new name, then start the new one.
-      const old = logFiles(live).find((p) => p !== live && inode(p) === current.ino);
-      if (old) print(parser.push(readFrom(old, current.offset).text));
-      current = { ino, offset: 0 };
-    }
-    if (ino !== -1) {
-      if (current.ino === -1) current = { ino, offset: 0 };
-      const next = readFrom(live, current.offset);
-      current.offset = next.size;
-      print(parser.push(next.text));
-    }
+    current = followOnce(file(instance), current, (text) => print(parser.push(text)));
     if (existsSync(file(instance + 1))) {
       instance++;
       current = { ino: -1, offset: 0 };
@@ -177,6 +184,29 @@ async function run(argv: readonly string[]): Promise<number> {
     const now = readStoredPod(paths, name);
     if (!now || !now.live) return 0;
   }
+}
+
+/**
+ * One look at a log and its rotated files: everything after what was read
+ * (the file with inode `seen.ino`, up to `seen.offset`), across however many
+ * rotations happened since, in order. Files are followed by inode, since
+ * rotation renames them; one renamed between listing and reading waits for
+ * the next look.
+ */
+function followOnce(live: string, seen: { ino: number; offset: number }, emit: (text: string) => void): { ino: number; offset: number } {
+  const files = logFiles(live).map((path) => ({ path, ino: inode(path) }));
+  let at = seen.ino === -1 ? files.length - 1 : files.findIndex((f) => f.ino === seen.ino);
+  // The file last read was rotated out of existence (max files): go on from the oldest left.
+  if (at < 0) at = 0;
+  let now = seen;
+  for (let i = at; i < files.length; i++) {
+    const f = files[i] as { path: string; ino: number };
+    const chunk = readInode(f.path, f.ino, f.ino === seen.ino ? seen.offset : 0);
+    if (!chunk) return now;
+    emit(chunk.text);
+    now = { ino: f.ino, offset: chunk.size };
+  }
+  return now;
 }
 
 export const logsCommand: Command = {

@@ -89,6 +89,7 @@ export class ContainerRunner {
   workingDir = '/';
   /** A postStart or preStop hook is running. */
   busy = false;
+  private hookAbort: AbortController | undefined;
   /** The main process has exited; its output is still being read. */
   draining = false;
   /** When a scheduled restart is due (ms since epoch), and its timer. */
@@ -257,6 +258,7 @@ export class ContainerRunner {
    * pod's PID tree), else every process in its mount namespace.
    */
   async kill(): Promise<void> {
+    this.abortHooks();
     this.process?.signal('SIGKILL');
     if (this.cgroup) {
       try {
@@ -274,6 +276,17 @@ export class ContainerRunner {
         // Exited meanwhile.
       }
     }
+  }
+
+  /** The signal that ends a hook of this container early (when it is killed). */
+  hookSignal(): AbortSignal {
+    this.hookAbort = new AbortController();
+    return this.hookAbort.signal;
+  }
+
+  abortHooks(): void {
+    this.hookAbort?.abort();
+    this.hookAbort = undefined;
   }
 
   private pinNamespace(pid: number): void {

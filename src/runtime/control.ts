@@ -3,9 +3,10 @@
 // One JSON line per request; the reply is `{"accepted":true}`, then, when
 // the pod is gone, `{"done":true,...}`.
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createConnection, createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PodPaths } from './paths.js';
 
 export interface DeleteRequest {
@@ -24,7 +25,9 @@ export interface DoneReply {
 export function controlSocketPath(pp: PodPaths, stateRoot: string): string {
   const path = join(pp.state, 'control.sock');
   if (Buffer.byteLength(path) < 100) return path;
-  return join(stateRoot, 'sockets', `${createHash('sha256').update(pp.state).digest('hex').slice(0, 16)}.sock`);
+  const name = `${createHash('sha256').update(pp.state).digest('hex').slice(0, 16)}.sock`;
+  const short = join(stateRoot, 'sockets', name);
+  return Buffer.byteLength(short) < 100 ? short : join(tmpdir(), `peapod-${name}`);
 }
 
 export interface ControlTarget {
@@ -32,6 +35,7 @@ export interface ControlTarget {
 }
 
 export function serveControl(path: string, target: ControlTarget): Server {
+  mkdirSync(dirname(path), { recursive: true });
   rmSync(path, { force: true });
   const server = createServer((socket) => {
     let buffer = '';
@@ -62,6 +66,8 @@ export function serveControl(path: string, target: ControlTarget): Server {
       });
     });
   });
+  // Without its control channel the pod still runs (and Ctrl-C still stops it): say so, carry on.
+  server.on('error', (err) => process.stderr.write(`peapod: control socket ${path}: ${err.message}; delete from another terminal will not reach this pod\n`));
   server.listen(path);
   // The control channel alone must not keep a finished supervisor alive.
   server.unref();

@@ -22,10 +22,11 @@ export interface HookContext extends ExecTarget {
 
 const OUTPUT_LIMIT = 4096;
 
-function readAll(fd: number): Promise<string> {
-  return new Promise((resolve) => {
-    let out = '';
-    const socket = new Socket({ fd, readable: true, writable: false });
+/** Collects a pipe's output; `stop()` gives up on it (a background child may hold the pipe forever). */
+function readAll(fd: number): { text: Promise<string>; stop(): void } {
+  const socket = new Socket({ fd, readable: true, writable: false });
+  let out = '';
+  const text = new Promise<string>((resolve) => {
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
       if (out.length < OUTPUT_LIMIT) out += chunk;
@@ -33,10 +34,17 @@ function readAll(fd: number): Promise<string> {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => resolve(out.slice(0, OUTPUT_LIMIT)));
   });
+  return { text, stop: () => socket.destroy() };
 }
 
-/** Runs a command in the container; its output is returned, not logged. */
-export async function execInContainer(ctx: HookContext, label: string, argv: string[], timeoutMs: number): Promise<HookResult & { code?: number }> {
+/** How long output may still arrive after the hook's process has exited. */
+const DRAIN_MS = 100;
+
+/**
+ * Runs a command in the container; its output is returned, not logged. It
+ * ends at the time limit or when `abort` fires, whatever it left running.
+ */
+export async function execInContainer(ctx: HookContext, label: string, argv: string[], timeoutMs: number, abort?: AbortSignal): Promise<HookResult & { code?: number }> {
   const [r, w] = pipe();
   const nul = openSync('/dev/null', 'r');
   let proc: PlanProcess;
@@ -51,13 +59,23 @@ export async function execInContainer(ctx: HookContext, label: string, argv: str
   }
   const output = readAll(r);
   let timedOut = false;
+  const kill = (): void => {
+    proc.signal('SIGKILL');
+  };
   const timer = setTimeout(() => {
     timedOut = true;
-    proc.signal('SIGKILL');
+    kill();
   }, Math.max(timeoutMs, 0));
+  abort?.addEventListener('abort', kill, { once: true });
   const exit = await proc.exited;
   clearTimeout(timer);
-  const text = await output;
+  abort?.removeEventListener('abort', kill);
+  // A child it started in the background may keep the pipe open: read what
+  // is there, never wait for it.
+  const drained = setTimeout(() => output.stop(), DRAIN_MS);
+  const text = await output.text;
+  clearTimeout(drained);
+  if (abort?.aborted) return { ok: false, message: `${label} stopped: the container is being killed` };
   if (timedOut) return { ok: false, message: `${label} timed out after ${Math.round(timeoutMs / 1000)}s: ${text}`.trim() };
   if (exit.signal !== undefined) return { ok: false, message: `${label} killed by signal ${exit.signal}: ${text}`.trim(), code: 128 + exit.signal };
   return { ok: exit.code === 0, message: exit.code === 0 ? text : `${label} exited ${exit.code}: ${text}`.trim(), code: exit.code };
@@ -72,7 +90,7 @@ function resolvePort(container: Container, port: number | string): number {
 }
 
 /** GET from inside the pod's network namespace; 200-399 is success, as in Kubernetes. */
-export function httpGetInPod(ctx: HookContext, action: HTTPGetAction, timeoutMs: number): Promise<HookResult> {
+export function httpGetInPod(ctx: HookContext, action: HTTPGetAction, timeoutMs: number, abort?: AbortSignal): Promise<HookResult> {
   return new Promise((resolve) => {
     let port: number;
     try {
@@ -108,16 +126,26 @@ export function httpGetInPod(ctx: HookContext, action: HTTPGetAction, timeoutMs:
       },
     );
     req.on('timeout', () => req.destroy(new Error(`timed out after ${Math.round(timeoutMs / 1000)}s`)));
+    abort?.addEventListener('abort', () => req.destroy(new Error('stopped: the container is being killed')), { once: true });
     req.on('error', (err) => resolve({ ok: false, message: `GET http://${host}:${port}${path}: ${err.message}` }));
   });
 }
 
-export async function runHook(ctx: HookContext, label: 'PostStart' | 'PreStop', handler: LifecycleHandler, timeoutMs: number): Promise<HookResult> {
-  if (handler.exec) return execInContainer(ctx, label, handler.exec.command ?? [], timeoutMs);
-  if (handler.httpGet) return httpGetInPod(ctx, handler.httpGet, timeoutMs);
+export async function runHook(
+  ctx: HookContext,
+  label: 'PostStart' | 'PreStop',
+  handler: LifecycleHandler,
+  timeoutMs: number,
+  abort?: AbortSignal,
+): Promise<HookResult> {
+  if (handler.exec) return execInContainer(ctx, label, handler.exec.command ?? [], timeoutMs, abort);
+  if (handler.httpGet) return httpGetInPod(ctx, handler.httpGet, timeoutMs, abort);
   if (handler.sleep) {
     const ms = Math.min(handler.sleep.seconds * 1000, timeoutMs);
-    await new Promise((r) => setTimeout(r, ms));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      abort?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
     return { ok: true, message: '' };
   }
   return { ok: false, message: `${label} hook has no handler (exec, httpGet or sleep)` };

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
-import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
@@ -35,7 +35,7 @@ import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
-import { isLive, reclaimPod } from './stale.js';
+import { CLAIM_PREFIX, isLive, reclaimPod } from './stale.js';
 import { readRecord, writeJsonAtomic, writeRecord, type PodRecord } from './state.js';
 import { isTerminal, shouldRestart } from './status/phase.js';
 import { podStatus } from './status/pod-status.js';
@@ -108,20 +108,30 @@ export class PodExistsError extends Error {
   override name = 'PodExistsError';
 }
 
-/** Claims the pod's name under the root, reclaiming a stale pod of that name. */
-async function claimName(paths: RuntimePaths, pp: PodPaths, name: string): Promise<void> {
-  mkdirSync(join(paths.state, 'pods'), { recursive: true });
+/**
+ * Claims the pod's name under the root, atomically: the pod's directory
+ * appears by rename already holding its record, so another peapod never sees
+ * it half-made (and never mistakes it for stale). A stale pod of that name
+ * is reclaimed first.
+ */
+async function claimName(paths: RuntimePaths, pp: PodPaths, name: string, record: PodRecord): Promise<void> {
+  const pods = join(paths.state, 'pods');
+  mkdirSync(pods, { recursive: true });
   for (let attempt = 0; attempt < 2; attempt++) {
+    const staging = mkdtempSync(join(pods, CLAIM_PREFIX));
+    writeRecord(join(staging, 'runtime.json'), record);
     try {
-      mkdirSync(pp.state);
+      renameSync(staging, pp.state);
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      rmSync(staging, { recursive: true, force: true });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
     }
-    const record = readRecord(pp.recordFile);
-    if (isLive(record)) {
+    const existing = readRecord(pp.recordFile);
+    if (isLive(existing)) {
       throw new PodExistsError(
-        `pod "${name}" already exists under ${paths.state} (supervised by pid ${record?.supervisor.pid}); delete it first or choose another metadata.name`,
+        `pod "${name}" already exists under ${paths.state} (supervised by pid ${existing?.supervisor.pid}); delete it first or choose another metadata.name`,
       );
     }
     await reclaimPod(paths, name);
@@ -140,7 +150,7 @@ export class PodRuntime {
   sandbox!: PlanProcess;
   readonly done: Promise<PodResult>;
 
-  private readonly record: PodRecord;
+  readonly record: PodRecord;
   private readonly logRotation: LogRotation;
   private readonly createdAt = new Date().toISOString();
   private startTime: string | undefined;
@@ -173,7 +183,8 @@ export class PodRuntime {
     this.name = pod.metadata.name;
     this.uid = pod.metadata.uid ?? randomUUID();
     // On the host's network the pod has the host's name too (the kubelet's rule).
-    this.hostname = pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name);
+    // A name may be 253 characters; a hostname 63: the kubelet cuts it there (and any '-' or '.' left at the end).
+    this.hostname = pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name.slice(0, 63).replace(/[-.]+$/, ''));
     this.paths = podPaths(options.paths, this.name);
     this.record = {
       name: this.name,
@@ -211,7 +222,7 @@ export class PodRuntime {
   static async start(pod: Pod, options: PodOptions): Promise<PodRuntime> {
     const runtime = new PodRuntime(pod, options);
     runtime.prepare();
-    await claimName(options.paths, runtime.paths, runtime.name);
+    await claimName(options.paths, runtime.paths, runtime.name, runtime.record);
     try {
       runtime.createPodFiles();
       runtime.createSandbox();
@@ -360,7 +371,7 @@ export class PodRuntime {
     const postStart = r.spec.lifecycle?.postStart;
     if (postStart && !r.isInit) {
       r.busy = true;
-      const result = await runHook(this.hookContext(r), 'PostStart', postStart, 2 ** 31 - 1);
+      const result = await runHook(this.hookContext(r), 'PostStart', postStart, 2 ** 31 - 1, r.hookSignal());
       r.busy = false;
       if (!result.ok && proc.running) {
         // The kubelet kills a container whose postStart failed; the restart policy decides the rest.
@@ -390,7 +401,8 @@ export class PodRuntime {
         r.draining = false;
         r.recordExit(exit, this.paths);
         this.sync();
-      });
+      })
+      .catch((err: unknown) => this.fail('SyncFailed', err));
   }
 
   /**
@@ -428,9 +440,24 @@ export class PodRuntime {
         this.syncAgain = false;
         this.syncOnce();
       } while (this.syncAgain && this.supervising && !this.finishing);
+    } catch (err) {
+      this.fail('SyncFailed', err);
     } finally {
       this.syncing = false;
     }
+  }
+
+  /**
+   * Something the supervisor cannot carry on from (pause cannot be made
+   * again, a cgroup vanished): the pod fails with the reason, and ends as
+   * any pod does, without leaving anything behind.
+   */
+  private fail(reason: string, err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.failure ??= { reason, message };
+    this.event('Warning', reason, message);
+    if (!this.finishing) void this.stop({ force: true });
+    if (!this.sandbox.running) void this.finish();
   }
 
   private syncOnce(): void {
@@ -517,7 +544,9 @@ export class PodRuntime {
     if (r.obs.waiting?.reason !== 'CreateContainerError') r.obs.waiting = { reason: 'CrashLoopBackOff', message };
     this.event('Warning', 'BackOff', 'Back-off restarting failed container', r);
     r.restartTimer = setTimeout(() => {
+      // Due now: the loop's clock may fire a hair before Date.now() agrees.
       r.restartTimer = undefined;
+      r.restartAt = 0;
       this.sync();
     }, delay * 1000);
   }
@@ -560,20 +589,22 @@ export class PodRuntime {
     const requested = options.gracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS;
     const grace = options.force ? 0 : Math.max(requested, MIN_GRACE_SECONDS);
     const deadline = Date.now() + grace * 1000;
-    if (this.terminating && deadline >= this.terminating.deadline) return this.done;
+    // A later request may shorten the grace period, never lengthen it; force always acts.
+    if (this.terminating && !options.force && deadline >= this.terminating.deadline) return this.done;
     const first = this.terminating === undefined;
     this.terminating = { deadline, grace, requestedAt: new Date().toISOString() };
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     for (const r of [...this.init, ...this.app]) {
       if (r.restartTimer) clearTimeout(r.restartTimer);
       r.restartTimer = undefined;
+      if (options.force) r.abortHooks();
       if (!r.running) continue;
       if (options.force) {
         void r.kill();
       } else if (first) {
         void this.terminateContainer(r);
-      } else {
-        this.armKill(r);
+      } else if (this.terminating) {
+        this.armKill(r, this.terminating.deadline);
       }
     }
     this.writeStatus();
@@ -586,24 +617,26 @@ export class PodRuntime {
     if (!t) return;
     this.event('Normal', 'Killing', `Stopping container ${r.spec.name}`, r);
     const preStop = r.spec.lifecycle?.preStop;
+    const minimum = MIN_GRACE_SECONDS * 1000;
+    // The grace period bounds everything, the hook included, whatever the
+    // hook does; a preStop that used it all still leaves SIGTERM the
+    // kubelet's minimum.
+    this.armKill(r, t.deadline + (preStop ? minimum : 0));
     if (preStop && r.running) {
       r.busy = true;
-      const result = await runHook(this.hookContext(r), 'PreStop', preStop, t.deadline - Date.now());
+      const result = await runHook(this.hookContext(r), 'PreStop', preStop, t.deadline - Date.now(), r.hookSignal());
       r.busy = false;
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', result.message, r);
     }
     if (!r.running) return this.sync();
     r.process?.signal((r.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
-    // A preStop that used up the grace period still leaves the kubelet's minimum.
-    if (preStop) t.deadline = Math.max(t.deadline, Date.now() + MIN_GRACE_SECONDS * 1000);
-    this.armKill(r);
+    this.armKill(r, preStop ? Math.max(t.deadline, Date.now() + minimum) : t.deadline);
   }
 
-  private armKill(r: ContainerRunner): void {
+  /** SIGKILL to everything of the container at `at` (ms since epoch): the end of its grace period. */
+  private armKill(r: ContainerRunner, at: number): void {
     if (r.killTimer) clearTimeout(r.killTimer);
-    const t = this.terminating;
-    if (!t) return;
-    r.killTimer = setTimeout(() => void r.kill(), Math.max(t.deadline - Date.now(), 0));
+    r.killTimer = setTimeout(() => void r.kill(), Math.max(at - Date.now(), 0));
   }
 
   /** The pod is over: stop pause (after every container), tear down, report. */
@@ -614,13 +647,19 @@ export class PodRuntime {
     const all = [...this.init, ...this.app];
     for (const r of all) {
       r.clearTimers();
+      r.abortHooks();
       if (r.running) void r.kill();
     }
     this.sandbox.signal('SIGTERM');
     await Promise.all([this.sandbox.exited, ...all.map((r) => r.process?.exited)]);
     await Promise.all(all.map((r) => r.log?.done));
     const status = this.writeStatus();
-    await this.teardown();
+    try {
+      await this.teardown();
+    } catch (err) {
+      // What could not be removed now, the next peapod reclaims; say what it was.
+      process.stderr.write(`peapod: tearing down pod ${this.name}: ${(err as Error).message}\n`);
+    }
     const containers = this.app
       .filter((r) => r.process?.exit !== undefined)
       .map((r) => {

@@ -14,6 +14,9 @@ import type { PodStatus } from './status/types.js';
 
 export const SUPERVISOR_LOST = 'SupervisorLost';
 
+/** Where a pod's directory is made before it is renamed into place (see claimName). */
+export const CLAIM_PREFIX = '.claim-';
+
 export function isLive(record: PodRecord | null): boolean {
   return record !== null && isSameProcess(record.supervisor.pid, record.supervisor.startTime);
 }
@@ -81,6 +84,7 @@ export async function reclaimPod(paths: RuntimePaths, name: string, keepTombston
   if (record?.sandbox) killIfSame(record.sandbox.pid, record.sandbox.startTime);
   for (const c of Object.values(record?.containers ?? {})) killIfSame(c.pid, c.startTime);
   await reclaimCgroups(record);
+  if (record?.control) rmSync(record.control, { force: true });
   const dataDir = record?.dataDir ?? pp.data;
   unmountPodDir(dataDir);
   rmSync(dataDir, { recursive: true, force: true });
@@ -105,6 +109,11 @@ export async function reclaimStalePods(paths: RuntimePaths): Promise<string[]> {
   const reclaimed: string[] = [];
   for (const name of readdirSync(dir)) {
     const pp = podPaths(paths, name);
+    if (name.startsWith(CLAIM_PREFIX)) {
+      // A claim its maker never finished: it holds a record and nothing else.
+      if (!isLive(readRecord(pp.recordFile))) rmSync(pp.state, { recursive: true, force: true });
+      continue;
+    }
     // A directory with no record is a tombstone, or a pod being created right now.
     if (!existsSync(pp.recordFile) || isLive(readRecord(pp.recordFile))) continue;
     await reclaimPod(paths, name, true);

@@ -44,6 +44,7 @@ export function listStoredPods(paths: RuntimePaths): StoredPod[] {
   const dir = join(paths.state, 'pods');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
+    .filter((name) => !name.startsWith('.'))
     .sort()
     .map((name) => readStoredPod(paths, name))
     .filter((p): p is StoredPod => p !== null && (p.pod !== null || p.live));
@@ -58,6 +59,7 @@ export function liveRecords(paths: RuntimePaths): PodRecord[] {
   const dir = join(paths.state, 'pods');
   if (!existsSync(dir)) return [];
   return readdirSync(dir).flatMap((name) => {
+    if (name.startsWith('.')) return [];
     const record = readRecord(podPaths(paths, name).recordFile);
     return record && isLive(record) ? [record] : [];
   });

@@ -255,6 +255,22 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     expect(w.runtime.events.events.find((e) => e.reason === 'FailedPreStopHook')?.message).toMatch(/timed out/);
   });
 
+  it('ends a graceful stop on time even when preStop leaves a background process holding its output', async () => {
+    const w = await start(pod('prestop-bg', [sh('c', 'sleep 30', { lifecycle: { preStop: { exec: { command: ['sh', '-c', 'sleep 20 & echo left'] } } } })]));
+    const t0 = Date.now();
+    await w.runtime.stop({ gracePeriodSeconds: 2 });
+    expect((Date.now() - t0) / 1000).toBeLessThan(4.5);
+  });
+
+  it('force ends a pod at once, even during a preStop sleep hook', async () => {
+    const w = await start(pod('force-hook', [sh('c', 'trap "" TERM; sleep 30', { lifecycle: { preStop: { sleep: { seconds: 20 } } } })], [], { terminationGracePeriodSeconds: 25 }));
+    void w.runtime.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    await w.runtime.stop({ force: true });
+    expect(Date.now() - t0).toBeLessThan(1500);
+  });
+
   it('shared PID namespace: a TERM-ignoring container gets its whole grace period, the other goes at once, pause last', async () => {
     const w = await start(
       pod('shared-grace', [

@@ -1,6 +1,6 @@
 // Log rotation by size: 50 MB of output through a 1 MB limit, and
 // `peapod logs` still returns every line once, in order.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -44,4 +44,22 @@ describe.skipIf(!isRoot)('log rotation', () => {
     expect(join(dirname(log), files[0] as string)).toContain('0.log');
     await runtime.stop({ force: true });
   }, 60_000);
+
+  it('logs -f follows every line through many rotations between two looks', async () => {
+    const runtime = await PodRuntime.start(pod('burst', [sh('c', 'sleep 1; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo line-$i; done; sleep 30')], [], { restartPolicy: 'Never' }), {
+      paths: root.paths,
+      logRotation: { maxBytes: 300, maxFiles: 100000 },
+    });
+    root.runtimes.push(runtime);
+    root.pids.add(runtime.sandbox.pid);
+    const follow = spawn(process.execPath, ['bin/peapod.js', 'logs', 'burst', '-f', '--root', root.dir]);
+    let out = '';
+    follow.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('line-3000\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const lines = out.split('\n').filter(Boolean);
+    expect(lines).toEqual(Array.from({ length: 3000 }, (_, i) => `line-${i + 1}`));
+    await runtime.stop({ force: true });
+    await new Promise<void>((resolve) => (follow.exitCode !== null ? resolve() : follow.on('exit', () => resolve())));
+  }, 40_000);
 });
