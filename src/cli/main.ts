@@ -17,7 +17,8 @@ import { topCommand } from './top.js';
 const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand].map((c) => [c.name, c]));
 
 function usage(): string {
-  const lines = [...commands.values()].map((c) => `  ${c.synopsis.padEnd(58)} ${c.summary}`);
+  const width = Math.max(...[...commands.values()].map((c) => c.synopsis.length));
+  const lines = [...commands.values()].map((c) => `  ${c.synopsis.padEnd(width)}   ${c.summary}`);
   return [
     'peapod: Kubernetes-style pods on this host',
     '',
