@@ -437,6 +437,11 @@ int RunStep(const Step& s) {
 }  // namespace
 
 int RunChild(const Plan* plan, ChildResult* result) {
+  // Until exec, this child runs on Node's memory with a container's
+  // credentials: nothing in the container may ptrace or read it meanwhile.
+  // (Dumpability belongs to the memory, so Node stays non-dumpable too;
+  // exec gives the program a fresh, dumpable one.)
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ResetSignalDispositions();
   if (InstallStdio(plan->stdio) < 0) {
     result->step = -2;  // stdio, before any step

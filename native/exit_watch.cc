@@ -39,6 +39,9 @@ void OnReadable(uv_poll_t* poll, int status, int /*events*/) {
   Napi::Object exit = Napi::Object::New(env);
   if (rc < 0) {
     exit.Set("error", SyscallError(env, "waitid", err).Value());
+  } else if (si.si_pid == 0) {
+    // A poll error while the process still runs: not an exit, say why.
+    exit.Set("error", SyscallError(env, "uv_poll pidfd", -status).Value());
   } else if (si.si_code == CLD_EXITED) {
     exit.Set("code", Napi::Number::New(env, si.si_status));
   } else {
@@ -46,9 +49,17 @@ void OnReadable(uv_poll_t* poll, int status, int /*events*/) {
   }
   // The callback runs before the pidfd is closed: until it returns, nobody
   // can be handed the same fd number by accident.
-  w->callback.MakeCallback(env.Global(), {exit});
+  // A JS exception must not unwind through libuv's C frames: it is handed to
+  // Node as an uncaught exception, after the fd and the handle are released.
+  napi_value pending = nullptr;
+  try {
+    w->callback.MakeCallback(env.Global(), {exit});
+  } catch (const Napi::Error& e) {
+    pending = e.Value();
+  }
   close(w->pidfd);
   uv_close(reinterpret_cast<uv_handle_t*>(poll), OnClosed);
+  if (pending != nullptr) napi_fatal_exception(env, pending);
 }
 
 }  // namespace

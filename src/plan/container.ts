@@ -89,9 +89,16 @@ export const MASKED_PATHS = [
 ] as const;
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
 
-/** Steps that make `path` (inside the rootfs) exist as a dir or file, and the resolved target. */
-function mountPoint(rootfs: string, containerPath: string, kind: 'dir' | 'file', fs: FsView): { steps: Step[]; target: string } {
-  const target = scopedJoin(rootfs, containerPath, fs);
+/**
+ * Steps that make `containerPath` exist as a dir or file under `rootfs`, and
+ * the resolved target. Symlinks are resolved in the image (`imageRoot`), not
+ * in `rootfs`: on the host `rootfs` is an empty directory (the overlay exists
+ * only in the child's mount namespace), and the child, before pivot_root,
+ * would follow an image link such as /data -> /etc through the host's root.
+ * The upper layer is fresh, so what the image says is what the child finds.
+ */
+function mountPoint(imageRoot: string, rootfs: string, containerPath: string, kind: 'dir' | 'file', fs: FsView): { steps: Step[]; target: string } {
+  const target = posix.join(rootfs, posix.relative(imageRoot, scopedJoin(imageRoot, containerPath, fs)));
   const steps: Step[] = ancestorsWithin(rootfs, target).map((path) => ({ op: 'mkdir', path, mode: 0o755 }));
   steps.push(kind === 'dir' ? { op: 'mkdir', path: target, mode: 0o755 } : { op: 'touch', path: target, mode: 0o644 });
   return { steps, target };
@@ -187,7 +194,7 @@ function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds
       });
       source = `/proc/self/fd/${fd}`;
     }
-    const point = mountPoint(dirs.rootfs, m.mountPath, kind, fs);
+    const point = mountPoint(input.image.rootfs, dirs.rootfs, m.mountPath, kind, fs);
     out.mount.push(...point.steps);
     if (propagation === 'None') {
       out.mount.push({ op: 'mount', source, target: point.target, flags: ['bind', 'rec'] });
@@ -232,7 +239,7 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
   const pid = pidNamespace(input);
   const fds = new Fds();
   const etc = (file: string, source: string): Step[] => {
-    const point = mountPoint(root, posix.join('/etc', file), 'file', fs);
+    const point = mountPoint(image.rootfs, root, posix.join('/etc', file), 'file', fs);
     return [...point.steps, { op: 'mount', source, target: point.target, flags: ['bind'] }];
   };
   const volumes = volumeSteps(input, security, fds);

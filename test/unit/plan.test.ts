@@ -121,7 +121,8 @@ describe('container plan', () => {
 
   it('never lets an image symlink point a mount outside the root', () => {
     // The image has /data -> /etc and /evil -> ../../../../host: both stay inside.
-    const fs = fakeFs({ '/d/c/rootfs/data': '/etc', '/d/c/rootfs/evil': '../../../../host' });
+    // Links are read in the image (the container's rootfs is empty on the host).
+    const fs = fakeFs({ '/img/rootfs/data': '/etc', '/img/rootfs/evil': '../../../../host' });
     const plan = containerPlan(
       inputs({
         fs,
