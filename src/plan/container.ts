@@ -158,6 +158,47 @@ function subPathOf(m: VolumeMount, env: ReadonlyMap<string, string>, where: stri
   return undefined;
 }
 
+/** A volume already mounted in the container: where it shows, and where it is in the child's tree. */
+interface Placed {
+  mountPath: string;
+  target: string;
+  name: string;
+}
+
+/**
+ * A mountPath inside another volume (a volume at /data, one at /data/x/y):
+ * its mount point is made and opened beneath that volume, one component at
+ * a time with no symlink followed, and the mount goes onto the opened fd.
+ * By path, a link planted in the shared volume by another container could
+ * aim the mkdir, before pivot_root, at the host.
+ */
+function nestedMountPoint(mountPath: string, kind: 'dir' | 'file', placed: readonly Placed[], fds: Fds, where: string): { steps: Step[]; target: string; mountOn: string } | null {
+  const path = posix.resolve('/', mountPath);
+  const parent = placed.filter((p) => path.startsWith(p.mountPath === '/' ? '/' : `${p.mountPath}/`)).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  if (!parent) return null;
+  const fd = fds.take();
+  const rel = posix.relative(parent.mountPath, path);
+  const what = `${where}: mountPath ${path} inside volume ${JSON.stringify(parent.name)}`;
+  if (kind === 'dir') {
+    return {
+      steps: [{ op: 'open_beneath', base: parent.target, path: rel, fd, mkdirMode: 0o755, what }],
+      target: posix.join(parent.target, rel),
+      mountOn: `/proc/self/fd/${fd}`,
+    };
+  }
+  // A file: its directory opened beneath the volume, the file made there
+  // with O_NOFOLLOW (a planted link fails with ELOOP).
+  const file = `/proc/self/fd/${fd}/${posix.basename(rel)}`;
+  return {
+    steps: [
+      { op: 'open_beneath', base: parent.target, path: posix.dirname(rel), fd, mkdirMode: 0o755, what },
+      { op: 'touch', path: file, mode: 0o644 },
+    ],
+    target: posix.join(parent.target, rel),
+    mountOn: file,
+  };
+}
+
 function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds): VolumePlan {
   const { container, dirs, volumes, fs } = input;
   const env = buildEnv(input.image.config, container, input.hostname);
@@ -166,6 +207,7 @@ function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds
     .map((m, i) => ({ m, where: `container "${container.name}": volumeMounts[${i}] (${m.name})` }))
     .sort((a, b) => a.m.mountPath.length - b.m.mountPath.length);
   const out: VolumePlan = { open: [], mount: [] };
+  const placed: Placed[] = [];
   for (const { m, where } of mounts) {
     const volume = volumes.get(m.name);
     if (!volume) throw new PlanError(`container "${container.name}": volume "${m.name}" was not prepared`);
@@ -194,17 +236,19 @@ function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds
       });
       source = `/proc/self/fd/${fd}`;
     }
-    const point = mountPoint(input.image.rootfs, dirs.rootfs, m.mountPath, kind, fs);
+    const point: { steps: Step[]; target: string; mountOn?: string } =
+      nestedMountPoint(m.mountPath, kind, placed, fds, where) ?? mountPoint(input.image.rootfs, dirs.rootfs, m.mountPath, kind, fs);
+    placed.push({ mountPath: posix.resolve('/', m.mountPath), target: point.target, name: m.name });
     out.mount.push(...point.steps);
     if (propagation === 'None') {
-      out.mount.push({ op: 'mount', source, target: point.target, flags: ['bind', 'rec'] });
+      out.mount.push({ op: 'mount', source, target: point.mountOn ?? point.target, flags: ['bind', 'rec'] });
     } else {
       // A copy taken before / went private keeps its peers on the host:
       // HostToContainer makes it their slave, Bidirectional their peer.
       const fd = fds.take();
       out.open.push({ op: 'open_tree', path: source, fd });
       out.mount.push(
-        { op: 'move_mount', fd, target: point.target },
+        { op: 'move_mount', fd, target: point.mountOn ?? point.target },
         { op: 'mount', source: '', target: point.target, flags: ['rec', propagation === 'Bidirectional' ? 'shared' : 'slave'] },
       );
     }

@@ -43,4 +43,24 @@ describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
     await s.runtime.stop({ force: true });
     expect(readdirSync(target)).toEqual([]);
   });
+
+  it('a symlink planted in a shared volume cannot aim a nested mount point at the host', async () => {
+    // The init container plants /data/x -> a host directory in the shared
+    // volume; the app mounts another volume at /data/x/y, inside it.
+    const p = pod('planted', [sh('app', 'sleep 30', { volumeMounts: [{ name: 'v', mountPath: '/data' }, { name: 'w', mountPath: '/data/x/y' }] })], [
+      { name: 'v', emptyDir: {} },
+      { name: 'w', emptyDir: {} },
+    ]);
+    p.spec.restartPolicy = 'Always';
+    p.spec.initContainers = [sh('plant', `ln -s ${target} /data/x`, { volumeMounts: [{ name: 'v', mountPath: '/data' }] })];
+    const s = await start(root, p);
+    const deadline = Date.now() + 15_000;
+    while (s.runtime.containers.get('app')!.status().state.waiting?.reason !== 'CreateContainerError' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const state = s.runtime.containers.get('app')!.status().state;
+    expect(state.waiting?.reason).toBe('CreateContainerError');
+    expect(state.waiting?.message).toMatch(/^app: open beneath .*\/rootfs\/data: x\/y: (EXDEV|ELOOP) .*mountPath \/data\/x\/y inside volume "v" leads out of the volume/);
+    expect(readdirSync(target)).toEqual([]);
+    await s.runtime.stop({ force: true });
+    expect(readdirSync(target)).toEqual([]);
+  });
 });

@@ -110,13 +110,16 @@ describe('container plan', () => {
         ]),
       }),
     );
-    const mounts = plan.steps.filter((x) => (x.op === 'mount' || x.op === 'remount_ro') && x.target.startsWith('/d/c/rootfs/data'));
-    expect(mounts).toEqual([
-      { op: 'mount', source: '/host/outer', target: '/d/c/rootfs/data', flags: ['bind', 'rec'] },
-      { op: 'mount', source: '/host/inner.txt', target: '/d/c/rootfs/data/inner', flags: ['bind', 'rec'] },
-      { op: 'remount_ro', target: '/d/c/rootfs/data/inner' },
-    ]);
-    expect(plan.steps).toContainEqual({ op: 'touch', path: '/d/c/rootfs/data/inner', mode: 0o644 });
+    const at = plan.steps.findIndex((x) => x.op === 'mount' && x.source === '/host/outer');
+    expect(plan.steps[at]).toEqual({ op: 'mount', source: '/host/outer', target: '/d/c/rootfs/data', flags: ['bind', 'rec'] });
+    // The nested one: opened beneath the outer volume once it is mounted, the
+    // file made with O_NOFOLLOW there, and the mount onto the opened fd.
+    const [open, touch, bind, ro] = plan.steps.slice(at + 1, at + 5) as Step[];
+    expect(open).toMatchObject({ op: 'open_beneath', base: '/d/c/rootfs/data', path: '.', mkdirMode: 0o755 });
+    const fd = (open as Extract<Step, { op: 'open_beneath' }>).fd;
+    expect(touch).toEqual({ op: 'touch', path: `/proc/self/fd/${fd}/inner`, mode: 0o644 });
+    expect(bind).toEqual({ op: 'mount', source: '/host/inner.txt', target: `/proc/self/fd/${fd}/inner`, flags: ['bind', 'rec'] });
+    expect(ro).toEqual({ op: 'remount_ro', target: '/d/c/rootfs/data/inner' });
   });
 
   it('never lets an image symlink point a mount outside the root', () => {
