@@ -1,6 +1,6 @@
 // `peapod exec NAME [-c C] [-i] -- CMD...`: a command inside a running
 // container; peapod exits with its exit code.
-import { closeSync, createReadStream, writeSync } from 'node:fs';
+import { createReadStream, writeSync } from 'node:fs';
 import { ExecError, execInContainer } from '../runtime/exec.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { getStoredPod, type StoredPod } from '../runtime/store.js';
@@ -49,7 +49,8 @@ async function execWithTerminal(stored: StoredPod, container: string, command: s
       rows: out.isTTY ? out.rows : 24,
       cols: out.isTTY ? out.columns : 80,
       onMaster(master, resize) {
-        const reader = createReadStream('', { fd: master, autoClose: false });
+        // The stream owns the master fd: it closes it when it ends, fails or is destroyed.
+        const reader = createReadStream('', { fd: master, autoClose: true });
         copied = new Promise((resolve) => {
           reader.on('data', (d) => out.write(d));
           // EIO: the command and every holder of the terminal are gone.
@@ -75,7 +76,6 @@ async function execWithTerminal(stored: StoredPod, container: string, command: s
           process.stdin.pause();
           out.off('resize', onResize);
           reader.destroy();
-          closeSync(master);
         };
       },
     },
