@@ -11,7 +11,6 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Value Umount(const Napi::CallbackInfo& info);
 Napi::Value SocketInNetns(const Napi::CallbackInfo& info);
-Napi::Value OpenPty(const Napi::CallbackInfo& info);
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);
 }  // namespace peapod
 
@@ -24,7 +23,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, peapod::Mount));
   exports.Set("umount", Napi::Function::New(env, peapod::Umount));
   exports.Set("socketInNetns", Napi::Function::New(env, peapod::SocketInNetns));
-  exports.Set("openPty", Napi::Function::New(env, peapod::OpenPty));
   exports.Set("setWinsize", Napi::Function::New(env, peapod::SetWinsize));
   return exports;
 }

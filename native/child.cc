@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/close_range.h>
+#include <linux/keyctl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
@@ -24,7 +26,7 @@
 
 #include "plan.h"
 
-// The new mount API (Linux 5.2), for glibc versions that predate it.
+// The new mount API (Linux 5.2; mount_setattr 5.12), for libcs that predate it.
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
 #endif
@@ -37,43 +39,24 @@
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
+#ifndef MOVE_MOUNT_T_EMPTY_PATH
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#endif
 
 namespace peapod {
 
 const char* OpName(Op op) {
   switch (op) {
-    case Op::kSetns: return "setns";
-    case Op::kUnshare: return "unshare";
-    case Op::kMount: return "mount";
-    case Op::kUmount: return "umount";
-    case Op::kMkdir: return "mkdir";
-    case Op::kMknod: return "mknod";
-    case Op::kTouch: return "touch";
-    case Op::kSymlink: return "symlink";
-    case Op::kPivotRoot: return "pivot_root";
-    case Op::kChdir: return "chdir";
-    case Op::kSethostname: return "sethostname";
-    case Op::kLoopbackUp: return "loopback up";
-    case Op::kPdeathsig: return "prctl PR_SET_PDEATHSIG";
-    case Op::kSetsid: return "setsid";
-    case Op::kSetgroups: return "setgroups";
-    case Op::kSetgid: return "setgid";
-    case Op::kSetuid: return "setuid";
-    case Op::kNoNewPrivs: return "prctl PR_SET_NO_NEW_PRIVS";
-    case Op::kWriteFile: return "write";
-    case Op::kUmask: return "umask";
-    case Op::kOpen: return "open";
-    case Op::kOpenBeneath: return "open beneath";
-    case Op::kOpenTree: return "open_tree";
-    case Op::kMoveMount: return "move_mount";
-    case Op::kRemountRo: return "remount read-only";
-    case Op::kMask: return "mask";
-    case Op::kReadonlyPath: return "read-only path";
-    case Op::kCapbset: return "prctl PR_CAPBSET_DROP";
-    case Op::kKeepCaps: return "prctl PR_SET_KEEPCAPS";
-    case Op::kCapset: return "capset";
-    case Op::kSeccomp: return "seccomp";
-    case Op::kExec: return "exec";
+#define PEAPOD_OP_TEXT(id, js, text) \
+  case Op::id:                       \
+    return text;
+    PEAPOD_OPS(PEAPOD_OP_TEXT)
+#undef PEAPOD_OP_TEXT
   }
   return "?";
 }
@@ -163,59 +146,197 @@ int CloseKeepingErrno(int fd, int rc) {
   return rc;
 }
 
-// open_beneath without openat2 (or to make missing directories): one
-// component at a time, O_PATH|O_NOFOLLOW, refusing every symlink (ELOOP)
-// and "..", so nothing outside `base` is ever reached.
-int WalkBeneath(int base, const Step& s) {
-  int cur = base;
+long OpenAt2(int dirfd, const char* path, unsigned long long flags, unsigned long long resolve) {
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = flags;
+  how.resolve = resolve;
+  return syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+// Makes what is missing of s.b beneath `base`, one component at a time:
+// each prefix is resolved again from `base` with the same rules (so a link
+// planted meanwhile still cannot lead out), and only its last component is
+// created, in the directory that resolution found. The prefixes are built
+// in s.scratch, sized by the parent.
+int CreateBeneath(int base, const Step& s, unsigned long long resolve) {
+  char* prefix = const_cast<char*>(s.scratch.data());
+  size_t len = 0;
+  int parent = base;
   const size_t count = s.parts.size();
   for (size_t i = 0; i < count; i++) {
     const char* part = s.parts_p[i];
-    const bool last = i + 1 == count;
-    if (part[0] == '.' && part[1] == '.' && part[2] == '\0') {
-      errno = EXDEV;
-      return cur == base ? -1 : CloseKeepingErrno(cur, -1);
+    const size_t part_len = strlen(part);
+    if (len > 0) prefix[len++] = '/';
+    memcpy(prefix + len, part, part_len);
+    len += part_len;
+    prefix[len] = '\0';
+    long next = OpenAt2(base, prefix, O_PATH | O_CLOEXEC, resolve);
+    if (next < 0 && errno == ENOENT) {
+      const bool file = i + 1 == count && (s.f & kBeneathMakeFile);
+      if (file) {
+        // O_NOFOLLOW|O_EXCL: a link in its place is never followed.
+        int fd = openat(parent, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, s.m & 0666);
+        if (fd >= 0) close(fd);
+        else if (errno != EEXIST) return parent == base ? -1 : CloseKeepingErrno(parent, -1);
+      } else if (mkdirat(parent, part, s.m) < 0 && errno != EEXIST) {
+        return parent == base ? -1 : CloseKeepingErrno(parent, -1);
+      }
+      next = OpenAt2(base, prefix, O_PATH | O_CLOEXEC, resolve);
+      // Still missing: a dangling symlink is in the way. Nothing is made
+      // through a link (what it names may be another's to decide): ELOOP.
+      struct stat st;
+      if (next < 0 && errno == ENOENT && fstatat(parent, part, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+        errno = ELOOP;
+      }
     }
-    int next = openat(cur, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (next < 0 && errno == ENOENT && s.m != 0) {
-      if (mkdirat(cur, part, s.m) < 0 && errno != EEXIST) return cur == base ? -1 : CloseKeepingErrno(cur, -1);
-      next = openat(cur, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    }
-    if (next < 0) return cur == base ? -1 : CloseKeepingErrno(cur, -1);
-    if (cur != base) close(cur);
-    cur = next;
-    struct stat st;
-    if (fstat(cur, &st) < 0) return CloseKeepingErrno(cur, -1);
-    if (S_ISLNK(st.st_mode)) {
-      errno = ELOOP;
-      return CloseKeepingErrno(cur, -1);
-    }
-    if (!last && !S_ISDIR(st.st_mode)) {
-      errno = ENOTDIR;
-      return CloseKeepingErrno(cur, -1);
-    }
+    if (parent != base) CloseKeepingErrno(parent, 0);
+    if (next < 0) return -1;
+    parent = static_cast<int>(next);
   }
-  if (cur == base) {
-    // An empty path: the base itself.
-    cur = fcntl(base, F_DUPFD_CLOEXEC, 0);
-  }
-  return cur;
+  return parent == base ? fcntl(base, F_DUPFD_CLOEXEC, 0) : parent;
 }
 
+// s.b under s.a, never leaving it: openat2 with RESOLVE_BENEATH (a symlink
+// or ".." that leads out fails with EXDEV) or, in-root, RESOLVE_IN_ROOT (a
+// link resolves inside s.a as if it were /); magic links never followed.
 int OpenBeneath(const Step& s) {
-  int base = open(s.a.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // g: the base as an fd + 1 (a mount attached by fd earlier), else by path.
+  int base = s.g != 0 ? fcntl(static_cast<int>(s.g - 1), F_DUPFD_CLOEXEC, 0)
+                      : open(s.a.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (base < 0) return -1;
-  struct open_how how;
-  memset(&how, 0, sizeof how);
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  long fd = syscall(SYS_openat2, base, s.b.c_str(), &how, sizeof how);
-  if (fd < 0 && (errno == ENOSYS || (errno == ENOENT && s.m != 0))) {
-    fd = WalkBeneath(base, s);
+  const unsigned long long resolve =
+      RESOLVE_NO_MAGICLINKS | ((s.f & kBeneathInRoot) ? RESOLVE_IN_ROOT : RESOLVE_BENEATH);
+  long fd = OpenAt2(base, s.b.c_str(), O_PATH | O_CLOEXEC, resolve);
+  if (fd < 0 && errno == ENOENT && (s.f & (kBeneathMakeDirs | kBeneathMakeFile))) {
+    fd = CreateBeneath(base, s, resolve);
   }
-  close(base);
+  CloseKeepingErrno(base, 0);
+  if (fd < 0) return -1;
+  // A mount point of the wrong kind fails here, as mount(2) would: ENOTDIR.
+  struct stat st;
+  if (fstat(static_cast<int>(fd), &st) < 0) return CloseKeepingErrno(static_cast<int>(fd), -1);
+  const bool dir = S_ISDIR(st.st_mode);
+  if (((s.f & kBeneathMakeFile) && dir) || ((s.f & kBeneathMakeDirs) && !(s.f & kBeneathMakeFile) && !dir)) {
+    errno = ENOTDIR;
+    return CloseKeepingErrno(static_cast<int>(fd), -1);
+  }
+  return MoveFd(static_cast<int>(fd), static_cast<int>(s.n));
+}
+
+// A recursive copy of the mounts at s.b (or at fd f), detached: mounted
+// later by fd, wherever the plan says.
+int OpenTree(const Step& s) {
+  const unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE;
+  long fd = s.b.empty() ? syscall(SYS_open_tree, static_cast<int>(s.f), "", flags | AT_EMPTY_PATH)
+                        : syscall(SYS_open_tree, AT_FDCWD, s.b.c_str(), flags);
   if (fd < 0) return -1;
   return MoveFd(static_cast<int>(fd), static_cast<int>(s.n));
+}
+
+int MountSetattr(int fd, unsigned long long set, unsigned long long propagation, bool recursive) {
+  // struct mount_attr (Linux 5.12), spelled here: older libcs lack it.
+  struct {
+    unsigned long long attr_set, attr_clr, propagation, userns_fd;
+  } attr;
+  memset(&attr, 0, sizeof attr);
+  attr.attr_set = set;
+  attr.propagation = propagation;
+  unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
+  return static_cast<int>(syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr));
+}
+
+// The binary a container's process is started through (pause), seen through
+// a private read-only, nosuid copy of its mount: nothing that runs it (and
+// finds it again as /proc/self/exe) can change the host's file (CVE-2019-5736).
+int OpenExe(const Step& s) {
+  long fd = syscall(SYS_open_tree, AT_FDCWD, s.b.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+  if (fd < 0) return -1;
+  if (MountSetattr(static_cast<int>(fd), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, false) < 0) {
+    return CloseKeepingErrno(static_cast<int>(fd), -1);
+  }
+  return MoveFd(static_cast<int>(fd), static_cast<int>(s.n));
+}
+
+// exec -t: a pseudo-terminal of the container's own devpts, opened in the
+// root of its mount namespace with no symlink followed (never through
+// /proc/PID/root, which the container's process can point anywhere by
+// chroot). The peer becomes stdio; the master goes to the parent over a socket.
+int OpenPty(const Step& s) {
+  long master = OpenAt2(AT_FDCWD, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC,
+                        RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+  if (master < 0) return -1;
+  const int m = static_cast<int>(master);
+  struct statfs fs;
+  struct stat st;
+  if (fstatfs(m, &fs) < 0 || fstat(m, &st) < 0) return CloseKeepingErrno(m, -1);
+  if (static_cast<unsigned long>(fs.f_type) != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode)) {
+    errno = EXDEV;  // not a devpts: refuse whatever it is
+    return CloseKeepingErrno(m, -1);
+  }
+  int unlock = 0;
+  if (ioctl(m, TIOCSPTLCK, &unlock) < 0) return CloseKeepingErrno(m, -1);
+  int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (peer < 0) return CloseKeepingErrno(m, -1);
+  for (int target = 0; target < 3; target++) {
+    if (dup2(peer, target) < 0) {
+      CloseKeepingErrno(peer, -1);
+      return CloseKeepingErrno(m, -1);
+    }
+  }
+  if (peer > 2) close(peer);
+  char byte = 'm';
+  struct iovec iov = {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  memset(control, 0, sizeof control);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cmsg), &m, sizeof m);
+  ssize_t sent = sendmsg(static_cast<int>(s.n), &msg, MSG_NOSIGNAL);
+  int saved = errno;
+  close(m);
+  close(static_cast<int>(s.n));
+  errno = saved;
+  return sent == 1 ? 0 : -1;
+}
+
+// The parent's pid as the host numbers it, from /proc/self/stat of the
+// host's procfs (fd `proc`, opened before the root or PID namespace
+// changed): getppid() says 0 once the parent is outside our PID namespace.
+pid_t HostParent(int proc) {
+  int fd = openat(proc, "self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  CloseKeepingErrno(fd, 0);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  // "pid (comm) S ppid ...": comm may hold anything, so from its last ')'.
+  const char* p = strrchr(buf, ')');
+  if (p == nullptr || p[1] != ' ' || p[2] == '\0' || p[3] != ' ') return -1;
+  long ppid = 0;
+  for (p += 4; *p >= '0' && *p <= '9'; p++) ppid = ppid * 10 + (*p - '0');
+  return static_cast<pid_t>(ppid);
+}
+
+// PR_SET_PDEATHSIG, then the check that makes it race-free: if the spawner
+// died before the flag was set, no signal will ever come, and the parent is
+// already another process (f: the host /proc's fd + 1, to ask).
+int SetPdeathsig(const Step& s, pid_t spawner) {
+  if (prctl(PR_SET_PDEATHSIG, s.n, 0, 0, 0) < 0) return -1;
+  if (s.f != 0 && HostParent(static_cast<int>(s.f - 1)) != spawner) {
+    errno = ESRCH;
+    return -1;
+  }
+  return 0;
 }
 
 // MS_REMOUNT|MS_BIND|MS_RDONLY replaces a mount's flags: keep what it had
@@ -308,6 +429,11 @@ int InstallSeccomp(const Step& s) {
 }
 
 int Exec(const Step& s) {
+  if (s.f != 0) {
+    // The status pipe outlives this exec: the program exec'd here (pause
+    // --exec) reports on it whether the command's own exec worked.
+    if (fcntl(static_cast<int>(s.f - 1), F_SETFD, 0) < 0) return -1;
+  }
   if (s.m == 1) {
     syscall(SYS_execveat, static_cast<int>(s.n), "", const_cast<char* const*>(s.argv_p.data()),
             const_cast<char* const*>(s.envp_p.data()), AT_EMPTY_PATH);
@@ -326,16 +452,12 @@ int Exec(const Step& s) {
   return -1;
 }
 
-int RunStep(const Step& s) {
+int RunStep(const Plan* plan, const Step& s) {
   switch (s.op) {
     case Op::kSetns: {
       int fd = open(s.a.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) return -1;
-      int rc = setns(fd, static_cast<int>(s.n));
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      return rc;
+      return CloseKeepingErrno(fd, setns(fd, static_cast<int>(s.n)));
     }
     case Op::kUnshare:
       return unshare(static_cast<int>(s.n));
@@ -373,7 +495,7 @@ int RunStep(const Step& s) {
     case Op::kLoopbackUp:
       return LoopbackUp();
     case Op::kPdeathsig:
-      return prctl(PR_SET_PDEATHSIG, s.n, 0, 0, 0);
+      return SetPdeathsig(s, plan->spawner);
     case Op::kSetsid:
       if (setsid() < 0) return -1;
       // n = 1: stdin is a terminal that becomes the new session's controlling one.
@@ -390,29 +512,25 @@ int RunStep(const Step& s) {
     case Op::kWriteFile: {
       int fd = open(s.b.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return -1;
-      int rc = WriteAll(fd, s.a.data(), s.a.size());
-      int saved = errno;
-      close(fd);
-      errno = saved;
-      return rc;
+      return CloseKeepingErrno(fd, WriteAll(fd, s.a.data(), s.a.size()));
     }
     case Op::kUmask:
       umask(s.m);
       return 0;
     case Op::kOpen: {
-      int fd = open(s.b.c_str(), O_PATH | O_CLOEXEC);
+      int fd = open(s.b.c_str(), (s.m == 1 ? O_RDONLY : O_PATH) | O_CLOEXEC);
       if (fd < 0) return -1;
       return MoveFd(fd, static_cast<int>(s.n));
     }
     case Op::kOpenBeneath:
       return OpenBeneath(s);
-    case Op::kOpenTree: {
-      long fd = syscall(SYS_open_tree, AT_FDCWD, s.b.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-      if (fd < 0) return -1;
-      return MoveFd(static_cast<int>(fd), static_cast<int>(s.n));
-    }
+    case Op::kOpenTree:
+      return OpenTree(s);
     case Op::kMoveMount:
-      return static_cast<int>(syscall(SYS_move_mount, static_cast<int>(s.n), "", AT_FDCWD, s.b.c_str(), MOVE_MOUNT_F_EMPTY_PATH));
+      return static_cast<int>(syscall(SYS_move_mount, static_cast<int>(s.n), "", static_cast<int>(s.f), "",
+                                      MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+    case Op::kMountSetattr:
+      return MountSetattr(static_cast<int>(s.n), s.f, s.g, s.m == 1);
     case Op::kRemountRo:
       return RemountReadOnly(s.b.c_str());
     case Op::kMask:
@@ -427,39 +545,106 @@ int RunStep(const Step& s) {
       return SetCapabilities(s);
     case Op::kSeccomp:
       return InstallSeccomp(s);
+    case Op::kOpenExe:
+      return OpenExe(s);
+    case Op::kOpenPty:
+      return OpenPty(s);
+    case Op::kNewKeyring:
+      // An anonymous session keyring of its own: never the one of whoever
+      // started peapod (host root's), never another container's.
+      return syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0L) < 0 ? -1 : 0;
+    case Op::kEnterPidNs:
     case Op::kExec:
-      return Exec(s);
+      break;  // RunChild's own
   }
   errno = EINVAL;
   return -1;
 }
 
+// The second stack: for the process born inside a PID namespace, while the
+// first child waits on its own (CLONE_VFORK).
+constexpr size_t kInnerStackSize = 256 * 1024;
+alignas(64) char inner_stack[kInnerStackSize];
+
+struct InnerArgs {
+  const Plan* plan;
+  ChildResult* result;
+  size_t first;
+};
+
+int InnerMain(void* arg) {
+  auto* args = static_cast<InnerArgs*>(arg);
+  RunChild(args->plan, args->result, args->first);
+  _exit(127);
+}
+
+// setns(CLONE_NEWPID) moves only the children to come: the rest of the plan
+// runs in one, born in the pod's PID namespace only now, after its mount
+// namespace and root are the container's (a process of the pod can never see
+// it with the host's root). CLONE_PARENT makes it the spawner's child, so the
+// spawner waits for it and gets its exit status; this child then exits.
+int EnterPidNamespace(const Plan* plan, ChildResult* result, size_t index) {
+  const Step& s = plan->steps[index];
+  if (setns(static_cast<int>(s.n), CLONE_NEWPID) < 0) return -1;
+  close(static_cast<int>(s.n));
+  InnerArgs args{plan, result, index + 1};
+  pid_t pid = clone(InnerMain, inner_stack + kInnerStackSize, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD,
+                    &args, nullptr, nullptr, nullptr);
+  if (pid < 0) return -1;
+  // It has exec'd or failed (then result->step says where).
+  result->program = pid;
+  return 0;
+}
+
 }  // namespace
 
-int RunChild(const Plan* plan, ChildResult* result) {
-  // Until exec, this child runs on Node's memory with a container's
-  // credentials: nothing in the container may ptrace or read it meanwhile.
-  // (Dumpability belongs to the memory, so Node stays non-dumpable too;
-  // exec gives the program a fresh, dumpable one.)
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  ResetSignalDispositions();
-  if (InstallStdio(plan->stdio) < 0) {
-    result->step = -2;  // stdio, before any step
-    result->err = errno;
-    return -1;
+int RunChild(const Plan* plan, ChildResult* result, size_t first) {
+  if (first == 0) {
+    // Until exec, this child runs on Node's memory with a container's
+    // credentials: nothing in the container may ptrace or read it meanwhile.
+    // (Dumpability belongs to the memory, so Node stays non-dumpable too;
+    // exec gives the program a fresh, dumpable one.)
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ResetSignalDispositions();
+    if (InstallStdio(plan->stdio) < 0) {
+      result->step = -2;  // stdio, before any step
+      result->err = errno;
+      return -1;
+    }
+    // Whatever Node left open without CLOEXEC must not reach the new program.
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+      result->step = -3;
+      result->err = errno;
+      return -1;
+    }
+    // The parent's pipe and socket, at the numbers the plan gave them.
+    if ((plan->exec_status_write >= 0 && dup3(plan->exec_status_write, plan->exec_status_fd, O_CLOEXEC) < 0) ||
+        (plan->pty_socket_child >= 0 && dup3(plan->pty_socket_child, plan->pty_socket_fd, O_CLOEXEC) < 0)) {
+      result->step = -4;
+      result->err = errno;
+      return -1;
+    }
   }
-  // Whatever Node left open without CLOEXEC must not reach the new program.
-  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
   const size_t count = plan->steps.size();
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = first; i < count; i++) {
     const Step& step = plan->steps[i];
+    if (step.op == Op::kEnterPidNs) {
+      if (EnterPidNamespace(plan, result, i) < 0) {
+        result->step = static_cast<int>(i);
+        result->err = errno;
+        return -1;
+      }
+      // Done: the program runs in the inner child (or it failed, and said so).
+      return result->step == -1 ? 0 : -1;
+    }
     if (step.op == Op::kExec && !plan->keep_signals_blocked) {
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
     }
-    if (RunStep(step) < 0) {
+    int rc = step.op == Op::kExec ? Exec(step) : RunStep(plan, step);
+    if (rc < 0) {
       result->step = static_cast<int>(i);
       result->err = errno;
       return -1;

@@ -20,6 +20,16 @@
  * every signal it gets to it, reaps every orphan, and exits as the child
  * does (128+N for a signal, as the shell says it). Signals stay blocked
  * there too, for the same reason.
+ *
+ * `pause --exec FD N CANDIDATE... ARGV...` is how every process of a
+ * container starts: peapod's spawn child (a clone of Node, whose
+ * /proc/self/exe is the host's node binary) execs pause from a private
+ * read-only mount, and pause execs the command. Whatever the command is (a
+ * script whose interpreter is /proc/self/exe, /proc/self/exe itself),
+ * the kernel then finds pause, read-only and static, where it would have
+ * found the host's node (CVE-2019-5736). If no candidate can be exec'd,
+ * the errno goes to FD as 4 bytes for peapod to report, and pause exits
+ * 127 (not found) or 126. On success FD closes by itself (CLOEXEC).
  */
 #include "pause_sys.h" /* first: it includes libc, if the build uses one */
 
@@ -76,20 +86,39 @@ static int exit_code_of(int status) {
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
+/* Like execvp over the candidates; returns the errno to report when none ran. */
+static int try_candidates(char **candidates, long n, char **cmd, char **envp) {
+  int err = ENOENT;
+  for (long i = 0; i < n; i++) {
+    int r = -sys_execve(candidates[i], cmd, envp);
+    /* Keep looking past missing entries, remember EACCES. */
+    if (r == EACCES) err = EACCES;
+    else if (r != ENOENT && r != ENOTDIR) err = r;
+  }
+  return err;
+}
+
 /* In the child of `--init`: the command gets a clean signal mask, as from a shell. */
 __attribute__((noreturn)) static void exec_candidates(char **candidates, long n, char **cmd, char **envp) {
   sys_sigset none;
   sigset_none(&none);
   sys_set_sigmask(&none);
-  int err = ENOENT;
-  for (long i = 0; i < n; i++) {
-    int r = -sys_execve(candidates[i], cmd, envp);
-    /* Like execvp: keep looking past missing entries, remember EACCES. */
-    if (r == EACCES) err = EACCES;
-    else if (r != ENOENT && r != ENOTDIR) err = r;
-  }
+  int err = try_candidates(candidates, n, cmd, envp);
   say(2, "pause --init: exec ", cmd[0], ": ", sys_strerror(err), "\n", (char *)0);
   sys_exit(err == ENOENT ? 127 : 126);
+}
+
+static int run_exec(int argc, char **argv, char **envp) {
+  long fd = argc > 2 ? parse_count(argv[2], 1 << 20) : -1;
+  long n = argc > 3 ? parse_count(argv[3], argc) : -1;
+  if (fd < 3 || n < 0 || 4 + n >= argc) {
+    say(2, "usage: pause --exec FD N CANDIDATE... ARGV...\n", (char *)0);
+    return 2;
+  }
+  if (sys_set_cloexec((int)fd) < 0) return 2;
+  int err = try_candidates(argv + 4, n, argv + 4 + n, envp);
+  sys_write((int)fd, &err, sizeof err);
+  return err == ENOENT ? 127 : 126;
 }
 
 static int run_init(int argc, char **argv, char **envp) {
@@ -130,10 +159,17 @@ static int run_init(int argc, char **argv, char **envp) {
 }
 
 static int pause_main(int argc, char **argv, char **envp) {
+  if (argc > 1 && same(argv[1], "--exec")) return run_exec(argc, argv, envp);
   if (argc > 1 && same(argv[1], "--init")) return run_init(argc, argv, envp);
   if (argc > 1 && (same(argv[1], "-v") || same(argv[1], "--version"))) {
     say(1, PAUSE_VERSION "\n", (char *)0);
     return 0;
+  }
+  /* Anything else is a mistake, or pause run as a script's interpreter
+   * (#!/proc/self/exe): say so and end, rather than wait for ever. */
+  if (argc > 1) {
+    say(2, "usage: pause [-v] | --init N CANDIDATE... ARGV... | --exec FD N CANDIDATE... ARGV...\n", (char *)0);
+    return 2;
   }
   if (sys_getpid() != 1) say(2, "pause: warning: not PID 1; orphans will not be reaped here\n", (char *)0);
 

@@ -106,6 +106,11 @@ static int sys_execve(const char *path, char **argv, char **envp) {
 
 static int sys_kill(int pid, int sig) { return (int)sys_call(__NR_kill, pid, sig, 0, 0); }
 
+#define SYS_F_SETFD 2    /* F_SETFD and FD_CLOEXEC, the same on both architectures */
+#define SYS_FD_CLOEXEC 1
+
+static int sys_set_cloexec(int fd) { return (int)sys_call(__NR_fcntl, fd, SYS_F_SETFD, SYS_FD_CLOEXEC, 0); }
+
 static int sys_wait4(int pid, int *status, int options) {
   return (int)sys_call(__NR_wait4, pid, (long)status, options, 0);
 }
@@ -192,6 +197,7 @@ __asm__(".text\n"
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -218,6 +224,7 @@ static int sys_execve(const char *path, char **argv, char **envp) {
   return (int)result(execve(path, argv, envp));
 }
 static int sys_kill(int pid, int sig) { return (int)result(kill(pid, sig)); }
+static int sys_set_cloexec(int fd) { return (int)result(fcntl(fd, F_SETFD, FD_CLOEXEC)); }
 static int sys_wait4(int pid, int *status, int options) {
   return (int)result(waitpid(pid, status, options));
 }

@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,8 +31,8 @@ struct ChildArgs {
 
 int ChildMain(void* arg) {
   auto* args = static_cast<ChildArgs*>(arg);
-  RunChild(args->plan, args->result);
-  _exit(127);
+  // 0 only when the program runs in the child this one made (enter_pid_ns).
+  _exit(RunChild(args->plan, args->result, 0) == 0 ? 0 : 127);
 }
 
 std::string Str(const Napi::Object& o, const char* key) {
@@ -63,22 +65,9 @@ std::vector<const char*> Pointers(const std::vector<std::string>& strs) {
 
 Op ParseOp(Napi::Env env, const std::string& name) {
   static const struct { const char* name; Op op; } kOps[] = {
-      {"setns", Op::kSetns},         {"unshare", Op::kUnshare},
-      {"mount", Op::kMount},         {"umount", Op::kUmount},
-      {"mkdir", Op::kMkdir},         {"mknod", Op::kMknod},
-      {"touch", Op::kTouch},         {"symlink", Op::kSymlink},
-      {"pivot_root", Op::kPivotRoot}, {"chdir", Op::kChdir},
-      {"sethostname", Op::kSethostname}, {"loopback_up", Op::kLoopbackUp},
-      {"pdeathsig", Op::kPdeathsig}, {"setsid", Op::kSetsid},
-      {"setgroups", Op::kSetgroups}, {"setgid", Op::kSetgid},
-      {"setuid", Op::kSetuid},       {"no_new_privs", Op::kNoNewPrivs},
-      {"write_file", Op::kWriteFile}, {"umask", Op::kUmask},
-      {"open", Op::kOpen},           {"open_beneath", Op::kOpenBeneath},
-      {"open_tree", Op::kOpenTree},  {"move_mount", Op::kMoveMount},
-      {"remount_ro", Op::kRemountRo}, {"mask", Op::kMask},
-      {"readonly_path", Op::kReadonlyPath}, {"capbset", Op::kCapbset},
-      {"keepcaps", Op::kKeepCaps},   {"capset", Op::kCapset},
-      {"seccomp", Op::kSeccomp},     {"exec", Op::kExec},
+#define PEAPOD_OP_ENTRY(id, js, text) {js, Op::id},
+      PEAPOD_OPS(PEAPOD_OP_ENTRY)
+#undef PEAPOD_OP_ENTRY
   };
   for (const auto& entry : kOps) {
     if (name == entry.name) return entry.op;
@@ -89,7 +78,6 @@ Op ParseOp(Napi::Env env, const std::string& name) {
 Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
   Plan plan;
   plan.clone_flags = static_cast<int>(Num(js, "cloneFlags"));
-  plan.join_pid_ns = Str(js, "joinPidNs");
   plan.keep_signals_blocked = js.Get("keepSignalsBlocked").ToBoolean();
   Napi::Value stdio = js.Get("stdio");
   if (stdio.IsArray()) {
@@ -112,6 +100,9 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
     s.d = Str(o, "d");
     s.n = static_cast<unsigned long>(Num(o, "n"));
     s.m = static_cast<unsigned int>(Num(o, "m"));
+    s.f = static_cast<unsigned long>(Num(o, "f"));
+    s.g = static_cast<unsigned long>(Num(o, "g"));
+    s.what = Str(o, "what");
     Napi::Value ints = o.Get("ints");
     if (ints.IsArray()) {
       Napi::Array ia = ints.As<Napi::Array>();
@@ -130,7 +121,9 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
         if (!part.empty() && part != ".") s.parts.push_back(part);
         start = slash + 1;
       }
+      s.scratch.assign(s.b.size() + 1, '\0');
     }
+    if (s.op == Op::kOpenPty) plan.pty_socket_fd = static_cast<int>(s.n);
     if (s.op == Op::kSeccomp) {
       if (s.ints.size() % 4 != 0 || s.ints.empty() || s.ints.size() / 4 > BPF_MAXINSNS) {
         throw Napi::TypeError::New(env, "spawn: a seccomp filter is 1 to 4096 instructions of 4 numbers");
@@ -149,6 +142,7 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
       s.candidates = StrList(o, "candidates");
       s.argv = StrList(o, "argv");
       s.envp = StrList(o, "envp");
+      if (s.f != 0) plan.exec_status_fd = static_cast<int>(s.f - 1);
     }
     plan.steps.push_back(std::move(s));
   }
@@ -168,6 +162,7 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
 
 std::string DescribeStep(const Step& s) {
   std::string out = OpName(s.op);
+  if (!s.what.empty()) return out + " " + s.what;
   switch (s.op) {
     case Op::kSetns: return out + " " + s.a;
     case Op::kMount:
@@ -179,13 +174,13 @@ std::string DescribeStep(const Step& s) {
     case Op::kExec: return out + " " + (s.argv.empty() ? std::string("?") : s.argv[0]);
     case Op::kUmount: case Op::kMkdir: case Op::kMknod: case Op::kTouch:
     case Op::kPivotRoot: case Op::kChdir: case Op::kOpen: case Op::kOpenTree:
-    case Op::kRemountRo: case Op::kMask: case Op::kReadonlyPath:
+    case Op::kRemountRo: case Op::kMask: case Op::kReadonlyPath: case Op::kOpenExe:
       return out + " " + s.b;
     case Op::kOpenBeneath:
       // Which volume and which subPath, e.g. "open beneath /vol: escape".
       return out + " " + s.a + ": " + s.b;
     case Op::kMoveMount:
-      return out + " fd " + std::to_string(s.n) + " to " + s.b;
+      return out + " fd " + std::to_string(s.n) + " to fd " + std::to_string(s.f);
     case Op::kSetuid: case Op::kSetgid:
       return out + " " + std::to_string(s.n);
     default:
@@ -193,29 +188,48 @@ std::string DescribeStep(const Step& s) {
   }
 }
 
-// Clones the child; for a PID namespace join, switches this thread's
-// pid_for_children around clone() and back. Returns the child's pid.
-pid_t CloneChild(Napi::Env env, const Plan& plan, ChildArgs* args, int* pidfd) {
-  int own_pid_ns = -1;
-  int pod_pid_ns = -1;
-  if (!plan.join_pid_ns.empty()) {
-    own_pid_ns = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
-    if (own_pid_ns < 0) throw SyscallError(env, "open /proc/thread-self/ns/pid", errno);
-    pod_pid_ns = open(plan.join_pid_ns.c_str(), O_RDONLY | O_CLOEXEC);
-    if (pod_pid_ns < 0) {
-      int err = errno;
-      close(own_pid_ns);
-      throw SyscallError(env, "open " + plan.join_pid_ns, err);
-    }
-    if (setns(pod_pid_ns, CLONE_NEWPID) < 0) {
-      int err = errno;
-      close(own_pid_ns);
-      close(pod_pid_ns);
-      throw SyscallError(env, "setns " + plan.join_pid_ns, err);
-    }
-    close(pod_pid_ns);
-  }
+// A descriptor moved to >= 1000, out of the way of every number a plan
+// gives (stdio, 98, 99, 100..999), so the child's moves never clobber it.
+int HighFd(Napi::Env env, int fd, const char* what) {
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+  int err = errno;
+  close(fd);
+  if (high < 0) throw SyscallError(env, std::string("fcntl F_DUPFD ") + what, err);
+  return high;
+}
 
+void CloseIf(int fd) {
+  if (fd >= 0) close(fd);
+}
+
+// What the parent makes for the child before clone(): the exec status pipe
+// and the pty socket, when a step asks for them.
+struct Channels {
+  int status_read = -1;
+  int pty_parent = -1;
+  ~Channels() {
+    CloseIf(status_read);
+    CloseIf(pty_parent);
+  }
+};
+
+void OpenChannels(Napi::Env env, Plan* plan, Channels* ch) {
+  if (plan->exec_status_fd >= 0) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) < 0) throw SyscallError(env, "pipe2 (exec status)", errno);
+    ch->status_read = fds[0];
+    plan->exec_status_write = HighFd(env, fds[1], "exec status");
+  }
+  if (plan->pty_socket_fd >= 0) {
+    int fds[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) throw SyscallError(env, "socketpair (pty)", errno);
+    ch->pty_parent = fds[0];
+    plan->pty_socket_child = HighFd(env, fds[1], "pty socket");
+  }
+}
+
+// Clones the child vfork-style. Returns its pid once it has exec'd or exited.
+pid_t CloneChild(Napi::Env env, const Plan& plan, ChildArgs* args, int* pidfd) {
   // Signals stay blocked across clone: a handler must never run in the child
   // on the parent's memory; the child resets dispositions before unblocking.
   sigset_t all, saved;
@@ -225,17 +239,66 @@ pid_t CloneChild(Napi::Env env, const Plan& plan, ChildArgs* args, int* pidfd) {
   pid_t pid = clone(ChildMain, child_stack + kStackSize, flags, args, pidfd, nullptr, nullptr);
   int clone_err = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-
-  if (own_pid_ns >= 0) {
-    int rc = setns(own_pid_ns, CLONE_NEWPID);
-    int err = errno;
-    close(own_pid_ns);
-    // Not restoring would put every later child of Node in the pod.
-    if (rc < 0) throw SyscallError(env, "setns back to own PID namespace", err);
-  }
   if (pid < 0) throw SyscallError(env, "clone", clone_err);
   return pid;
 }
+
+void Reap(int pidfd) {
+  siginfo_t si;
+  while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED) < 0 && errno == EINTR) {
+  }
+  close(pidfd);
+}
+
+void ReapPid(pid_t pid) {
+  siginfo_t si;
+  while (waitid(P_PID, static_cast<id_t>(pid), &si, WEXITED) < 0 && errno == EINTR) {
+  }
+}
+
+// The errno pause --exec wrote when the command's exec failed; 0 when the
+// pipe closed empty (the exec worked and its CLOEXEC closed the pipe).
+int ReadExecStatus(int fd) {
+  int err = 0;
+  ssize_t n;
+  do {
+    n = read(fd, &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(sizeof err) ? err : 0;
+}
+
+// The master the child sent over the pty socket.
+int ReceiveFd(Napi::Env env, int sock) {
+  char byte;
+  struct iovec iov = {&byte, 1};
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) throw SyscallError(env, "recvmsg (pty master)", errno);
+  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) throw SyscallError(env, "recvmsg (pty master)", EBADMSG);
+  int fd;
+  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  return fd;
+}
+
+[[noreturn]] void ThrowStepError(Napi::Env env, const Plan& plan, int step, int err) {
+  std::string what;
+  if (step == -2) what = "dup2 stdio";
+  else if (step == -3) what = "close_range";
+  else if (step == -4) what = "dup3 (status pipe, pty socket)";
+  else if (step >= static_cast<int>(plan.steps.size())) what = "spawn plan";
+  else what = DescribeStep(plan.steps[static_cast<size_t>(step)]);
+  Napi::Error e = SyscallError(env, what, err);
+  e.Set("step", Napi::Number::New(env, step));
+  throw e;
+}
+
+size_t ExecStep(const Plan& plan) { return plan.steps.size() - 1; }
 
 }  // namespace
 
@@ -245,32 +308,66 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "spawn(plan): plan object expected");
   }
   Plan plan = DecodePlan(env, info[0].As<Napi::Object>());
+  plan.spawner = getpid();
+  Channels channels;
+  OpenChannels(env, &plan, &channels);
   ChildResult result;
   ChildArgs args{&plan, &result};
   int pidfd = -1;
-  pid_t pid = CloneChild(env, plan, &args, &pidfd);
+  pid_t pid;
+  try {
+    pid = CloneChild(env, plan, &args, &pidfd);
+  } catch (...) {
+    CloseIf(plan.exec_status_write);
+    CloseIf(plan.pty_socket_child);
+    throw;
+  }
+  // The child's ends: from now on only the program holds them.
+  CloseIf(plan.exec_status_write);
+  CloseIf(plan.pty_socket_child);
 
-  if (result.step != -1) {
-    // The child failed before exec and has exited: reap it, then report.
-    siginfo_t si;
-    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &si, WEXITED);
-    close(pidfd);
-    std::string what;
-    if (result.step == -2) {
-      what = "dup2 stdio";
-    } else if (result.step >= static_cast<int>(plan.steps.size())) {
-      what = "spawn plan";
-    } else {
-      what = DescribeStep(plan.steps[static_cast<size_t>(result.step)]);
+  if (result.program != 0) {
+    // The first child made the program's process (enter_pid_ns) and exited.
+    Reap(pidfd);
+    pid = result.program;
+    if (result.step != -1) {
+      ReapPid(pid);
+      ThrowStepError(env, plan, result.step, result.err);
     }
-    Napi::Error e = SyscallError(env, what, result.err);
-    e.Set("step", Napi::Number::New(env, result.step));
-    throw e;
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    if (fd < 0) {
+      int err = errno;
+      ReapPid(pid);
+      throw SyscallError(env, "pidfd_open " + std::to_string(pid), err);
+    }
+    pidfd = static_cast<int>(fd);
+    fcntl(pidfd, F_SETFD, FD_CLOEXEC);
+  } else if (result.step != -1) {
+    // The child failed before exec and has exited: reap it, then report.
+    Reap(pidfd);
+    ThrowStepError(env, plan, result.step, result.err);
   }
 
+  if (channels.status_read >= 0) {
+    int err = ReadExecStatus(channels.status_read);
+    if (err != 0) {
+      Reap(pidfd);
+      ThrowStepError(env, plan, static_cast<int>(ExecStep(plan)), err);
+    }
+  }
   Napi::Object out = Napi::Object::New(env);
   out.Set("pid", Napi::Number::New(env, pid));
   out.Set("pidfd", Napi::Number::New(env, pidfd));
+  if (channels.pty_parent >= 0) {
+    try {
+      out.Set("master", Napi::Number::New(env, ReceiveFd(env, channels.pty_parent)));
+    } catch (...) {
+      // Without its terminal the program must not run on.
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+      Reap(pidfd);
+      throw;
+    }
+  }
   return out;
 }
 

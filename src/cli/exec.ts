@@ -1,7 +1,7 @@
 // `peapod exec NAME [-c C] [-i] -- CMD...`: a command inside a running
 // container; peapod exits with its exit code.
-import { createReadStream, writeSync } from 'node:fs';
-import { ExecError, execInContainer } from '../runtime/exec.js';
+import { writeSync } from 'node:fs';
+import { copyOut, drainOutput, ExecError, execInContainer, type OutputCopy } from '../runtime/exec.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { getStoredPod, type StoredPod } from '../runtime/store.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
@@ -41,7 +41,7 @@ async function run(argv: readonly string[]): Promise<number> {
  */
 async function execWithTerminal(stored: StoredPod, container: string, command: string[], interactive: boolean): Promise<number> {
   const out = process.stdout;
-  let copied: Promise<void> = Promise.resolve();
+  let copy: OutputCopy | undefined;
   let cleanup = (): void => {};
   const code = await execInContainer(stored, container, command, {
     stdin: interactive,
@@ -49,14 +49,8 @@ async function execWithTerminal(stored: StoredPod, container: string, command: s
       rows: out.isTTY ? out.rows : 24,
       cols: out.isTTY ? out.columns : 80,
       onMaster(master, resize) {
-        // The stream owns the master fd: it closes it when it ends, fails or is destroyed.
-        const reader = createReadStream('', { fd: master, autoClose: true });
-        copied = new Promise((resolve) => {
-          reader.on('data', (d) => out.write(d));
-          // EIO: the command and every holder of the terminal are gone.
-          reader.on('error', () => resolve());
-          reader.on('end', () => resolve());
-        });
+        // The copy owns the master fd: it closes it when it ends, fails or is stopped.
+        copy = copyOut(master, out);
         const onInput = (d: Buffer): void => {
           try {
             writeSync(master, d);
@@ -75,12 +69,12 @@ async function execWithTerminal(stored: StoredPod, container: string, command: s
           if (process.stdin.isTTY) process.stdin.setRawMode(false);
           process.stdin.pause();
           out.off('resize', onResize);
-          reader.destroy();
         };
       },
     },
   });
-  await Promise.race([copied, new Promise((r) => setTimeout(r, 500))]);
+  // EIO ends the copy once every holder of the terminal is gone.
+  if (copy) await drainOutput([copy]);
   cleanup();
   return code;
 }
@@ -93,9 +87,10 @@ export const execCommand: Command = {
 
 Runs COMMAND inside a running container: in all of its namespaces (its
 mount namespace, and the pod's PID, network, IPC and UTS namespaces), with
-its environment, working directory, cgroup, user and capabilities. -i
-passes this terminal's stdin; -t gives the command a pseudo-terminal of its
-container (with this terminal's size; raw mode with -i).
+its environment, working directory, cgroup, user and capabilities, and a
+session of its own. It never gets this terminal: its stdin, stdout and
+stderr are pipes peapod copies (-i copies this stdin into it), or with -t a
+pseudo-terminal of its container (this terminal's size; raw mode with -i).
 The exit code is the command's (127: not found, 126: could not run).
 Without -c, the pod's first container.`,
   run,

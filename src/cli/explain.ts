@@ -286,15 +286,31 @@ function formatMount(s: Fields): string {
   return `mount -t ${fstype ?? '?'} ${source || 'none'} ${target}${o.length > 0 ? ` -o ${o.join(',')}` : ''}`;
 }
 
+/** pause --exec FD N CANDIDATE... ARGV... (or --init N ...): what it will exec. */
+function throughPause(argv: string[]): { mode: string; candidates: string[]; command: string[] } | null {
+  const mode = argv[1];
+  const at = mode === '--exec' ? 3 : mode === '--init' ? 2 : -1;
+  const n = Number(argv[at]);
+  if (mode === undefined || at < 0 || !Number.isInteger(n)) return null;
+  return { mode, candidates: argv.slice(at + 1, at + 1 + n), command: argv.slice(at + 1 + n) };
+}
+
 function formatExec(s: Fields): string[] {
-  const argv = list(s, 'argv').map(String);
+  let argv = list(s, 'argv').map(String);
   const env = list(s, 'env').map(String);
   const candidates = list(s, 'candidates').map(String);
   const fd = s.fd;
+  const which = (paths: string[]): string => (paths.length === 1 ? (paths[0] ?? '') : `the first that exists of: ${paths.join(' ')}`);
+  const pause = typeof fd === 'number' ? throughPause(argv) : null;
   let what: string;
-  if (typeof fd === 'number') what = `execveat(fd ${fd}, "", AT_EMPTY_PATH): the program opened above`;
-  else if (candidates.length === 1) what = `execve ${candidates[0]}`;
-  else what = `execve the first that exists of: ${candidates.join(' ')}`;
+  if (pause && typeof fd === 'number') {
+    what =
+      pause.mode === '--exec'
+        ? `execveat(fd ${fd}, "", AT_EMPTY_PATH): the read-only pause, which execs ${which(pause.candidates)} (this clone of node never execs the container's program itself: CVE-2019-5736; a failed exec comes back on fd ${num(s, 'statusFd')})`
+        : `execveat(fd ${fd}, "", AT_EMPTY_PATH): the read-only pause as init of this PID namespace, which starts ${which(pause.candidates)} as its child and reaps every orphan`;
+    argv = pause.command;
+  } else if (typeof fd === 'number') what = `execveat(fd ${fd}, "", AT_EMPTY_PATH): the program opened above`;
+  else what = `execve ${which(candidates)}`;
   return [what, `    argv: ${JSON.stringify(argv)}`, `    env:  ${env.length === 0 ? '(empty)' : env.map((e) => (/\s/.test(e) ? JSON.stringify(e) : e)).join(' ')}`];
 }
 
@@ -311,22 +327,39 @@ export const STEP_FORMATS: Readonly<Record<string, (s: Fields) => string | strin
   chdir: (s) => `cd ${str(s, 'path')}`,
   sethostname: (s) => `sethostname ${JSON.stringify(str(s, 'name'))}`,
   loopback_up: () => 'ip link set lo up (a new network namespace starts with its loopback down)',
-  pdeathsig: (s) => `prctl(PR_SET_PDEATHSIG, ${str(s, 'signal')}): dies when its supervisor does`,
-  setsid: () => 'setsid(): a session of its own, no controlling terminal',
+  pdeathsig: (s) => `prctl(PR_SET_PDEATHSIG, ${str(s, 'signal')}): dies when its supervisor does (and ends now if the supervisor already has)`,
+  setsid: (s) => (s.controllingTerminal === true ? 'setsid(), and stdin (the pty) as its controlling terminal' : 'setsid(): a session of its own, no controlling terminal'),
   setgroups: (s) => `setgroups([${list(s, 'gids').join(', ')}])`,
   setgid: (s) => `setresgid(${num(s, 'gid')}, ${num(s, 'gid')}, ${num(s, 'gid')})`,
   setuid: (s) => `setresuid(${num(s, 'uid')}, ${num(s, 'uid')}, ${num(s, 'uid')})`,
   no_new_privs: () => 'prctl(PR_SET_NO_NEW_PRIVS, 1): no exec can gain privileges (setuid bits, file capabilities)',
   write_file: (s) => `write ${JSON.stringify(str(s, 'content'))} to ${str(s, 'path')}`,
   umask: (s) => `umask ${octal(num(s, 'mask'))}`,
-  open: (s) => `fd ${num(s, 'fd')} = open(${str(s, 'path')}, O_PATH|O_CLOEXEC)`,
+  open: (s) => `fd ${num(s, 'fd')} = open(${str(s, 'path')}, ${s.read === true ? 'O_RDONLY' : 'O_PATH'}|O_CLOEXEC)`,
   open_beneath: (s) => {
+    const made = optional(s, 'make') ? ', made if missing' : '';
+    if (s.inRoot === true) {
+      return `fd ${num(s, 'fd')} = /${str(s, 'path')} in the new root${made} (openat2 RESOLVE_IN_ROOT: a symlink resolves inside it, never a magic link)`;
+    }
+    if (typeof s.baseFd === 'number') {
+      return `fd ${num(s, 'fd')} = ${str(s, 'path')} beneath ${str(s, 'base')}, the mount at fd ${s.baseFd}${made}, never through a symlink out of it (RESOLVE_BENEATH)`;
+    }
     const what = optional(s, 'what');
-    const mk = typeof s.mkdirMode === 'number' ? `, making missing directories (mode ${octal(s.mkdirMode)})` : '';
-    return `fd ${num(s, 'fd')} = ${str(s, 'path')} beneath ${str(s, 'base')}, never through a symlink out of it (openat2 RESOLVE_BENEATH)${mk}${what ? `: ${what}` : ''}`;
+    const mode = typeof s.mode === 'number' ? ` (mode ${octal(s.mode)})` : '';
+    return `fd ${num(s, 'fd')} = ${str(s, 'path') || '.'} beneath ${str(s, 'base')}, never through a symlink out of it (openat2 RESOLVE_BENEATH)${made ? `, directories made if missing${mode}` : ''}${what ? `: ${what}` : ''}`;
   },
-  open_tree: (s) => `fd ${num(s, 'fd')} = open_tree(${str(s, 'path')}, OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of its mounts, keeping their peers`,
-  move_mount: (s) => `move_mount(fd ${num(s, 'fd')}, ${str(s, 'target')})`,
+  open_tree: (s) =>
+    `fd ${num(s, 'fd')} = open_tree(${typeof s.fromFd === 'number' ? `fd ${s.fromFd}` : str(s, 'path')}, OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of its mounts`,
+  move_mount: (s) => `move_mount(fd ${num(s, 'fd')} onto fd ${num(s, 'toFd')})${optional(s, 'what') ? `: ${optional(s, 'what') ?? ''}` : ''}`,
+  mount_setattr: (s) => {
+    const what = [...(s.readOnly === true ? ['read-only'] : []), ...(optional(s, 'propagation') ? [`${optional(s, 'propagation') ?? ''} propagation`] : [])];
+    return `mount_setattr(fd ${num(s, 'fd')}${s.recursive === true ? ', AT_RECURSIVE' : ''}): ${what.join(', ')}`;
+  },
+  open_exe: (s) => `fd ${num(s, 'fd')} = ${str(s, 'path')} through a private read-only, nosuid copy of its mount (open_tree + mount_setattr): it can be run, never changed`,
+  enter_pid_ns: (s) =>
+    `setns(fd ${num(s, 'fd')}, CLONE_NEWPID), then clone(CLONE_PARENT): the steps below run in a process born in that PID namespace only now, with the container's mounts and root`,
+  open_pty: (s) => `open /dev/pts/ptmx of this root (no symlink followed, must be a devpts); its peer becomes stdin, stdout and stderr; the master goes to peapod over fd ${num(s, 'socketFd')}`,
+  new_session_keyring: () => 'keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new, empty session keyring (nothing of the host\'s)',
   remount_ro: (s) => `mount -o remount,bind,ro ${str(s, 'target')} (keeping its other flags)`,
   mask: (s) => `mask ${str(s, 'path')} (${str(s, 'nullDevice')} over a file, an empty read-only tmpfs over a directory)`,
   readonly_path: (s) => `read-only ${str(s, 'path')} (bound onto itself, remounted ro)`,
@@ -406,9 +439,6 @@ function renderProcess(p: ExplainedProcess, e: PodExplanation): string[] {
     return out;
   }
   const plan = p.plan;
-  if (plan.joinPidNamespace) {
-    out.push(`  parent: setns(${plan.joinPidNamespace}, CLONE_NEWPID) around clone(): the child is born in ${whose(plan.joinPidNamespace)} PID namespace`);
-  }
   out.push(`  ${cloneLine(plan)}`);
   if (plan.keepSignalsBlocked) out.push('  signals stay blocked across exec (pause takes them with rt_sigtimedwait: none can be lost before it is ready)');
   const abbrevs = abbreviations(p, e);

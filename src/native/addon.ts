@@ -11,6 +11,8 @@ import type { MountFlag, Namespace, SpawnPlan, Step } from '../plan/types.js';
 export interface SpawnedProcess {
   pid: number;
   pidfd: number;
+  /** The pty master an open_pty step sent back (exec -t). */
+  master?: number;
 }
 
 export type ExitStatus = { code: number; signal?: undefined } | { signal: number; code?: undefined };
@@ -23,6 +25,9 @@ interface RawStep {
   d?: string;
   n?: number;
   m?: number;
+  f?: number;
+  g?: number;
+  what?: string;
   ints?: number[];
   candidates?: string[];
   argv?: string[];
@@ -31,7 +36,6 @@ interface RawStep {
 
 interface RawPlan {
   cloneFlags: number;
-  joinPidNs?: string;
   keepSignalsBlocked: boolean;
   stdio: [number, number, number];
   steps: RawStep[];
@@ -52,7 +56,6 @@ interface Addon {
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
   umount(target: string, flags?: number): boolean;
   socketInNetns(path: string, family: 4 | 6): number;
-  openPty(ptmx: string): { master: number; slave: number };
   setWinsize(fd: number, rows: number, cols: number): void;
 }
 
@@ -90,6 +93,7 @@ function addon(): Addon {
 const CLONE: Record<Namespace, number> = {
   mnt: 0x00020000, cgroup: 0x02000000, uts: 0x04000000, ipc: 0x08000000, pid: 0x20000000, net: 0x40000000,
 };
+const PROPAGATION = { private: 1 << 18, slave: 1 << 19, shared: 1 << 20 } as const;
 const MS: Record<MountFlag, number> = {
   rdonly: 1, nosuid: 2, nodev: 4, noexec: 8, remount: 32, bind: 4096, rec: 16384,
   private: 1 << 18, slave: 1 << 19, shared: 1 << 20, relatime: 1 << 21, strictatime: 1 << 24,
@@ -134,7 +138,7 @@ function lowerStep(step: Step): RawStep {
     case 'chdir': return { op: 'chdir', b: step.path };
     case 'sethostname': return { op: 'sethostname', a: step.name };
     case 'loopback_up': return { op: 'loopback_up' };
-    case 'pdeathsig': return { op: 'pdeathsig', n: signalNumber(step.signal) };
+    case 'pdeathsig': return { op: 'pdeathsig', n: signalNumber(step.signal), f: step.procFd === undefined ? 0 : step.procFd + 1 };
     case 'setsid': return { op: 'setsid', n: step.controllingTerminal ? 1 : 0 };
     case 'setgroups': return { op: 'setgroups', ints: step.gids };
     case 'setgid': return { op: 'setgid', n: step.gid };
@@ -142,11 +146,27 @@ function lowerStep(step: Step): RawStep {
     case 'no_new_privs': return { op: 'no_new_privs' };
     case 'write_file': return { op: 'write_file', b: step.path, a: step.content };
     case 'umask': return { op: 'umask', m: step.mask };
-    case 'open': return { op: 'open', b: step.path, n: step.fd };
-    // m: the mode of directories made on the way; 0 makes none.
-    case 'open_beneath': return { op: 'open_beneath', a: step.base, b: step.path, n: step.fd, m: step.mkdirMode ?? 0 };
-    case 'open_tree': return { op: 'open_tree', b: step.path, n: step.fd };
-    case 'move_mount': return { op: 'move_mount', b: step.target, n: step.fd };
+    case 'open': return { op: 'open', b: step.path, n: step.fd, m: step.read ? 1 : 0 };
+    case 'open_beneath': {
+      // f: 1 in-root, 2 make directories, 4 make the last one a file (plan.h).
+      const f = (step.inRoot ? 1 : 0) | (step.make ? 2 : 0) | (step.make === 'file' ? 4 : 0);
+      // g: the base's fd + 1 (0: open `base` by path).
+      return { op: 'open_beneath', a: step.base, b: step.path, n: step.fd, m: step.mode ?? 0o755, f, g: step.baseFd === undefined ? 0 : step.baseFd + 1 };
+    }
+    case 'open_tree': return { op: 'open_tree', b: step.path ?? '', n: step.fd, f: step.fromFd ?? 0 };
+    case 'move_mount': return { op: 'move_mount', n: step.fd, f: step.toFd, ...(step.what ? { what: step.what } : {}) };
+    case 'mount_setattr':
+      return {
+        op: 'mount_setattr',
+        n: step.fd,
+        f: step.readOnly ? 1 : 0, // MOUNT_ATTR_RDONLY
+        g: step.propagation ? PROPAGATION[step.propagation] : 0,
+        m: step.recursive ? 1 : 0,
+      };
+    case 'open_exe': return { op: 'open_exe', b: step.path, n: step.fd };
+    case 'enter_pid_ns': return { op: 'enter_pid_ns', n: step.fd };
+    case 'open_pty': return { op: 'open_pty', n: step.socketFd };
+    case 'new_session_keyring': return { op: 'new_session_keyring' };
     case 'remount_ro': return { op: 'remount_ro', b: step.target };
     case 'mask': return { op: 'mask', a: step.nullDevice, b: step.path };
     case 'readonly_path': return { op: 'readonly_path', b: step.path };
@@ -163,6 +183,9 @@ function lowerStep(step: Step): RawStep {
       const raw: RawStep = { op: 'exec', candidates: step.candidates, argv: step.argv, envp: step.env };
       // m = 1: execveat(n, "", AT_EMPTY_PATH) rather than the candidates.
       if (step.fd !== undefined) Object.assign(raw, { n: step.fd, m: 1 });
+      // f: the status fd + 1 (0: none).
+      if (step.statusFd !== undefined) raw.f = step.statusFd + 1;
+      if (step.what !== undefined) raw.what = step.what;
       return raw;
     }
   }
@@ -188,6 +211,9 @@ function hint(step: Step | undefined, code: string | undefined): string {
   if (step?.op === 'open_beneath' && (code === 'EXDEV' || code === 'ELOOP')) {
     return `: ${step.what ?? `${step.path}`} leads out of the volume (through a symlink or ".."); refused`;
   }
+  if (step?.op === 'open_beneath' && code === 'ENOTDIR' && step.make) {
+    return `: ${step.what ?? step.path}: ${step.make === 'file' ? 'a file cannot be mounted onto a directory' : 'a directory cannot be mounted onto a file'}`;
+  }
   if (step?.op === 'capset' && code === 'EPERM') return ': a capability was asked that peapod itself does not hold';
   return '';
 }
@@ -200,7 +226,6 @@ export function spawnPlan(plan: SpawnPlan, stdio: [number, number, number]): Spa
     stdio,
     steps: plan.steps.map(lowerStep),
   };
-  if (plan.joinPidNamespace) raw.joinPidNs = plan.joinPidNamespace;
   try {
     return addon().spawn(raw);
   } catch (err) {
@@ -240,11 +265,6 @@ export function umount(target: string, detach = false): boolean {
 /** A TCP socket made inside the network namespace at `path` (not connected). */
 export function socketInNetns(path: string, family: 4 | 6 = 4): number {
   return addon().socketInNetns(path, family);
-}
-
-/** A pseudo-terminal pair from the devpts instance whose ptmx is at `ptmx`. */
-export function openPty(ptmx: string): { master: number; slave: number } {
-  return addon().openPty(ptmx);
 }
 
 export function setWinsize(fd: number, rows: number, cols: number): void {

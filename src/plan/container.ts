@@ -1,25 +1,36 @@
 // A container of the pod: join pause's namespaces, build a private mount
-// namespace around an overlay of the image, pivot into it, give up every
-// privilege the container is not granted, exec.
+// namespace around an overlay of the image, pivot into it, enter the pod's
+// PID namespace, give up every privilege the container is not granted, exec.
 //
 // The order, and why:
-//   1. setns net, ipc, uts: pause's (which are the host's for hostNetwork/hostIPC).
-//   2. open what must be opened before anything is mounted: subPaths (beneath
-//      their volume, never through a symlink out of it) and, for volumes with
-//      mount propagation, a detached copy of the host's mounts that keeps its
-//      peers (open_tree). Each is an fd; later steps name it.
-//   3. make / private: nothing mounted from here on propagates to the host.
-//   4. the overlay root, /proc, /sys (read-only), /dev, the masked and
-//      read-only paths of /proc and /sys, the pod's /etc files, the volumes.
-//   5. pivot_root; the working directory; a read-only root if asked.
-//   6. seccomp, no_new_privs, capabilities and ids (security.ts), chdir.
-//   7. PR_SET_PDEATHSIG (after the uid change, which clears it), setsid, exec.
+//   1. setns net, ipc, uts: pause's (which are the host's for hostNetwork/hostIPC);
+//      open pause's PID namespace (joined in 6); a session keyring of its own;
+//      pause opened through a private read-only mount (the process execs it
+//      last, and pause execs the command: CVE-2019-5736).
+//   2. open what comes from the host, each as an fd: subPaths (beneath their
+//      volume, never through a symlink out of it), copies (open_tree) of the
+//      volumes with mount propagation, taken while they keep their peers;
+//      then, with / made private, copies of every other volume, the pod's
+//      /dev/shm and /etc files.
+//   3. the overlay root, and pivot_root into it: from here no path leads to
+//      the host, and a symlink in the image or a volume resolves inside.
+//   4. /sys (read-only), /dev, then every copy from 2 attached by fd onto a
+//      mount point opened in the root (RESOLVE_IN_ROOT, no magic links) or
+//      beneath its parent volume; read-only and propagation set by fd.
+//   5. enter the pod's PID namespace: the rest runs in a process born there
+//      now, so nothing in the pod ever sees it with the host's root.
+//   6. /proc with the masked and read-only paths; the working directory; a
+//      read-only root if asked.
+//   7. seccomp, no_new_privs, capabilities and ids (security.ts), chdir.
+//   8. PR_SET_PDEATHSIG (after the uid change, which clears it), setsid,
+//      exec of pause --exec, which execs the command.
 import { posix } from 'node:path';
 import type { Container, PodSpec, VolumeMount } from '../spec/types.js';
 import type { Image } from '../image/store.js';
 import { pauseBinary } from '../native/addon.js';
 import { buildEnv, expandReferences, resolveCommand } from './command.js';
-import { ancestorsWithin, scopedJoin, type FsView } from './scoped-path.js';
+import { execThroughPause, openPause } from './launch.js';
+import { scopedJoin, type FsView } from './scoped-path.js';
 import { checkSubPath, resolveSecurity, SecurityError, securitySteps, type ProcessSecurity } from './security.js';
 import { PLAN_FDS, type MountFlag, type SpawnPlan, type Step } from './types.js';
 
@@ -49,7 +60,7 @@ export interface ContainerInputs {
    * settings, the pod's own namespaces, a shared PID namespace.
    */
   podSpec?: PodSpec | undefined;
-  /** The init of a container with its own PID namespace. Default: the pause binary. */
+  /** pause: what every process is started through, and the init of a container with its own PID namespace. Default: the built one. */
   initBinary?: string | undefined;
   /** Node's process.arch, for the seccomp filter. Default: this process's. */
   arch?: string | undefined;
@@ -58,6 +69,9 @@ export interface ContainerInputs {
 export class PlanError extends Error {
   override name = 'PlanError';
 }
+
+/** The mount the runtime adds for a container's termination message (not a DNS label: never a user's volume). */
+export const TERMINATION_LOG_VOLUME = 'peapod:termination-log';
 
 const DEVICES: ReadonlyArray<{ name: string; major: number; minor: number }> = [
   { name: 'null', major: 1, minor: 3 },
@@ -89,44 +103,28 @@ export const MASKED_PATHS = [
 ] as const;
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'] as const;
 
-/**
- * Steps that make `containerPath` exist as a dir or file under `rootfs`, and
- * the resolved target. Symlinks are resolved in the image (`imageRoot`), not
- * in `rootfs`: on the host `rootfs` is an empty directory (the overlay exists
- * only in the child's mount namespace), and the child, before pivot_root,
- * would follow an image link such as /data -> /etc through the host's root.
- * The upper layer is fresh, so what the image says is what the child finds.
- */
-function mountPoint(imageRoot: string, rootfs: string, containerPath: string, kind: 'dir' | 'file', fs: FsView): { steps: Step[]; target: string } {
-  const target = posix.join(rootfs, posix.relative(imageRoot, scopedJoin(imageRoot, containerPath, fs)));
-  const steps: Step[] = ancestorsWithin(rootfs, target).map((path) => ({ op: 'mkdir', path, mode: 0o755 }));
-  steps.push(kind === 'dir' ? { op: 'mkdir', path: target, mode: 0o755 } : { op: 'touch', path: target, mode: 0o644 });
-  return { steps, target };
-}
+/** Mount destinations refused, as runc refuses them: /proc/self/root and its kind lead to the host. */
+const FORBIDDEN_MOUNT_ROOTS = ['/proc', '/sys'] as const;
 
-function devSteps(rootfs: string, shm: string): Step[] {
-  const dev = posix.join(rootfs, 'dev');
+/** /dev, made after pivot_root: a fresh tmpfs, nothing of the image's or the host's. */
+function devSteps(): Step[] {
   const steps: Step[] = [
-    { op: 'mkdir', path: dev, mode: 0o755 },
-    { op: 'mount', source: 'tmpfs', target: dev, fstype: 'tmpfs', flags: ['nosuid', 'strictatime'], data: 'mode=755,size=65536k' },
+    { op: 'mkdir', path: '/dev', mode: 0o755 },
+    { op: 'mount', source: 'tmpfs', target: '/dev', fstype: 'tmpfs', flags: ['nosuid', 'strictatime'], data: 'mode=755,size=65536k' },
     { op: 'umask', mask: 0 },
   ];
   for (const d of DEVICES) {
-    steps.push({ op: 'mknod', path: posix.join(dev, d.name), mode: 0o666, major: d.major, minor: d.minor });
+    steps.push({ op: 'mknod', path: `/dev/${d.name}`, mode: 0o666, major: d.major, minor: d.minor });
   }
-  const pts = posix.join(dev, 'pts');
-  const shmTarget = posix.join(dev, 'shm');
   steps.push(
-    { op: 'mkdir', path: pts, mode: 0o755 },
-    { op: 'mount', source: 'devpts', target: pts, fstype: 'devpts', flags: ['nosuid', 'noexec'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
-    { op: 'symlink', target: 'pts/ptmx', path: posix.join(dev, 'ptmx') },
-    { op: 'mkdir', path: shmTarget, mode: 0o1777 },
-    // One tmpfs for the whole pod: POSIX shm crosses containers like SysV IPC does.
-    { op: 'mount', source: shm, target: shmTarget, flags: ['bind'] },
-    { op: 'symlink', target: '/proc/self/fd', path: posix.join(dev, 'fd') },
-    { op: 'symlink', target: '/proc/self/fd/0', path: posix.join(dev, 'stdin') },
-    { op: 'symlink', target: '/proc/self/fd/1', path: posix.join(dev, 'stdout') },
-    { op: 'symlink', target: '/proc/self/fd/2', path: posix.join(dev, 'stderr') },
+    { op: 'mkdir', path: '/dev/pts', mode: 0o755 },
+    { op: 'mount', source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: ['nosuid', 'noexec'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
+    { op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' },
+    { op: 'mkdir', path: '/dev/shm', mode: 0o1777 },
+    { op: 'symlink', target: '/proc/self/fd', path: '/dev/fd' },
+    { op: 'symlink', target: '/proc/self/fd/0', path: '/dev/stdin' },
+    { op: 'symlink', target: '/proc/self/fd/1', path: '/dev/stdout' },
+    { op: 'symlink', target: '/proc/self/fd/2', path: '/dev/stderr' },
     { op: 'umask', mask: 0o022 },
   );
   return steps;
@@ -141,11 +139,14 @@ class Fds {
   }
 }
 
-interface VolumePlan {
-  /** Opened before / is made private. */
-  open: Step[];
-  /** Mounted inside the new root. */
-  mount: Step[];
+/** A mount of the container: a host source copied before pivot_root, attached after it. */
+interface MountPlan {
+  /** Opened before / is made private (propagation copies, subPaths). */
+  early: Step[];
+  /** Opened after / is private, before pivot_root. */
+  copy: Step[];
+  /** Attached inside the new root. */
+  attach: Step[];
 }
 
 function subPathOf(m: VolumeMount, env: ReadonlyMap<string, string>, where: string): string | undefined {
@@ -158,67 +159,109 @@ function subPathOf(m: VolumeMount, env: ReadonlyMap<string, string>, where: stri
   return undefined;
 }
 
-/** A volume already mounted in the container: where it shows, and where it is in the child's tree. */
+/** A mount already attached in the container: where it shows, and its tree's fd. */
 interface Placed {
   mountPath: string;
-  target: string;
+  fd: number;
   name: string;
 }
 
-/**
- * A mountPath inside another volume (a volume at /data, one at /data/x/y):
- * its mount point is made and opened beneath that volume, one component at
- * a time with no symlink followed, and the mount goes onto the opened fd.
- * By path, a link planted in the shared volume by another container could
- * aim the mkdir, before pivot_root, at the host.
- */
-function nestedMountPoint(mountPath: string, kind: 'dir' | 'file', placed: readonly Placed[], fds: Fds, where: string): { steps: Step[]; target: string; mountOn: string } | null {
-  const path = posix.resolve('/', mountPath);
-  const parent = placed.filter((p) => path.startsWith(p.mountPath === '/' ? '/' : `${p.mountPath}/`)).sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
-  if (!parent) return null;
-  const fd = fds.take();
-  const rel = posix.relative(parent.mountPath, path);
-  const what = `${where}: mountPath ${path} inside volume ${JSON.stringify(parent.name)}`;
-  if (kind === 'dir') {
-    return {
-      steps: [{ op: 'open_beneath', base: parent.target, path: rel, fd, mkdirMode: 0o755, what }],
-      target: posix.join(parent.target, rel),
-      mountOn: `/proc/self/fd/${fd}`,
-    };
-  }
-  // A file: its directory opened beneath the volume, the file made there
-  // with O_NOFOLLOW (a planted link fails with ELOOP).
-  const file = `/proc/self/fd/${fd}/${posix.basename(rel)}`;
-  return {
-    steps: [
-      { op: 'open_beneath', base: parent.target, path: posix.dirname(rel), fd, mkdirMode: 0o755, what },
-      { op: 'touch', path: file, mode: 0o644 },
-    ],
-    target: posix.join(parent.target, rel),
-    mountOn: file,
-  };
+/** The innermost attached mount that holds `path`, if any. */
+function holder(path: string, placed: readonly Placed[]): Placed | undefined {
+  return placed
+    .filter((p) => path.startsWith(p.mountPath === '/' ? '/' : `${p.mountPath}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
 }
 
-function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds): VolumePlan {
-  const { container, dirs, volumes, fs } = input;
+/**
+ * The mount point of `mountPath`, opened (and made if missing) as fd.
+ * Inside a mount already attached there (a volume, the pod's /dev/shm):
+ * beneath that mount's own fd, no link leading out of it, since another
+ * container may plant links in it. Elsewhere, in the container's root: the
+ * image's links resolved first (in the image, never on the host), then
+ * opened with RESOLVE_IN_ROOT, magic links (/proc/self/root) refused.
+ */
+function mountPointStep(mountPath: string, kind: 'dir' | 'file', image: ImageView, placed: readonly Placed[], fd: number, what: string): { step: Step; path: string } {
+  const make = kind === 'file' ? 'file' : 'dirs';
+  const beneath = (path: string, parent: Placed): { step: Step; path: string } => ({
+    step: { op: 'open_beneath', base: parent.mountPath, baseFd: parent.fd, path: posix.relative(parent.mountPath, path), fd, make, mode: 0o755, what: `${what}: mountPath ${mountPath} inside ${parent.name}` },
+    path,
+  });
+  const parent = holder(mountPath, placed);
+  if (parent) return beneath(mountPath, parent);
+  const resolved = `/${posix.relative(image.rootfs, scopedJoin(image.rootfs, mountPath, image.fs))}`;
+  const resolvedParent = holder(resolved, placed);
+  if (resolvedParent) return beneath(resolved, resolvedParent);
+  return { step: { op: 'open_beneath', base: '/', path: resolved.slice(1), fd, make, mode: 0o755, inRoot: true, what }, path: resolved };
+}
+
+/** The image's root on the host, and how to read its links. */
+interface ImageView {
+  rootfs: string;
+  fs: FsView;
+}
+
+function checkMountPath(mountPath: string, where: string): string {
+  const path = posix.resolve('/', mountPath);
+  for (const root of FORBIDDEN_MOUNT_ROOTS) {
+    if (path === root || path.startsWith(`${root}/`)) {
+      throw new PlanError(`${where}: ${JSON.stringify(mountPath)} is under ${root}; peapod refuses mounts there, as runc does (through ${root} a path can lead to the host); choose another path`);
+    }
+  }
+  return path;
+}
+
+/** One mount: copy the source's tree (by path or fd), then attach it onto an opened mount point. */
+function mountSteps(
+  source: { path: string } | { fd: number; path: string },
+  target: { path: string; kind: 'dir' | 'file' },
+  opts: { early: boolean; readOnly: boolean; propagation: 'private' | 'slave' | 'shared'; what: string },
+  where: { image: ImageView; placed: Placed[]; fds: Fds },
+): MountPlan {
+  const { placed, fds } = where;
+  const tree = fds.take();
+  const point = fds.take();
+  const copy: Step = 'fd' in source ? { op: 'open_tree', fromFd: source.fd, fd: tree } : { op: 'open_tree', path: source.path, fd: tree };
+  const what = `${opts.what} (${source.path}) on ${target.path}`;
+  const at = mountPointStep(target.path, target.kind, where.image, placed, point, what);
+  const attach: Step[] = [at.step, { op: 'move_mount', fd: tree, toFd: point, what }];
+  // Copies taken after / went private are private already.
+  if (opts.early) attach.push({ op: 'mount_setattr', fd: tree, propagation: opts.propagation, recursive: true });
+  // Like a bind with MS_RDONLY: the volume's own mount, not those under it.
+  if (opts.readOnly) attach.push({ op: 'mount_setattr', fd: tree, readOnly: true });
+  placed.push({ mountPath: at.path, fd: tree, name: opts.what });
+  return opts.early ? { early: [copy], copy: [], attach } : { early: [], copy: [copy], attach };
+}
+
+function concat(plans: MountPlan[]): MountPlan {
+  return { early: plans.flatMap((p) => p.early), copy: plans.flatMap((p) => p.copy), attach: plans.flatMap((p) => p.attach) };
+}
+
+function volumeSteps(input: ContainerInputs, security: ProcessSecurity, ctx: { image: ImageView; placed: Placed[]; fds: Fds }): MountPlan {
+  const { fds } = ctx;
+  const { container, volumes, fs } = input;
   const env = buildEnv(input.image.config, container, input.hostname);
   // Parents before children, so a nested mountPath lands on its parent volume.
   const mounts = (container.volumeMounts ?? [])
-    .map((m, i) => ({ m, where: `container "${container.name}": volumeMounts[${i}] (${m.name})` }))
+    .map((m, i) => ({
+      m,
+      where: m.name === TERMINATION_LOG_VOLUME ? `container "${container.name}": terminationMessagePath` : `container "${container.name}": volumeMounts[${i}] (${m.name})`,
+    }))
     .sort((a, b) => a.m.mountPath.length - b.m.mountPath.length);
-  const out: VolumePlan = { open: [], mount: [] };
-  const placed: Placed[] = [];
+  const plans: MountPlan[] = [];
   for (const { m, where } of mounts) {
     const volume = volumes.get(m.name);
     if (!volume) throw new PlanError(`container "${container.name}": volume "${m.name}" was not prepared`);
+    const mountPath = checkMountPath(m.mountPath, m.name === TERMINATION_LOG_VOLUME ? where : `${where}.mountPath`);
     const propagation = m.mountPropagation ?? 'None';
     if (propagation === 'Bidirectional' && !security.privileged) {
       throw new PlanError(
         `${where}.mountPropagation: Bidirectional propagation needs a privileged container (securityContext.privileged: true); use HostToContainer or None`,
       );
     }
-    let source = volume.hostPath;
+    let source: { path: string } | { fd: number; path: string } = { path: volume.hostPath };
     let kind = volume.kind;
+    const early: Step[] = [];
     const sub = subPathOf(m, env, where);
     if (sub !== undefined && sub !== '.') {
       if (volume.kind !== 'dir') throw new PlanError(`${where}: subPath needs a directory volume; ${volume.hostPath} is a file`);
@@ -226,39 +269,35 @@ function volumeSteps(input: ContainerInputs, security: ProcessSecurity, fds: Fds
       // so a symlink planted in it cannot aim the mount at the host.
       const fd = fds.take();
       kind = fs.isFile(posix.join(volume.hostPath, sub)) ? 'file' : 'dir';
-      out.open.push({
+      early.push({
         op: 'open_beneath',
         base: volume.hostPath,
         path: sub,
         fd,
-        ...(kind === 'dir' ? { mkdirMode: volume.mode ?? 0o755 } : {}),
+        ...(kind === 'dir' ? { make: 'dirs' as const, mode: volume.mode ?? 0o755 } : {}),
         what: `subPath ${JSON.stringify(sub)} of volume ${JSON.stringify(m.name)}`,
       });
-      source = `/proc/self/fd/${fd}`;
+      source = { fd, path: posix.join(volume.hostPath, sub) };
     }
-    const point: { steps: Step[]; target: string; mountOn?: string } =
-      nestedMountPoint(m.mountPath, kind, placed, fds, where) ?? mountPoint(input.image.rootfs, dirs.rootfs, m.mountPath, kind, fs);
-    placed.push({ mountPath: posix.resolve('/', m.mountPath), target: point.target, name: m.name });
-    out.mount.push(...point.steps);
-    if (propagation === 'None') {
-      out.mount.push({ op: 'mount', source, target: point.mountOn ?? point.target, flags: ['bind', 'rec'] });
-    } else {
-      // A copy taken before / went private keeps its peers on the host:
-      // HostToContainer makes it their slave, Bidirectional their peer.
-      const fd = fds.take();
-      out.open.push({ op: 'open_tree', path: source, fd });
-      out.mount.push(
-        { op: 'move_mount', fd, target: point.mountOn ?? point.target },
-        { op: 'mount', source: '', target: point.target, flags: ['rec', propagation === 'Bidirectional' ? 'shared' : 'slave'] },
-      );
-    }
-    // MS_RDONLY is ignored on the first bind: it takes a remount.
-    if (m.readOnly === true) out.mount.push({ op: 'remount_ro', target: point.target });
+    // A copy taken before / went private keeps its peers on the host:
+    // HostToContainer makes it their slave, Bidirectional their peer.
+    const plan = mountSteps(
+      source,
+      { path: mountPath, kind },
+      {
+        early: propagation !== 'None',
+        readOnly: m.readOnly === true,
+        propagation: propagation === 'Bidirectional' ? 'shared' : propagation === 'HostToContainer' ? 'slave' : 'private',
+        what: m.name === TERMINATION_LOG_VOLUME ? 'the termination log' : `volume ${JSON.stringify(m.name)}`,
+      },
+      ctx,
+    );
+    plans.push({ early: [...early, ...plan.early], copy: plan.copy, attach: plan.attach });
   }
-  return out;
+  return concat(plans);
 }
 
-/** The PID namespace a container lives in, and whether it needs an init of its own. */
+/** The PID namespace a container lives in: pause's (joined), or one of its own with pause as init. */
 function pidNamespace(input: ContainerInputs): { join?: string; own: boolean } {
   const podSpec = input.podSpec;
   const pauseNs = `/proc/${input.sandboxPid}/ns/pid`;
@@ -269,24 +308,31 @@ function pidNamespace(input: ContainerInputs): { join?: string; own: boolean } {
 }
 
 export function containerPlan(input: ContainerInputs): SpawnPlan {
-  const { container, image, dirs, pod, fs, podSpec } = input;
+  const { container, image, dirs, pod, podSpec } = input;
   const command = resolveCommand(image.config, container, input.hostname);
   let security: ProcessSecurity;
   try {
-    security = resolveSecurity({ container, podSpec, rootfs: image.rootfs, fs });
+    security = resolveSecurity({ container, podSpec, rootfs: image.rootfs, fs: input.fs });
   } catch (err) {
     if (err instanceof SecurityError) throw new PlanError(err.message);
     throw err;
   }
-  const root = dirs.rootfs;
   const ns = (name: string): string => `/proc/${input.sandboxPid}/ns/${name}`;
   const pid = pidNamespace(input);
   const fds = new Fds();
-  const etc = (file: string, source: string): Step[] => {
-    const point = mountPoint(image.rootfs, root, posix.join('/etc', file), 'file', fs);
-    return [...point.steps, { op: 'mount', source, target: point.target, flags: ['bind'] }];
-  };
-  const volumes = volumeSteps(input, security, fds);
+  const pidNsFd = pid.join ? fds.take() : undefined;
+  const pause = openPause(input.initBinary ?? pauseBinary, fds.take());
+  const hostProc = fds.take();
+  const where = { image: { rootfs: image.rootfs, fs: input.fs }, placed: [] as Placed[], fds };
+  const private_ = { early: false, readOnly: false, propagation: 'private' as const };
+  // hostIPC: the host's IPC namespace, and the host's /dev/shm with it.
+  const shm = mountSteps({ path: podSpec?.hostIPC ? '/dev/shm' : pod.shm }, { path: '/dev/shm', kind: 'dir' }, { ...private_, what: "the pod's /dev/shm" }, where);
+  const etc = concat(
+    (['hosts', 'hostname', 'resolv.conf'] as const).map((file) =>
+      mountSteps({ path: file === 'hosts' ? pod.hosts : file === 'hostname' ? pod.hostname : pod.resolvConf }, { path: `/etc/${file}`, kind: 'file' }, { ...private_, what: `/etc/${file}` }, where),
+    ),
+  );
+  const volumes = volumeSteps(input, security, where);
   // Kubernetes gives a privileged container a writable /sys.
   const sysFlags: MountFlag[] = security.privileged ? ['nosuid', 'nodev', 'noexec'] : ['rdonly', 'nosuid', 'nodev', 'noexec'];
 
@@ -294,71 +340,62 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     { op: 'setns', path: ns('net'), ns: 'net' },
     { op: 'setns', path: ns('ipc'), ns: 'ipc' },
     { op: 'setns', path: ns('uts'), ns: 'uts' },
+    ...(pidNsFd !== undefined && pid.join ? [{ op: 'open' as const, path: pid.join, fd: pidNsFd, read: true }] : []),
+    { op: 'new_session_keyring' },
+    pause.open,
+    // Who the parent is, for the PR_SET_PDEATHSIG check (step 8).
+    { op: 'open', path: '/proc', fd: hostProc },
     // Directories made on the way to a subPath get the volume's mode exactly.
     { op: 'umask', mask: 0 },
-    ...volumes.open,
+    ...volumes.early,
     // Nothing mounted from here on may propagate back to the host.
     { op: 'mount', source: '', target: '/', flags: ['rec', 'private'] },
+    ...shm.copy,
+    ...etc.copy,
+    ...volumes.copy,
     {
-      op: 'mount', source: 'overlay', target: root, fstype: 'overlay', flags: [],
+      op: 'mount', source: 'overlay', target: dirs.rootfs, fstype: 'overlay', flags: [],
       data: `lowerdir=${image.rootfs},upperdir=${dirs.upper},workdir=${dirs.work}`,
     },
+    { op: 'pivot_root', root: dirs.rootfs },
+    { op: 'mkdir', path: '/sys', mode: 0o555 },
+    { op: 'mount', source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: sysFlags },
+    ...devSteps(),
+    ...shm.attach,
+    ...etc.attach,
+    ...volumes.attach,
   ];
-  for (const m of [
-    { fstype: 'proc', path: 'proc', flags: ['nosuid', 'nodev', 'noexec'] as MountFlag[] },
-    { fstype: 'sysfs', path: 'sys', flags: sysFlags },
-  ]) {
-    const target = posix.join(root, m.path);
-    steps.push({ op: 'mkdir', path: target, mode: 0o555 }, { op: 'mount', source: m.fstype, target, fstype: m.fstype, flags: m.flags });
-  }
-  // hostIPC: the host's IPC namespace, and the host's /dev/shm with it.
-  steps.push(...devSteps(root, podSpec?.hostIPC ? '/dev/shm' : pod.shm));
+  if (pidNsFd !== undefined) steps.push({ op: 'enter_pid_ns', fd: pidNsFd });
+  steps.push({ op: 'mkdir', path: '/proc', mode: 0o555 }, { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: ['nosuid', 'nodev', 'noexec'] });
   if (!security.privileged) {
-    const nullDevice = posix.join(root, 'dev/null');
-    for (const p of MASKED_PATHS) steps.push({ op: 'mask', path: posix.join(root, p), nullDevice });
-    for (const p of READONLY_PATHS) steps.push({ op: 'readonly_path', path: posix.join(root, p) });
+    for (const p of MASKED_PATHS) steps.push({ op: 'mask', path: p, nullDevice: '/dev/null' });
+    for (const p of READONLY_PATHS) steps.push({ op: 'readonly_path', path: p });
   }
-  steps.push(
-    ...etc('hosts', pod.hosts),
-    ...etc('hostname', pod.hostname),
-    ...etc('resolv.conf', pod.resolvConf),
-    ...volumes.mount,
-  );
-  const initFd = pid.own ? fds.take() : undefined;
-  if (initFd !== undefined) steps.push({ op: 'open', path: input.initBinary ?? pauseBinary, fd: initFd });
-  steps.push({ op: 'pivot_root', root });
   // runc creates a missing working directory; so do we, inside the new root.
   const cwd = posix.resolve('/', command.workingDir);
-  for (const dir of [...ancestorsWithin('/', cwd), cwd]) {
-    if (dir !== '/') steps.push({ op: 'mkdir', path: dir, mode: 0o755 });
-  }
+  for (const dir of ancestorsAndSelf(cwd)) steps.push({ op: 'mkdir', path: dir, mode: 0o755 });
   if (security.readOnlyRootFilesystem) steps.push({ op: 'remount_ro', target: '/' });
   steps.push(
     ...securitySteps(security, input.arch ?? process.arch),
     // As the container's user, like runc: a directory it may not enter fails here.
     { op: 'chdir', path: cwd },
-    { op: 'pdeathsig', signal: 'SIGKILL' },
+    { op: 'pdeathsig', signal: 'SIGKILL', procFd: hostProc },
     { op: 'setsid' },
-  );
-  if (initFd === undefined) {
-    steps.push({ op: 'exec', candidates: command.candidates, argv: command.argv, env: command.env });
-  } else {
-    // PID 1 of the container's own namespace is pause, which starts the
+    // PID 1 of the container's own namespace is pause --init, which starts the
     // command as its child, reaps every orphan, and exits as the command does.
-    steps.push({
-      op: 'exec',
-      candidates: [],
-      fd: initFd,
-      argv: ['pause', '--init', String(command.candidates.length), ...command.candidates, ...command.argv],
-      env: command.env,
-    });
-  }
+    execThroughPause(pause.fd, command, pid.own ? 'init' : 'exec'),
+  );
   return {
     name: container.name,
     newNamespaces: pid.own ? ['mnt', 'pid'] : ['mnt'],
-    ...(pid.join ? { joinPidNamespace: pid.join } : {}),
     // pause as init takes its signals with sigwaitinfo: blocked across exec, none is lost.
     keepSignalsBlocked: pid.own,
     steps,
   };
+}
+
+/** "/a/b" -> ["/a", "/a/b"]; "/" -> []. */
+function ancestorsAndSelf(path: string): string[] {
+  const parts = path.split('/').filter((p) => p !== '');
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`);
 }

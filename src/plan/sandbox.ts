@@ -3,7 +3,7 @@
 //
 // pause is contained like Kubernetes' own, which runs from a minimal image as
 // uid 65535: a mount namespace of its own whose root is an empty read-only
-// tmpfs holding only the pause binary, no capabilities at all, no_new_privs,
+// tmpfs (pause runs by fd, from a private read-only mount), no capabilities at all, no_new_privs,
 // an empty environment. A container that sees it as PID 1 finds nothing of
 // the host behind /proc/1/root, /proc/1/cwd or /proc/1/environ (and, pause
 // running as another uid, is refused even a look: EACCES).
@@ -34,23 +34,27 @@ export function sandboxNamespaces(podSpec: PodSpec | undefined): Namespace[] {
 
 export function sandboxPlan(input: SandboxInputs): SpawnPlan {
   const namespaces = sandboxNamespaces(input.podSpec);
-  // An empty tmpfs over the binary's own directory (it exists wherever pause
-  // is installed); the binary itself is reached through an fd opened first.
+  // pause's root: an empty read-only tmpfs, mounted over a directory that
+  // exists wherever pause is installed (its own); the binary itself is run
+  // by fd, from a private read-only copy of its mount.
   const root = posix.dirname(input.pauseBinary) === '/' ? '/tmp' : posix.dirname(input.pauseBinary);
-  const binary = posix.join(root, 'pause');
-  const fd = PLAN_FDS.base;
-  const steps: Step[] = [];
+  const proc = PLAN_FDS.base;
+  const exe = PLAN_FDS.base + 1;
+  const steps: Step[] = [
+    // First: a pause whose supervisor dies while it is being made must not
+    // outlive it; the check after the flag ends it at once if the supervisor
+    // is gone already. The host's /proc tells who the parent is (getppid()
+    // says 0 in a new PID namespace).
+    { op: 'open', path: '/proc', fd: proc },
+    { op: 'pdeathsig', signal: 'SIGKILL', procFd: proc },
+  ];
   if (namespaces.includes('uts')) steps.push({ op: 'sethostname', name: input.hostname });
   if (namespaces.includes('net')) steps.push({ op: 'loopback_up' });
   steps.push(
     // Nothing mounted from here on reaches the host.
     { op: 'mount', source: '', target: '/', flags: ['rec', 'private'] },
-    { op: 'open', path: input.pauseBinary, fd },
-    { op: 'mount', source: 'tmpfs', target: root, fstype: 'tmpfs', flags: ['nosuid', 'nodev'], data: 'mode=0555,size=16k,nr_inodes=8' },
-    { op: 'touch', path: binary, mode: 0o555 },
-    { op: 'mount', source: `/proc/self/fd/${fd}`, target: binary, flags: ['bind'] },
-    { op: 'remount_ro', target: binary },
-    { op: 'remount_ro', target: root },
+    { op: 'open_exe', path: input.pauseBinary, fd: exe },
+    { op: 'mount', source: 'tmpfs', target: root, fstype: 'tmpfs', flags: ['rdonly', 'nosuid', 'nodev', 'noexec'], data: 'mode=0555,size=4k,nr_inodes=1' },
     { op: 'pivot_root', root },
     { op: 'chdir', path: '/' },
     { op: 'no_new_privs' },
@@ -59,11 +63,11 @@ export function sandboxPlan(input: SandboxInputs): SpawnPlan {
     { op: 'setgid', gid: PAUSE_ID },
     { op: 'setuid', uid: PAUSE_ID },
     { op: 'capset', permitted: [], effective: [], inheritable: [], ambient: [], limitToHeld: false },
-    // After the uid change, which would clear it: the pod lives no longer
+    // Again after the uid change, which clears it: the pod lives no longer
     // than the process that supervises it.
-    { op: 'pdeathsig', signal: 'SIGKILL' },
+    { op: 'pdeathsig', signal: 'SIGKILL', procFd: proc },
     { op: 'setsid' },
-    { op: 'exec', candidates: ['/pause'], argv: ['/pause'], env: [] },
+    { op: 'exec', candidates: [], fd: exe, argv: ['/pause'], env: [], what: 'pause' },
   );
   return {
     name: 'pause',

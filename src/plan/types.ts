@@ -23,7 +23,12 @@ export type Step =
   | { op: 'chdir'; path: string }
   | { op: 'sethostname'; name: string }
   | { op: 'loopback_up' }
-  | { op: 'pdeathsig'; signal: 'SIGKILL' | 'SIGTERM' }
+  /**
+   * PR_SET_PDEATHSIG; with `procFd` (the host's /proc, opened before the
+   * root or PID namespace changed), then a check that the parent is still
+   * the spawner: if it died first, no signal would ever come, so fail now.
+   */
+  | { op: 'pdeathsig'; signal: 'SIGKILL' | 'SIGTERM'; procFd?: number }
   | { op: 'setsid'; controllingTerminal?: boolean }
   | { op: 'setgroups'; gids: number[] }
   | { op: 'setgid'; gid: number }
@@ -32,20 +37,41 @@ export type Step =
   | { op: 'write_file'; path: string; content: string }
   | { op: 'umask'; mask: number }
   // File descriptors the plan opens by number (see PLAN_FDS), so that later
-  // steps can name them: `/proc/self/fd/N` as a mount source, or exec by fd.
-  /** open(path, O_PATH|O_CLOEXEC), moved to `fd`. */
-  | { op: 'open'; path: string; fd: number }
+  // steps can name them: a mount source or target, a namespace, exec by fd.
+  /** open(path, O_PATH|O_CLOEXEC) (with read: O_RDONLY, as setns needs), moved to `fd`. */
+  | { op: 'open'; path: string; fd: number; read?: boolean }
   /**
-   * `path` under `base`, never leaving it: openat2(RESOLVE_BENEATH |
-   * RESOLVE_NO_MAGICLINKS); where openat2 is missing, component by component
-   * with O_NOFOLLOW, refusing every symlink. With mkdirMode, missing
-   * directories are made on the way (each one opened O_NOFOLLOW after mkdirat).
+   * `path` under `base`, never leaving it: openat2 with RESOLVE_BENEATH (a
+   * symlink or ".." that leads out fails), or with inRoot RESOLVE_IN_ROOT (a
+   * symlink resolves inside `base` as if it were /); magic links (/proc/PID/root)
+   * never followed. With `make`, what is missing is made beneath: directories
+   * of `mode`, and with 'file' an empty last component (O_EXCL|O_NOFOLLOW).
+   * With `baseFd`, the base is that fd (a mount attached earlier, `base`
+   * only names it), never its path again.
    */
-  | { op: 'open_beneath'; base: string; path: string; fd: number; mkdirMode?: number; what?: string }
-  /** open_tree(OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of the mounts at `path`, keeping their peers. */
-  | { op: 'open_tree'; path: string; fd: number }
-  /** move_mount: attach the detached tree of `fd` at `target`. */
-  | { op: 'move_mount'; fd: number; target: string }
+  | { op: 'open_beneath'; base: string; baseFd?: number; path: string; fd: number; make?: 'dirs' | 'file'; mode?: number; inRoot?: boolean; what?: string }
+  /** open_tree(OPEN_TREE_CLONE|AT_RECURSIVE): a detached copy of the mounts at `path` (or at fd `fromFd`), keeping their peers. */
+  | { op: 'open_tree'; path?: string; fromFd?: number; fd: number }
+  /** move_mount: attach the detached tree of `fd` onto what fd `toFd` is (never a path). */
+  | { op: 'move_mount'; fd: number; toFd: number; what?: string }
+  /** mount_setattr on the mount of `fd`: read-only, and/or a propagation type. */
+  | { op: 'mount_setattr'; fd: number; readOnly?: boolean; propagation?: 'private' | 'slave' | 'shared'; recursive?: boolean }
+  /**
+   * A private read-only, nosuid copy (open_tree + mount_setattr) of the mount
+   * of `path`, at `fd`: exec'd by fd, the binary can be run but never changed
+   * through /proc/self/exe.
+   */
+  | { op: 'open_exe'; path: string; fd: number }
+  /**
+   * setns(fd, CLONE_NEWPID), then clone(CLONE_PARENT): the steps after this
+   * one run in a process born in that PID namespace now, with the mounts and
+   * root already the container's; this one exits.
+   */
+  | { op: 'enter_pid_ns'; fd: number }
+  /** exec -t: a pty from the devpts at /dev/pts of this root (no symlink followed); the peer becomes stdio, the master goes to the spawner over `socketFd`. */
+  | { op: 'open_pty'; socketFd: number }
+  /** keyctl(JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring, so nothing of the spawner's keyring is reachable. */
+  | { op: 'new_session_keyring' }
   /** MS_REMOUNT|MS_BIND|MS_RDONLY, keeping the mount's nosuid/nodev/noexec/atime flags (statfs). */
   | { op: 'remount_ro'; target: string }
   /** OCI masked path: `nullDevice` bound over a file, an empty read-only tmpfs over a directory, nothing if missing. */
@@ -70,23 +96,28 @@ export type Step =
     }
   /** seccomp(SECCOMP_SET_MODE_FILTER) with this BPF program. */
   | { op: 'seccomp'; filter: BpfInstruction[] }
-  /** execve of the first candidate that exists; with `fd`, execveat(fd, "", AT_EMPTY_PATH) instead. */
-  | { op: 'exec'; candidates: string[]; argv: string[]; env: string[]; fd?: number };
+  /**
+   * execve of the first candidate that exists; with `fd`, execveat(fd, "",
+   * AT_EMPTY_PATH) instead. With `statusFd`, that fd stays open across the
+   * exec for pause --exec to report the command's own exec on. `what`
+   * names the command in errors.
+   */
+  | { op: 'exec'; candidates: string[]; argv: string[]; env: string[]; fd?: number; statusFd?: number; what?: string };
 
 /**
  * The numbers a plan gives the descriptors it opens: high enough to stay out
  * of the way of stdio, low enough for any RLIMIT_NOFILE. The child's fd
  * table is its own (no CLONE_FILES), and every one of them is CLOEXEC.
+ * Two numbers below them are the spawner's: the pty socket and the exec
+ * status pipe, which the addon makes before clone() and moves there.
  */
-export const PLAN_FDS = { base: 100, max: 999 } as const;
+export const PLAN_FDS = { base: 100, max: 999, ptySocket: 98, execStatus: 99 } as const;
 
 export interface SpawnPlan {
   /** Who this process is: "pause" or the container's name. */
   name: string;
   /** Namespaces created by clone() itself. */
   newNamespaces: Namespace[];
-  /** A PID namespace to join: set for children before clone(), by the parent. */
-  joinPidNamespace?: string;
   /** Signals stay blocked across exec (pause waits for them with rt_sigtimedwait). */
   keepSignalsBlocked: boolean;
   steps: Step[];

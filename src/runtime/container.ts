@@ -7,7 +7,7 @@ import { pipe } from '../native/addon.js';
 import type { Image } from '../image/store.js';
 import { resolveCommand } from '../plan/command.js';
 import { joinCgroup } from '../plan/cgroup.js';
-import { containerPlan, type PreparedVolume } from '../plan/container.js';
+import { containerPlan, TERMINATION_LOG_VOLUME, type PreparedVolume } from '../plan/container.js';
 import type { Cgroup } from './cgroups/types.js';
 import type { Container, PodSpec } from '../spec/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
@@ -39,8 +39,6 @@ export interface InstanceContext {
   initBinary?: string;
 }
 
-/** Not a DNS label, so never the name of a user's volume. */
-const TERMINATION_LOG_VOLUME = 'peapod:termination-log';
 
 /**
  * The container's termination message file is a mount the runtime adds (as

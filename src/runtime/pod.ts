@@ -340,6 +340,7 @@ export class PodRuntime {
       cgroupProcs: r.cgroup?.procsFiles ?? [],
       // A hook runs with the container's identity and capabilities, never more.
       security: resolveSecurity({ container: r.spec, podSpec: this.pod.spec, rootfs: r.image.rootfs, fs: hostFs }),
+      launcher: this.options.pauseBinary ?? defaultPause,
     };
   }
 

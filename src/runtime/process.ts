@@ -18,6 +18,8 @@ export class PlanProcess {
     readonly name: string,
     readonly pid: number,
     private readonly pidfd: number,
+    /** exec -t: the master of the pty the process got from its container. */
+    readonly master?: number,
   ) {
     this.startTime = processStartTime(pid) ?? 0;
     this.exited = new Promise((resolve) => {
@@ -30,8 +32,8 @@ export class PlanProcess {
   }
 
   static spawn(plan: SpawnPlan, stdio: [number, number, number]): PlanProcess {
-    const { pid, pidfd } = spawnPlan(plan, stdio);
-    return new PlanProcess(plan.name, pid, pidfd);
+    const { pid, pidfd, master } = spawnPlan(plan, stdio);
+    return new PlanProcess(plan.name, pid, pidfd, master);
   }
 
   get running(): boolean {

@@ -2,7 +2,8 @@
 // runAsGroup, supplementalGroups, fsGroup), hostNetwork / hostPID / hostIPC,
 // and shareProcessNamespace: false with pause as each container's init.
 
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { pauseBinary } from '../../src/native/addon.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,19 +30,21 @@ describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
   let root: TestRoot;
   freshRootPerTest((r) => (root = r));
 
-  it('pause keeps no capability, runs as 65535 with no_new_privs, in a mount namespace whose root holds only itself', async () => {
+  it('pause keeps no capability, runs as 65535 with no_new_privs, in a mount namespace whose root is empty, from a read-only binary', async () => {
     const s = await start(root, pod('pause-box', [sh('c', 'sleep 30')]));
     const pause = s.runtime.sandbox.pid;
     const st = procStatus(pause);
     expect([st.CapInh, st.CapPrm, st.CapEff, st.CapBnd, st.CapAmb]).toEqual(Array(5).fill('0000000000000000'));
     expect([st.Uid, st.Gid, st.Groups, st.NoNewPrivs]).toEqual(['65535\t65535\t65535\t65535', '65535\t65535\t65535\t65535', '', '1']);
     expect(nsInode(pause, 'mnt')).not.toBe(nsInode(process.pid, 'mnt'));
-    expect(readdirSync(`/proc/${pause}/root`)).toEqual(['pause']);
+    expect(readdirSync(`/proc/${pause}/root`)).toEqual([]);
     expect(readFileSync(`/proc/${pause}/environ`, 'utf8')).toBe('');
     expect(readFileSync(`/proc/${pause}/mountinfo`, 'utf8').trim().split('\n').map((l) => l.split(' ').slice(4, 6).join(' '))).toEqual([
-      '/ ro,nosuid,nodev,relatime',
-      '/pause ro,relatime',
+      '/ ro,nosuid,nodev,noexec,relatime',
     ]);
+    // Its binary: the host's pause, through a detached read-only mount.
+    expect(statSync(`/proc/${pause}/exe`).ino).toBe(statSync(pauseBinary).ino);
+    expect(() => chmodSync(`/proc/${pause}/exe`, 0o4755)).toThrow(/EROFS/);
     await s.runtime.stop({ force: true });
   });
 

@@ -99,7 +99,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     // The host directory disappears: the next start cannot bind it.
     rmSync(gone, { recursive: true });
     await waitFor('CreateContainerError', () => w.container('c').state.waiting?.reason === 'CreateContainerError', 5000);
-    expect(w.container('c').state.waiting?.message).toMatch(/^c: mount .*\/gone on .*rootfs\/h: ENOENT/);
+    expect(w.container('c').state.waiting?.message).toMatch(/^c: open_tree .*\/gone: ENOENT/);
     expect(w.latest().status.phase).toBe('Running');
     expect(w.runtime.events.events.some((e) => e.type === 'Warning' && e.reason === 'Failed')).toBe(true);
     await w.runtime.stop({ force: true });

@@ -60,21 +60,25 @@ describe('peapod explain', () => {
     expect(out).toMatch(/clone\(CLONE_NEWNS\|CLONE_NEWPID\|CLONE_NEWNET\|CLONE_NEWIPC\|CLONE_NEWUTS\)/);
     expect(out).toMatch(/^\s+\d+\. sethostname "two-containers"$/m);
     // Containers join pause's namespaces, named by the placeholder for its pid.
-    expect(out).toContain('parent: setns(/proc/<pause pid>/ns/pid, CLONE_NEWPID) around clone()');
+    expect(out).toMatch(/^\s+\d+\. fd (\d+) = open\(\/proc\/<pause pid>\/ns\/pid, O_RDONLY\|O_CLOEXEC\)$/m);
+    expect(out).toMatch(/^\s+\d+\. setns\(fd \d+, CLONE_NEWPID\), then clone\(CLONE_PARENT\): the steps below run in a process born in that PID namespace only now/m);
     expect(out).toMatch(/^\s+1\. setns\(\/proc\/<pause pid>\/ns\/net, CLONE_NEWNET\): join pause's network namespace$/m);
     // The overlay root over the image (a placeholder: the store is empty), under the state root given.
     const rootfs = join(where.root, 'pods', 'two-containers', 'containers', 'nginx-container', 'rootfs');
     expect(out).toContain(`$ROOTFS = ${rootfs}`);
     expect(out).toMatch(/^\s+\d+\. mount -t overlay overlay \$ROOTFS -o lowerdir=<image busybox>\/rootfs,upperdir=\$POD\/containers\/nginx-container\/upper,workdir=\$POD\/containers\/nginx-container\/work$/m);
-    expect(out).toMatch(/^\s+\d+\. mount --rbind \$POD\/volumes\/shared-data \$ROOTFS\/usr\/share\/nginx\/html$/m);
-    expect(out).toMatch(/^\s+\d+\. mount --bind \$POD\/shm \$ROOTFS\/dev\/shm$/m);
+    expect(out).toMatch(/^\s+\d+\. fd \d+ = open_tree\(\$POD\/volumes\/shared-data, OPEN_TREE_CLONE\|AT_RECURSIVE\)/m);
+    expect(out).toMatch(/^\s+\d+\. fd \d+ = \/usr\/share\/nginx\/html in the new root, made if missing \(openat2 RESOLVE_IN_ROOT/m);
+    expect(out).toMatch(/^\s+\d+\. move_mount\(fd \d+ onto fd \d+\): volume "shared-data" \(\$POD\/volumes\/shared-data\) on \/usr\/share\/nginx\/html$/m);
+    expect(out).toMatch(/^\s+\d+\. move_mount\(fd \d+ onto fd \d+\): the pod's \/dev\/shm \(\$POD\/shm\) on \/dev\/shm$/m);
     expect(out).toMatch(/^\s+\d+\. pivot_root \$ROOTFS: it becomes \//m);
     // The exec line, with argv and env.
-    expect(out).toMatch(/^\s+\d+\. execve the first that exists of: \/usr\/local\/sbin\/httpd .* \/bin\/httpd$/m);
+    expect(out).toMatch(/^\s+\d+\. execveat\(fd \d+, "", AT_EMPTY_PATH\): the read-only pause, which execs the first that exists of: \/usr\/local\/sbin\/httpd .* \/bin\/httpd \(/m);
     expect(out).toContain('argv: ["httpd","-f","-vv","-p","80","-h","/usr/share/nginx/html"]');
-    expect(out).toMatch(/^\s+\d+\. execve \/bin\/sh$/m);
+    expect(out).toMatch(/^\s+\d+\. execveat\(fd \d+, "", AT_EMPTY_PATH\): the read-only pause, which execs \/bin\/sh \(/m);
     expect(out).toMatch(/env: {2}PATH=\S+ HOSTNAME=two-containers$/m);
-    expect(out).toMatch(/^\s+\d+\. execve \/pause$/m);
+    expect(out).toMatch(/^\s+\d+\. fd (\d+) = \S+\/pause through a private read-only, nosuid copy of its mount/m);
+    expect(out).toMatch(/^\s+\d+\. execveat\(fd \d+, "", AT_EMPTY_PATH\): the program opened above$/m);
 
     // Numbered 1..N in every section, with no gap.
     for (const section of out.split('\n== ').slice(1)) {
@@ -98,7 +102,8 @@ describe('peapod explain', () => {
     expect(e.placeholders).toHaveProperty('<pause pid>');
     const nginx = e.processes[1]!.plan!;
     expect(nginx.newNamespaces).toEqual(['mnt']);
-    expect(nginx.joinPidNamespace).toBe('/proc/<pause pid>/ns/pid');
+    expect(nginx.steps).toContainEqual({ op: 'open', path: '/proc/<pause pid>/ns/pid', fd: 100, read: true });
+    expect(nginx.steps).toContainEqual({ op: 'enter_pid_ns', fd: 100 });
     expect(nginx.steps.slice(0, 3)).toEqual([
       { op: 'setns', path: '/proc/<pause pid>/ns/net', ns: 'net' },
       { op: 'setns', path: '/proc/<pause pid>/ns/ipc', ns: 'ipc' },
@@ -106,7 +111,10 @@ describe('peapod explain', () => {
     ]);
     const ops = nginx.steps.map((s) => s.op);
     expect(ops.indexOf('pivot_root')).toBeGreaterThan(ops.findIndex((_, i) => (nginx.steps[i] as { fstype?: string }).fstype === 'overlay'));
-    expect(nginx.steps.at(-1)).toMatchObject({ op: 'exec', argv: ['httpd', '-f', '-vv', '-p', '80', '-h', '/usr/share/nginx/html'] });
+    const exec = nginx.steps.at(-1) as { op: string; argv: string[]; what: string };
+    expect(exec).toMatchObject({ op: 'exec', what: 'httpd', statusFd: 99 });
+    expect(exec.argv.slice(0, 2)).toEqual(['pause', '--exec']);
+    expect(exec.argv.slice(-7)).toEqual(['httpd', '-f', '-vv', '-p', '80', '-h', '/usr/share/nginx/html']);
     expect(JSON.stringify(e)).not.toContain('4194305');
 
     const text = await run([process.execPath, bin, 'explain', '-f', example, '--root', where.root], { PEAPOD_IMAGES: where.images });

@@ -174,9 +174,11 @@ describe('seccomp filter', () => {
 describe('container plan: containment', () => {
   it('masks and makes read-only the OCI paths, with the container’s own /dev/null, unless privileged', () => {
     const s = containerPlan(inputs()).steps;
-    for (const p of MASKED_PATHS) expect(s).toContainEqual({ op: 'mask', path: `/d/c/rootfs${p}`, nullDevice: '/d/c/rootfs/dev/null' });
-    for (const p of READONLY_PATHS) expect(s).toContainEqual({ op: 'readonly_path', path: `/d/c/rootfs${p}` });
-    expect(indexOf(s, (x) => x.op === 'mknod' && x.path.endsWith('/null'))).toBeLessThan(indexOf(s, (x) => x.op === 'mask'));
+    for (const p of MASKED_PATHS) expect(s).toContainEqual({ op: 'mask', path: p, nullDevice: '/dev/null' });
+    for (const p of READONLY_PATHS) expect(s).toContainEqual({ op: 'readonly_path', path: p });
+    expect(indexOf(s, (x) => x.op === 'mknod' && x.path === '/dev/null')).toBeLessThan(indexOf(s, (x) => x.op === 'mask'));
+    // /proc, and so its masks, only once born in the pod's PID namespace.
+    expect(indexOf(s, (x) => x.op === 'enter_pid_ns')).toBeLessThan(indexOf(s, (x) => x.op === 'mount' && x.fstype === 'proc'));
     expect(s.find((x) => x.op === 'mount' && x.fstype === 'sysfs')).toMatchObject({ flags: ['rdonly', 'nosuid', 'nodev', 'noexec'] });
     const priv = containerPlan(inputs({ securityContext: { privileged: true } })).steps;
     expect(ops(priv)).not.toContain('mask');
@@ -184,13 +186,28 @@ describe('container plan: containment', () => {
     expect(priv.find((x) => x.op === 'mount' && x.fstype === 'sysfs')).toMatchObject({ flags: ['nosuid', 'nodev', 'noexec'] });
   });
 
-  it('drops privileges after pivot_root, changes ids before chdir, and sets PDEATHSIG after the uid change', () => {
+  it('drops privileges after pivot_root, changes ids before chdir, and sets PDEATHSIG (checked against the host’s /proc) after the uid change', () => {
     const s = containerPlan(inputs({ securityContext: { runAsUser: 1000 } })).steps;
     const at = (op: string): number => s.findIndex((x) => x.op === op);
     expect(at('pivot_root')).toBeLessThan(at('seccomp'));
     expect(at('setuid')).toBeLessThan(at('chdir'));
     expect(at('setuid')).toBeLessThan(at('pdeathsig'));
+    const proc = s.find((x) => x.op === 'open' && x.path === '/proc');
+    expect(indexOf(s, (x) => x === proc)).toBeLessThan(at('pivot_root'));
+    expect(s[at('pdeathsig')]).toEqual({ op: 'pdeathsig', signal: 'SIGKILL', procFd: (proc as Extract<Step, { op: 'open' }>).fd });
     expect(ops(s).slice(-4)).toEqual(['chdir', 'pdeathsig', 'setsid', 'exec']);
+  });
+
+  it('starts the command through a read-only pause opened before pivot_root, never by its own execve, in a new session keyring', () => {
+    const s = containerPlan(inputs({}, { initBinary: '/opt/pause' })).steps;
+    const exe = s.find((x) => x.op === 'open_exe');
+    expect(exe).toMatchObject({ op: 'open_exe', path: '/opt/pause' });
+    expect(indexOf(s, (x) => x === exe)).toBeLessThan(indexOf(s, (x) => x.op === 'pivot_root'));
+    expect(s.at(-1)).toEqual({
+      op: 'exec', candidates: [], fd: (exe as Extract<Step, { op: 'open_exe' }>).fd,
+      argv: ['pause', '--exec', '99', '1', '/bin/app', 'app'], env: ['PATH=/bin', 'HOSTNAME=pod1'], statusFd: 99, what: 'app',
+    });
+    expect(indexOf(s, (x) => x.op === 'new_session_keyring')).toBeLessThan(indexOf(s, (x) => x.op === 'exec'));
   });
 
   it('remounts / read-only after the working directory is made, for readOnlyRootFilesystem', () => {
@@ -201,7 +218,7 @@ describe('container plan: containment', () => {
     expect(containerPlan(inputs()).steps.some((x) => x.op === 'remount_ro' && x.target === '/')).toBe(false);
   });
 
-  it('opens a subPath beneath its volume before / goes private, and mounts the fd, never the path', () => {
+  it('opens a subPath beneath its volume before / goes private, and mounts a copy of the fd, never the path', () => {
     const plan = containerPlan(
       inputs(
         {
@@ -217,15 +234,21 @@ describe('container plan: containment', () => {
     const s = plan.steps;
     const priv = indexOf(s, (x) => x.op === 'mount' && x.target === '/' && x.flags.includes('private'));
     // Mounts go shortest mountPath first: /logs, then /conf/app.conf.
-    expect(s.slice(0, priv).filter((x) => x.op === 'open_beneath')).toEqual([
-      { op: 'open_beneath', base: '/vol', path: 'logs/web', fd: 100, mkdirMode: 0o777, what: 'subPath "logs/web" of volume "v"' },
-      { op: 'open_beneath', base: '/vol', path: 'config/app.conf', fd: 101, what: 'subPath "config/app.conf" of volume "v"' },
+    const subs = s.slice(0, priv).filter((x): x is Extract<Step, { op: 'open_beneath' }> => x.op === 'open_beneath');
+    expect(subs).toMatchObject([
+      { op: 'open_beneath', base: '/vol', path: 'logs/web', make: 'dirs', mode: 0o777, what: 'subPath "logs/web" of volume "v"' },
+      { op: 'open_beneath', base: '/vol', path: 'config/app.conf', what: 'subPath "config/app.conf" of volume "v"' },
     ]);
-    expect(s).toContainEqual({ op: 'touch', path: '/d/c/rootfs/conf/app.conf', mode: 0o644 });
-    expect(s).toContainEqual({ op: 'mount', source: '/proc/self/fd/101', target: '/d/c/rootfs/conf/app.conf', flags: ['bind', 'rec'] });
-    expect(s).toContainEqual({ op: 'remount_ro', target: '/d/c/rootfs/conf/app.conf' });
-    expect(s).toContainEqual({ op: 'mount', source: '/proc/self/fd/100', target: '/d/c/rootfs/logs', flags: ['bind', 'rec'] });
-    expect(s.some((x) => x.op === 'mount' && x.source.startsWith('/vol/'))).toBe(false);
+    expect(subs[1]).not.toHaveProperty('make');
+    for (const [sub, target, kind] of [[subs[0], 'logs', 'dirs'], [subs[1], 'conf/app.conf', 'file']] as const) {
+      const copy = s.find((x) => x.op === 'open_tree' && x.fromFd === sub?.fd) as Extract<Step, { op: 'open_tree' }>;
+      const point = s.find((x) => x.op === 'open_beneath' && x.base === '/' && x.path === target) as Extract<Step, { op: 'open_beneath' }>;
+      expect(point).toMatchObject({ inRoot: true, make: kind });
+      expect(s).toContainEqual(expect.objectContaining({ op: 'move_mount', fd: copy.fd, toFd: point.fd }));
+    }
+    const conf = s.find((x) => x.op === 'open_tree' && x.fromFd === subs[1]?.fd) as Extract<Step, { op: 'open_tree' }>;
+    expect(s).toContainEqual({ op: 'mount_setattr', fd: conf.fd, readOnly: true });
+    expect(s.some((x) => x.op === 'open_tree' && x.path?.startsWith('/vol/'))).toBe(false);
   });
 
   it('refuses subPaths that climb or start at /, and a subPath of a file volume', () => {
@@ -235,49 +258,62 @@ describe('container plan: containment', () => {
     expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'f', mountPath: '/x', subPath: 'a' }] }, vol))).toThrow('subPath needs a directory volume; /f is a file');
   });
 
+  it('refuses mount destinations under /proc and /sys, the termination message path too', () => {
+    const vol = { volumes: new Map([['v', { hostPath: '/vol', kind: 'dir' as const }], ['peapod:termination-log', { hostPath: '/t', kind: 'file' as const }]]) };
+    for (const mountPath of ['/proc/self/root/tmp/x', '/proc', '/sys/x', '/a/../proc/1/root']) {
+      expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath }] }, vol))).toThrow(/volumeMounts\[0\] \(v\)\.mountPath: .* is under \/(proc|sys); peapod refuses mounts there/);
+    }
+    expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'peapod:termination-log', mountPath: '/proc/self/root/tmp/t' }] }, vol))).toThrow(/container "c": terminationMessagePath: "\/proc\/self\/root\/tmp\/t" is under \/proc/);
+  });
+
   it('takes a copy of the host’s mounts before going private for HostToContainer (rslave) and Bidirectional (rshared)', () => {
     const vol = { volumes: new Map([['v', { hostPath: '/host/v', kind: 'dir' as const }]]) };
     const s = containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'HostToContainer' }] }, vol)).steps;
     const priv = indexOf(s, (x) => x.op === 'mount' && x.target === '/' && x.flags.includes('private'));
-    expect(indexOf(s, (x) => x.op === 'open_tree')).toBeLessThan(priv);
-    expect(s).toContainEqual({ op: 'open_tree', path: '/host/v', fd: 100 });
-    expect(s).toContainEqual({ op: 'move_mount', fd: 100, target: '/d/c/rootfs/v' });
-    expect(s).toContainEqual({ op: 'mount', source: '', target: '/d/c/rootfs/v', flags: ['rec', 'slave'] });
+    const copy = s.find((x) => x.op === 'open_tree' && x.path === '/host/v') as Extract<Step, { op: 'open_tree' }>;
+    expect(indexOf(s, (x) => x === copy)).toBeLessThan(priv);
+    expect(s).toContainEqual({ op: 'mount_setattr', fd: copy.fd, propagation: 'slave', recursive: true });
     const bidi = containerPlan(inputs({ securityContext: { privileged: true }, volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'Bidirectional' }] }, vol)).steps;
-    expect(bidi).toContainEqual({ op: 'mount', source: '', target: '/d/c/rootfs/v', flags: ['rec', 'shared'] });
+    expect(bidi).toContainEqual(expect.objectContaining({ op: 'mount_setattr', propagation: 'shared', recursive: true }));
     expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath: '/v', mountPropagation: 'Bidirectional' }] }, vol))).toThrow(/needs a privileged container/);
   });
 
-  it('shareProcessNamespace: false: a new PID namespace with pause --init, exec’d by fd, signals kept blocked', () => {
+  it('shareProcessNamespace: false: a new PID namespace with pause --init, exec’d by fd from a read-only mount, signals kept blocked', () => {
     const plan = containerPlan(inputs({}, { podSpec: { containers: [], shareProcessNamespace: false }, initBinary: '/opt/pause' }));
     expect(plan.newNamespaces).toEqual(['mnt', 'pid']);
-    expect(plan.joinPidNamespace).toBeUndefined();
+    expect(ops(plan.steps)).not.toContain('enter_pid_ns');
     expect(plan.keepSignalsBlocked).toBe(true);
-    expect(plan.steps).toContainEqual({ op: 'open', path: '/opt/pause', fd: 100 });
-    expect(indexOf(plan.steps, (x) => x.op === 'open')).toBeLessThan(indexOf(plan.steps, (x) => x.op === 'pivot_root'));
-    expect(plan.steps.at(-1)).toEqual({ op: 'exec', candidates: [], fd: 100, argv: ['pause', '--init', '1', '/bin/app', 'app'], env: ['PATH=/bin', 'HOSTNAME=pod1'] });
+    const exe = plan.steps.find((x) => x.op === 'open_exe') as Extract<Step, { op: 'open_exe' }>;
+    expect(exe.path).toBe('/opt/pause');
+    expect(indexOf(plan.steps, (x) => x === exe)).toBeLessThan(indexOf(plan.steps, (x) => x.op === 'pivot_root'));
+    expect(plan.steps.at(-1)).toEqual({ op: 'exec', candidates: [], fd: exe.fd, argv: ['pause', '--init', '1', '/bin/app', 'app'], env: ['PATH=/bin', 'HOSTNAME=pod1'], what: 'app' });
   });
 
   it('hostPID joins pause’s (the host’s) PID namespace whatever shareProcessNamespace says; hostIPC takes the host’s /dev/shm', () => {
     const plan = containerPlan(inputs({}, { podSpec: { containers: [], hostPID: true, shareProcessNamespace: false } }));
-    expect(plan.joinPidNamespace).toBe('/proc/4242/ns/pid');
+    const ns = plan.steps.find((x) => x.op === 'open' && x.path === '/proc/4242/ns/pid') as Extract<Step, { op: 'open' }>;
+    expect(ns).toMatchObject({ read: true });
+    expect(plan.steps).toContainEqual({ op: 'enter_pid_ns', fd: ns.fd });
     expect(plan.newNamespaces).toEqual(['mnt']);
     const ipc = containerPlan(inputs({}, { podSpec: { containers: [], hostIPC: true } })).steps;
-    expect(ipc).toContainEqual({ op: 'mount', source: '/dev/shm', target: '/d/c/rootfs/dev/shm', flags: ['bind'] });
+    expect(ipc).toContainEqual(expect.objectContaining({ op: 'open_tree', path: '/dev/shm' }));
   });
 });
 
 describe('sandbox plan: pause contained', () => {
-  it('gets an empty read-only root holding only the binary (mounted from an fd), no capabilities, uid 65535', () => {
+  it('gets an empty read-only root, runs from a read-only copy of its binary’s mount, no capabilities, uid 65535', () => {
     const plan = sandboxPlan({ hostname: 'p', pauseBinary: '/opt/peapod/pause' });
     const s = plan.steps;
-    expect(s).toContainEqual({ op: 'open', path: '/opt/peapod/pause', fd: 100 });
-    expect(s).toContainEqual({ op: 'mount', source: '/proc/self/fd/100', target: '/opt/peapod/pause', flags: ['bind'] });
+    const exe = s.find((x) => x.op === 'open_exe') as Extract<Step, { op: 'open_exe' }>;
+    expect(exe.path).toBe('/opt/peapod/pause');
+    expect(s).toContainEqual(expect.objectContaining({ op: 'mount', fstype: 'tmpfs', target: '/opt/peapod', flags: expect.arrayContaining(['rdonly']) }));
     expect(s).toContainEqual({ op: 'pivot_root', root: '/opt/peapod' });
     expect(s).toContainEqual({ op: 'capbset', keep: [] });
     expect(s).toContainEqual({ op: 'setuid', uid: 65535 });
-    expect(s.findIndex((x) => x.op === 'setuid')).toBeLessThan(s.findIndex((x) => x.op === 'pdeathsig'));
-    expect(s.at(-1)).toEqual({ op: 'exec', candidates: ['/pause'], argv: ['/pause'], env: [] });
+    // PDEATHSIG first of all (checked through the host's /proc), and again after the uid change.
+    expect(s.slice(0, 2)).toEqual([{ op: 'open', path: '/proc', fd: 100 }, { op: 'pdeathsig', signal: 'SIGKILL', procFd: 100 }]);
+    expect(s.findIndex((x) => x.op === 'setuid')).toBeLessThan(s.findLastIndex((x) => x.op === 'pdeathsig'));
+    expect(s.at(-1)).toEqual({ op: 'exec', candidates: [], fd: exe.fd, argv: ['/pause'], env: [], what: 'pause' });
   });
 
   it('leaves out the namespaces the pod takes from the host, and never names the host', () => {

@@ -41,15 +41,23 @@ describe('sandbox plan', () => {
     expect(plan.keepSignalsBlocked).toBe(true);
     expect(plan.steps).toContainEqual({ op: 'sethostname', name: 'mypod' });
     expect(plan.steps).toContainEqual({ op: 'loopback_up' });
-    expect(plan.steps).toContainEqual({ op: 'pdeathsig', signal: 'SIGKILL' });
-    expect(plan.steps.at(-1)).toEqual({ op: 'exec', candidates: ['/pause'], argv: ['/pause'], env: [] });
+    expect(plan.steps).toContainEqual({ op: 'pdeathsig', signal: 'SIGKILL', procFd: 100 });
+    expect(plan.steps.at(-1)).toMatchObject({ op: 'exec', candidates: [], argv: ['/pause'], env: [] });
   });
 });
 
+/** The step that opens a mount point, and the copy attached onto it. */
+function attached(s: Step[], path: string): { point: Extract<Step, { op: 'open_beneath' }>; tree: Extract<Step, { op: 'open_tree' }> } {
+  const point = s.find((x) => x.op === 'open_beneath' && x.path === path) as Extract<Step, { op: 'open_beneath' }>;
+  expect(point, `a mount point at ${path}`).toBeDefined();
+  const move = s.find((x) => x.op === 'move_mount' && x.toFd === point.fd) as Extract<Step, { op: 'move_mount' }>;
+  const tree = s.find((x) => x.op === 'open_tree' && x.fd === move.fd) as Extract<Step, { op: 'open_tree' }>;
+  return { point, tree };
+}
+
 describe('container plan', () => {
-  it('joins pause’s namespaces: pid by the parent before clone, net/ipc/uts by setns, and a new mount namespace', () => {
+  it('joins pause’s namespaces: net/ipc/uts by setns, pid by a child born there after pivot_root, and a new mount namespace', () => {
     const plan = containerPlan(inputs());
-    expect(plan.joinPidNamespace).toBe('/proc/4242/ns/pid');
     expect(plan.newNamespaces).toEqual(['mnt']);
     const setns = plan.steps.filter((s) => s.op === 'setns');
     expect(setns).toEqual([
@@ -57,47 +65,59 @@ describe('container plan', () => {
       { op: 'setns', path: '/proc/4242/ns/ipc', ns: 'ipc' },
       { op: 'setns', path: '/proc/4242/ns/uts', ns: 'uts' },
     ]);
+    const pid = plan.steps.find((s) => s.op === 'open' && s.path === '/proc/4242/ns/pid') as Extract<Step, { op: 'open' }>;
+    const enter = plan.steps.findIndex((s) => s.op === 'enter_pid_ns' && s.fd === pid.fd);
+    expect(enter).toBeGreaterThan(plan.steps.findIndex((s) => s.op === 'pivot_root'));
   });
 
-  it('makes / private before mounting, then overlay, /proc, /sys read-only, /dev, pivot_root, exec, in that order', () => {
+  it('makes / private, copies the host sources, mounts the overlay, pivots, then /sys, /dev, the mounts, the PID namespace, /proc, exec', () => {
     const plan = containerPlan(inputs());
     const s = plan.steps;
     const idx = (pred: (x: Step) => boolean): number => s.findIndex(pred);
     const priv = idx((x) => x.op === 'mount' && x.target === '/' && x.flags.includes('private'));
+    const copies = idx((x) => x.op === 'open_tree');
     const overlay = idx((x) => x.op === 'mount' && x.fstype === 'overlay');
-    const proc = idx((x) => x.op === 'mount' && x.fstype === 'proc');
     const pivot = idx((x) => x.op === 'pivot_root');
+    const sys = idx((x) => x.op === 'mount' && x.fstype === 'sysfs');
+    const enter = idx((x) => x.op === 'enter_pid_ns');
+    const proc = idx((x) => x.op === 'mount' && x.fstype === 'proc');
+    expect([priv, copies, overlay, pivot, sys, enter, proc]).toEqual([...[priv, copies, overlay, pivot, sys, enter, proc]].sort((a, b) => a - b));
     expect(priv).toBeGreaterThan(-1);
-    expect(priv).toBeLessThan(overlay);
-    expect(overlay).toBeLessThan(proc);
-    expect(proc).toBeLessThan(pivot);
     expect(s[overlay]).toMatchObject({ target: '/d/c/rootfs', data: 'lowerdir=/img/rootfs,upperdir=/d/c/upper,workdir=/d/c/work' });
-    expect(s.find((x) => x.op === 'mount' && x.fstype === 'sysfs')).toMatchObject({ flags: expect.arrayContaining(['rdonly']) });
-    expect(s.at(-1)).toEqual({ op: 'exec', candidates: ['/usr/bin/httpd', '/bin/httpd'], argv: ['httpd', '-f'], env: ['PATH=/usr/bin:/bin', 'HOSTNAME=pod1'] });
+    expect(s[sys]).toMatchObject({ target: '/sys', flags: expect.arrayContaining(['rdonly']) });
+    expect(s[proc]).toMatchObject({ target: '/proc' });
+    expect(s.at(-1)).toMatchObject({ op: 'exec', argv: ['pause', '--exec', '99', '2', '/usr/bin/httpd', '/bin/httpd', 'httpd', '-f'], env: ['PATH=/usr/bin:/bin', 'HOSTNAME=pod1'], statusFd: 99, what: 'httpd' });
     expect(ops(s).slice(-4)).toEqual(['chdir', 'pdeathsig', 'setsid', 'exec']);
   });
 
   it('builds a minimal /dev: the six devices, pts with its own ptmx, and the pod’s shared /dev/shm', () => {
     const s = containerPlan(inputs()).steps;
-    const nodes = s.filter((x): x is Extract<Step, { op: 'mknod' }> => x.op === 'mknod').map((x) => [x.path.replace('/d/c/rootfs/dev/', ''), x.major, x.minor]);
-    expect(nodes).toEqual([['null', 1, 3], ['zero', 1, 5], ['full', 1, 7], ['random', 1, 8], ['urandom', 1, 9], ['tty', 5, 0]]);
-    expect(s).toContainEqual(expect.objectContaining({ op: 'mount', fstype: 'devpts', data: expect.stringContaining('newinstance') }));
-    expect(s).toContainEqual({ op: 'symlink', target: 'pts/ptmx', path: '/d/c/rootfs/dev/ptmx' });
-    expect(s).toContainEqual({ op: 'mount', source: '/d/shm', target: '/d/c/rootfs/dev/shm', flags: ['bind'] });
+    const nodes = s.filter((x): x is Extract<Step, { op: 'mknod' }> => x.op === 'mknod').map((x) => [x.path, x.major, x.minor]);
+    expect(nodes).toEqual([['/dev/null', 1, 3], ['/dev/zero', 1, 5], ['/dev/full', 1, 7], ['/dev/random', 1, 8], ['/dev/urandom', 1, 9], ['/dev/tty', 5, 0]]);
+    expect(s).toContainEqual(expect.objectContaining({ op: 'mount', fstype: 'devpts', target: '/dev/pts', data: expect.stringContaining('newinstance') }));
+    expect(s).toContainEqual({ op: 'symlink', target: 'pts/ptmx', path: '/dev/ptmx' });
+    const shm = attached(s, 'dev/shm');
+    expect(shm.tree.path).toBe('/d/shm');
+    expect(shm.point).toMatchObject({ base: '/', inRoot: true, make: 'dirs' });
     // Devices are made with umask 0, and the container gets the usual 022.
     // (The first umask 0 is for subPath directories, made with the volume's mode.)
     const umasks = s.filter((x) => x.op === 'umask');
     expect(umasks).toEqual([{ op: 'umask', mask: 0 }, { op: 'umask', mask: 0 }, { op: 'umask', mask: 0o022 }]);
   });
 
-  it('bind-mounts the pod’s /etc/hosts, /etc/hostname and /etc/resolv.conf', () => {
-    const s = containerPlan(inputs()).steps;
+  it('mounts the pod’s /etc/hosts, /etc/hostname and /etc/resolv.conf by fd, copied before pivot_root', () => {
+    const s = containerPlan(inputs());
+    const pivot = s.steps.findIndex((x) => x.op === 'pivot_root');
     for (const f of ['hosts', 'hostname', 'resolv.conf']) {
-      expect(s).toContainEqual({ op: 'mount', source: `/d/etc/${f}`, target: `/d/c/rootfs/etc/${f}`, flags: ['bind'] });
+      const { point, tree } = attached(s.steps, `etc/${f}`);
+      expect(tree.path).toBe(`/d/etc/${f}`);
+      expect(s.steps.indexOf(tree)).toBeLessThan(pivot);
+      expect(s.steps.indexOf(point)).toBeGreaterThan(pivot);
+      expect(point).toMatchObject({ base: '/', inRoot: true, make: 'file' });
     }
   });
 
-  it('mounts volumes parents first, read-only by a remount, creating their mount points', () => {
+  it('mounts volumes parents first; a nested one beneath its parent’s mount (by fd), read-only by mount_setattr', () => {
     const plan = containerPlan(
       inputs({
         container: {
@@ -110,19 +130,19 @@ describe('container plan', () => {
         ]),
       }),
     );
-    const at = plan.steps.findIndex((x) => x.op === 'mount' && x.source === '/host/outer');
-    expect(plan.steps[at]).toEqual({ op: 'mount', source: '/host/outer', target: '/d/c/rootfs/data', flags: ['bind', 'rec'] });
-    // The nested one: opened beneath the outer volume once it is mounted, the
-    // file made with O_NOFOLLOW there, and the mount onto the opened fd.
-    const [open, touch, bind, ro] = plan.steps.slice(at + 1, at + 5) as Step[];
-    expect(open).toMatchObject({ op: 'open_beneath', base: '/d/c/rootfs/data', path: '.', mkdirMode: 0o755 });
-    const fd = (open as Extract<Step, { op: 'open_beneath' }>).fd;
-    expect(touch).toEqual({ op: 'touch', path: `/proc/self/fd/${fd}/inner`, mode: 0o644 });
-    expect(bind).toEqual({ op: 'mount', source: '/host/inner.txt', target: `/proc/self/fd/${fd}/inner`, flags: ['bind', 'rec'] });
-    expect(ro).toEqual({ op: 'remount_ro', target: '/d/c/rootfs/data/inner' });
+    const outer = attached(plan.steps, 'data');
+    expect(outer.tree.path).toBe('/host/outer');
+    expect(outer.point).toMatchObject({ base: '/', inRoot: true, make: 'dirs' });
+    const inner = attached(plan.steps, 'inner');
+    expect(inner.tree.path).toBe('/host/inner.txt');
+    expect(inner.point).toMatchObject({ base: '/data', baseFd: outer.tree.fd, make: 'file' });
+    expect(inner.point.inRoot).toBeUndefined();
+    expect(plan.steps.indexOf(inner.point)).toBeGreaterThan(plan.steps.findIndex((x) => x.op === 'move_mount' && x.fd === outer.tree.fd));
+    expect(plan.steps).toContainEqual({ op: 'mount_setattr', fd: inner.tree.fd, readOnly: true });
+    expect(plan.steps).not.toContainEqual(expect.objectContaining({ op: 'mount_setattr', fd: outer.tree.fd, readOnly: true }));
   });
 
-  it('never lets an image symlink point a mount outside the root', () => {
+  it('resolves an image symlink on the way to a mount point inside the root, never on the host', () => {
     // The image has /data -> /etc and /evil -> ../../../../host: both stay inside.
     // Links are read in the image (the container's rootfs is empty on the host).
     const fs = fakeFs({ '/img/rootfs/data': '/etc', '/img/rootfs/evil': '../../../../host' });
@@ -133,8 +153,8 @@ describe('container plan', () => {
         volumes: new Map([['v', { hostPath: '/host/v', kind: 'dir' as const }], ['w', { hostPath: '/host/w', kind: 'dir' as const }]]),
       }),
     );
-    const targets = plan.steps.filter((x): x is Extract<Step, { op: 'mount' }> => x.op === 'mount' && x.source.startsWith('/host/')).map((x) => x.target);
-    expect(targets).toEqual(['/d/c/rootfs/etc', '/d/c/rootfs/host/x']);
+    expect(attached(plan.steps, 'etc').tree.path).toBe('/host/v');
+    expect(attached(plan.steps, 'host/x').tree.path).toBe('/host/w');
   });
 });
 
