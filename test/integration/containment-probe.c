@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/keyctl.h>
 #include <linux/reboot.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -20,12 +21,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *errname(int e) {
@@ -50,6 +53,10 @@ static const char *errname(int e) {
     case ELOOP: return "ELOOP";
     case EADDRINUSE: return "EADDRINUSE";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENOKEY: return "ENOKEY";
+    case ENOTTY: return "ENOTTY";
+    case EIO: return "EIO";
+    case ETXTBSY: return "ETXTBSY";
     default: return "E?";
   }
 }
@@ -290,6 +297,88 @@ static int run(int argc, char **argv) {
     report("setns", setns(fd, 0));
     close(fd);
     return 2;
+  }
+  if (!strcmp(cmd, "chmod")) { /* chmod PATH OCTAL */
+    report("chmod", chmod(a1, (mode_t)strtol(a2, NULL, 8)));
+    return 3;
+  }
+  if (!strcmp(cmd, "open-write")) {
+    int fd = open(a1, O_WRONLY);
+    report("open-write", fd);
+    if (fd >= 0) close(fd);
+    return 2;
+  }
+  if (!strcmp(cmd, "tiocsti")) { /* tiocsti TEXT: TEXT typed into fds 0-2 and /dev/tty, as at a keyboard */
+    for (int fd = 0; fd < 3; fd++) {
+      long rc = 0;
+      for (const char *c = a1; *c && rc == 0; c++) rc = ioctl(fd, TIOCSTI, c);
+      char what[32];
+      snprintf(what, sizeof what, "tiocsti %d", fd);
+      report(what, rc);
+    }
+    int tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+    report("open /dev/tty", tty);
+    if (tty >= 0) close(tty);
+    return 2;
+  }
+  if (!strcmp(cmd, "tiocsti-later")) { /* tiocsti-later TEXT MS: the same, from a child left behind, MS later */
+    if (fork() == 0) {
+      struct timespec ts = {atol(a2) / 1000, (atol(a2) % 1000) * 1000000L};
+      nanosleep(&ts, NULL);
+      for (int fd = 0; fd < 3; fd++)
+        for (const char *c = a1; *c; c++) ioctl(fd, TIOCSTI, c);
+      _exit(0);
+    }
+    printf("tiocsti-later: left behind\n");
+    return 3;
+  }
+  if (!strcmp(cmd, "keys")) { /* keys DESCRIPTION: a user key of that name in any keyring reachable? */
+    static const struct { const char *name; long spec; } rings[] = {
+        {"session", KEY_SPEC_SESSION_KEYRING}, {"user-session", KEY_SPEC_USER_SESSION_KEYRING}, {"user", KEY_SPEC_USER_KEYRING}};
+    for (unsigned i = 0; i < sizeof rings / sizeof rings[0]; i++) {
+      char what[64];
+      snprintf(what, sizeof what, "search %s", rings[i].name);
+      long id = syscall(SYS_keyctl, KEYCTL_SEARCH, rings[i].spec, "user", a1, 0);
+      if (id < 0) {
+        report(what, -1);
+        continue;
+      }
+      char buf[256];
+      long n = syscall(SYS_keyctl, KEYCTL_READ, id, buf, sizeof buf - 1);
+      buf[n < 0 ? 0 : n < 255 ? n : 255] = '\0';
+      printf("%s: found, reads \"%s\"\n", what, buf);
+    }
+    return 2;
+  }
+  if (!strcmp(cmd, "add-key")) { /* add-key DESCRIPTION PAYLOAD: into the session keyring */
+    report("add-key", syscall(SYS_add_key, "user", a1, a2, strlen(a2), KEY_SPEC_SESSION_KEYRING));
+    return 3;
+  }
+  if (!strcmp(cmd, "watch-roots")) { /* watch-roots PATH MS: every process, looked into as /proc/PID/root/PATH */
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long ms = atol(a2), scans = 0, leaks = 0;
+    char path[512];
+    for (;;) {
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >= ms) break;
+      DIR *d = opendir("/proc");
+      if (!d) break;
+      for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        snprintf(path, sizeof path, "/proc/%s/root%s", e->d_name, a1);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+          leaks++;
+          printf("LEAK through /proc/%s/root\n", e->d_name);
+          close(fd);
+        }
+      }
+      closedir(d);
+      scans++;
+    }
+    printf("watch-roots: %s, %ld leaks\n", scans > 100 ? "many scans" : "few scans", leaks);
+    return 3;
   }
   fprintf(stderr, "probe: unknown command %s\n", cmd);
   exit(2);

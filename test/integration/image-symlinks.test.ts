@@ -5,6 +5,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveImage } from '../../src/image/store.js';
 import { execIn, freshRootPerTest, isRoot, pod, sh, start, type TestRoot } from './helpers.js';
 
 describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
@@ -18,7 +19,7 @@ describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
     target = mkdtempSync(join(tmpdir(), 'peapod-evil-target-'));
     const image = join(store, 'evil');
     mkdirSync(image);
-    cpSync(join(process.env.PEAPOD_IMAGES as string, 'busybox', 'rootfs'), join(image, 'rootfs'), { recursive: true, verbatimSymlinks: true });
+    cpSync(resolveImage(process.env.PEAPOD_IMAGES as string, 'busybox').rootfs, join(image, 'rootfs'), { recursive: true, verbatimSymlinks: true });
     writeFileSync(join(image, 'config.json'), JSON.stringify({ cmd: ['sh'], env: ['PATH=/bin'] }));
     symlinkSync(target, join(image, 'rootfs', 'data'));
     rmSync(join(image, 'rootfs', 'etc'), { recursive: true });
