@@ -5,6 +5,7 @@ import { formatIssue, readPodFile } from '../spec/index.js';
 import { PodRuntime } from '../runtime/pod.js';
 
 import { runtimePaths } from '../runtime/paths.js';
+import { MODE } from '../runtime/modes.js';
 import { reclaimStalePods } from '../runtime/stale.js';
 import { backoffFromEnv } from '../runtime/backoff.js';
 import { spawn } from 'node:child_process';
@@ -134,7 +135,7 @@ async function run(argv: readonly string[]): Promise<number> {
     report(`error ${(err as Error).message}`);
     throw err;
   }
-  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a' });
+  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a', mode: MODE.log });
   say(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
   report(`ok ${runtime.name}`);
   if (interrupts > 0) {

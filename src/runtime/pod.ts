@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
-import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
@@ -31,7 +31,8 @@ import { runHook, type HookContext } from './hooks.js';
 import { spawnInContainer } from './exec.js';
 import { hostFs } from './host-fs.js';
 import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
-import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
+import { podPaths, prepareRoots, type PodPaths, type RuntimePaths } from './paths.js';
+import { makeDir, MODE } from './modes.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
@@ -116,7 +117,7 @@ export class PodExistsError extends Error {
  */
 async function claimName(paths: RuntimePaths, pp: PodPaths, name: string, record: PodRecord): Promise<void> {
   const pods = join(paths.state, 'pods');
-  mkdirSync(pods, { recursive: true });
+  prepareRoots(paths);
   for (let attempt = 0; attempt < 2; attempt++) {
     const staging = mkdtempSync(join(pods, CLAIM_PREFIX));
     writeRecord(join(staging, 'runtime.json'), record);
@@ -289,7 +290,7 @@ export class PodRuntime {
   private createPodFiles(): void {
     const { paths } = this;
     this.createCgroups();
-    mkdirSync(paths.data, { recursive: true });
+    makeDir(paths.data, MODE.podDir);
     writePodFiles(paths, this.hostname);
     mountPodShm(paths);
     const fsGroup = this.pod.spec.securityContext?.fsGroup;
