@@ -154,7 +154,9 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   // Stopped on request, a pod is simply deleted; ended on its own, it has a phase.
   const reason = result.status.reason ? ` (${result.status.reason})` : '';
-  say(interrupts > 0 || runtime.isTerminating ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
+  // (Evicted or past its deadline, it was ended by the runtime: that has a phase too.)
+  const requested = interrupts > 0 || (runtime.isTerminating && !result.status.reason);
+  say(requested ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
   return result.exitCode;
 }
 
