@@ -1,12 +1,13 @@
 // Modes are set, not left to the umask; roots are closed; the user's own
 // directories are not chmodded; the layout's roots come from the right places.
-import { chmodSync, chownSync, closeSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LayoutError, makeDir, makeOwnDir, openWithMode, withUmaskFor, writeFileWithMode } from '../../src/runtime/modes.js';
-import { prepareRoots, runtimePaths } from '../../src/runtime/paths.js';
+import { controlSocketPath, serveControl } from '../../src/runtime/control.js';
+import { podPaths, prepareRoots, runtimePaths } from '../../src/runtime/paths.js';
 
 const isRoot = process.getuid?.() === 0;
 const mode = (p: string): number => lstatSync(p).mode & 0o7777;
@@ -109,5 +110,52 @@ describe('the layout', () => {
       process.umask(saved);
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the control socket', () => {
+  let dir: string;
+  const saved = { tmp: process.env.TMPDIR, umask: process.umask() };
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'peapod-sock-'));
+    // The fallback for long roots lives in the temporary directory: this test's own.
+    process.env.TMPDIR = dir;
+    process.umask(0);
+  });
+  afterEach(() => {
+    process.umask(saved.umask);
+    if (saved.tmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved.tmp;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const target = { stop: () => Promise.resolve({ exitCode: 0, status: { phase: 'Succeeded' } }) };
+  const longRoot = (): string => join(dir, 'r'.repeat(120));
+
+  it('past 108 bytes it moves to a directory of root\'s alone in the temporary directory; the socket is 0600 under umask 0', async () => {
+    const root = longRoot();
+    const path = controlSocketPath(podPaths(runtimePaths({ root }, {}), 'p'), root);
+    expect(path.startsWith(join(dir, `peapod-${process.getuid?.() ?? 0}`))).toBe(true);
+    const server = serveControl(path, target);
+    await new Promise((r) => server.once('listening', r));
+    expect(mode(dirname(path))).toBe(0o700);
+    expect(mode(path)).toBe(0o600);
+    await new Promise((r) => server.close(r));
+  });
+
+  it.skipIf(!isRoot)('refuses a directory another user made there, and says so', () => {
+    const root = longRoot();
+    const path = controlSocketPath(podPaths(runtimePaths({ root }, {}), 'p'), root);
+    mkdirSync(dirname(path), { mode: 0o777 });
+    chownSync(dirname(path), 65534, 65534);
+    const write = process.stderr.write;
+    let said = '';
+    process.stderr.write = ((s: string) => ((said += s), true)) as typeof process.stderr.write;
+    try {
+      serveControl(path, target).close();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(said).toMatch(/belongs to uid 65534/);
+    expect(existsSync(path)).toBe(false);
   });
 });
