@@ -17,8 +17,8 @@ const NOBODY = 65534;
 const SECRET = 'secret-7f3a';
 
 /** A real unprivileged host user runs argv: its exit code and what it said. */
-function asNobody(argv: string[]): { code: number; stderr: string } {
-  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...argv], { encoding: 'utf8' });
+function asNobody(argv: string[], env: NodeJS.ProcessEnv = process.env): { code: number; stderr: string } {
+  const r = spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', ...argv], { encoding: 'utf8', env });
   return { code: r.status ?? -1, stderr: r.stderr };
 }
 
@@ -226,6 +226,9 @@ spec:
       expect(mode(record.control as string)).toBe(0o600);
       expectHostUserLockedOut(pp, 'c', 'scratch');
       expect((await peapod(['get', 'pods', '-o', 'name'])).out).toBe('pod/apart\n');
+      // Another user is told why, not that there are no pods.
+      const look = asNobody([process.execPath, bin, 'get', 'pods'], env);
+      expect(look).toEqual({ code: 1, stderr: `peapod: cannot read ${join(state, 'pods')}: permission denied; the pods' state is root's alone: run peapod as root\n` });
     } finally {
       const del = await peapod(['delete', 'pod', 'apart', '--force']);
       expect(del.out).toContain('deleted');
