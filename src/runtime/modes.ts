@@ -8,7 +8,7 @@
 // directories are closed to other host users; what a container must use as
 // any uid (emptyDir, the termination log, /dev/shm, its writable layer)
 // keeps the open mode it needs inside, and a host user cannot traverse to it.
-import { chmodSync, closeSync, fchmodSync, lstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export const MODE = {
@@ -48,6 +48,20 @@ export function octal(mode: number): string {
 }
 
 /**
+ * Runs `use` on the directory itself, opened without following a symbolic
+ * link at its end: a chmod by name could be sent elsewhere by a link
+ * swapped in meanwhile (a hostPath's parent may be writable by others).
+ */
+function withDir<T>(dir: string, follow: boolean, use: (fd: number) => T): T {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY | (follow ? 0 : constants.O_NOFOLLOW));
+  try {
+    return use(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Makes `dir` and any missing parents, each with exactly `mode`. Directories
  * that exist are left as they are. Returns the first directory created.
  */
@@ -55,7 +69,7 @@ export function makeDir(dir: string, mode: number): string | undefined {
   const first = mkdirSync(dir, { recursive: true, mode });
   if (first === undefined) return undefined;
   for (let p = dir; ; p = dirname(p)) {
-    chmodSync(p, mode);
+    withDir(p, false, (fd) => fchmodSync(fd, mode));
     if (p === first || dirname(p) === p) break;
   }
   return first;
@@ -78,17 +92,20 @@ export function makeOwnDir(dir: string, mode: number): void {
   }
   const uid = process.getuid?.() ?? 0;
   const link = lstatSync(dir);
-  const st = link.isSymbolicLink() ? statSync(dir) : link;
-  if (!st.isDirectory()) throw new LayoutError(`${dir} is not a directory; peapod keeps its state there: remove it or choose another root`);
-  for (const [what, s] of [['it', st], ['the symbolic link to it', link]] as const) {
-    if (s.uid !== uid) {
-      throw new LayoutError(
-        `${dir}: ${what} belongs to uid ${s.uid}, not to uid ${uid} that runs peapod; that user could read or change what peapod keeps there: remove it, or choose another root (--root)`,
-      );
-    }
-  }
-  const current = st.mode & 0o7777;
-  if ((current & ~mode) !== 0) chmodSync(dir, current & mode);
+  if (!link.isSymbolicLink() && !link.isDirectory()) throw new LayoutError(`${dir} is not a directory; peapod keeps its state there: remove it or choose another root`);
+  const refuse = (what: string, owner: number): never => {
+    throw new LayoutError(
+      `${dir}: ${what} belongs to uid ${owner}, not to uid ${uid} that runs peapod; that user could read or change what peapod keeps there: remove it, or choose another root (--root)`,
+    );
+  };
+  if (link.uid !== uid) refuse(link.isSymbolicLink() ? 'the symbolic link to it' : 'it', link.uid);
+  // Checked and changed through one fd: the directory looked at is the one chmodded.
+  withDir(dir, true, (fd) => {
+    const st = fstatSync(fd);
+    if (st.uid !== uid) refuse('it', st.uid);
+    const current = st.mode & 0o7777;
+    if ((current & ~mode) !== 0) fchmodSync(fd, current & mode);
+  });
 }
 
 /** Opens (creating if needed) a file whose mode is exactly `mode`, whatever the umask or its old mode. */
