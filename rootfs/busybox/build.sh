@@ -5,6 +5,9 @@
 # busybox comes from Debian's busybox-static (apt-get download, no install),
 # else from a static busybox already on the host. No binary is committed.
 set -euo pipefail
+# The image's modes are the recipe's, not the caller's umask (0 would make
+# its directories writable by every uid of a container).
+umask 022
 
 out=${1:?usage: build.sh OUT_DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -57,6 +60,8 @@ done
 
 cp "$here/etc/passwd" "$here/etc/group" "$root/etc/"
 cp "$here/config.json" "$work/image/config.json"
+# Its files keep their modes for containers; on the host, only the image's owner reaches them.
+chmod 700 "$work/image"
 
 mkdir -p "$(dirname "$out")"
 rm -rf "$out.tmp.$$"

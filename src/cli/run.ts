@@ -5,6 +5,7 @@ import { formatIssue, readPodFile } from '../spec/index.js';
 import { PodRuntime } from '../runtime/pod.js';
 
 import { runtimePaths } from '../runtime/paths.js';
+import { MODE } from '../runtime/modes.js';
 import { reclaimStalePods } from '../runtime/stale.js';
 import { backoffFromEnv } from '../runtime/backoff.js';
 import { spawn } from 'node:child_process';
@@ -134,7 +135,7 @@ async function run(argv: readonly string[]): Promise<number> {
     report(`error ${(err as Error).message}`);
     throw err;
   }
-  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a' });
+  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a', mode: MODE.log });
   say(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
   report(`ok ${runtime.name}`);
   if (interrupts > 0) {
@@ -153,7 +154,9 @@ async function run(argv: readonly string[]): Promise<number> {
   }
   // Stopped on request, a pod is simply deleted; ended on its own, it has a phase.
   const reason = result.status.reason ? ` (${result.status.reason})` : '';
-  say(interrupts > 0 || runtime.isTerminating ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
+  // (Evicted or past its deadline, it was ended by the runtime: that has a phase too.)
+  const requested = interrupts > 0 || (runtime.isTerminating && !result.status.reason);
+  say(requested ? `pod/${runtime.name} deleted\n` : `pod/${runtime.name} ${result.status.phase}${reason}, deleted\n`);
   return result.exitCode;
 }
 

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../native/addon.js';
+import { makeDir, MODE } from '../runtime/modes.js';
 
 export interface ImageConfig {
   entrypoint: string[];
@@ -77,6 +78,8 @@ export function readImageConfig(path: string, ref: string): ImageConfig {
 /** Builds the busybox image into the store from its recipe in rootfs/. */
 export function buildBusybox(store: string): string {
   const dir = join(store, BUILTIN);
+  // A store peapod makes is root's alone (the recipe closes the image's own directory too).
+  makeDir(store, MODE.rootDir);
   try {
     execFileSync('bash', [recipe, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {

@@ -2,7 +2,7 @@
 // (a new overlay upper layer, a new log file, the same namespaces and
 // volumes), and what was observed of every run feeds its status.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { pipe } from '../native/addon.js';
 import type { Image } from '../image/store.js';
 import { resolveCommand } from '../plan/command.js';
@@ -13,7 +13,8 @@ import type { Container, PodSpec } from '../spec/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
 import { hostFs } from './host-fs.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
-import type { PodPaths } from './paths.js';
+import { MODE, writeFileWithMode } from './modes.js';
+import { makeContainerDirs, type PodPaths } from './paths.js';
 import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitStatus } from './process.js';
 import { containerStatus } from './status/container-status.js';
@@ -145,10 +146,9 @@ export class ContainerRunner {
     // A fresh upper layer: a restarted container starts from its image again.
     rmSync(dirs.upper, { recursive: true, force: true });
     rmSync(dirs.work, { recursive: true, force: true });
-    for (const d of [dirs.rootfs, dirs.upper, dirs.work]) mkdirSync(d, { recursive: true });
-    writeFileSync(dirs.terminationLog, '');
+    makeContainerDirs(dirs, this.image.rootfs);
     // Any uid the container runs as may write its termination message (the kubelet does the same).
-    chmodSync(dirs.terminationLog, 0o666);
+    writeFileWithMode(dirs.terminationLog, '', MODE.terminationLog);
 
     const { container: spec, volumes } = withTerminationLog(this.spec, ctx.volumes, dirs.terminationLog);
 

@@ -3,10 +3,11 @@
 // One JSON line per request; the reply is `{"accepted":true}`, then, when
 // the pod is gone, `{"done":true,...}`.
 import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
+import { makeOwnDir, MODE, withUmaskFor } from './modes.js';
 import type { PodPaths } from './paths.js';
 
 export interface DeleteRequest {
@@ -27,7 +28,8 @@ export function controlSocketPath(pp: PodPaths, stateRoot: string): string {
   if (Buffer.byteLength(path) < 100) return path;
   const name = `${createHash('sha256').update(pp.state).digest('hex').slice(0, 16)}.sock`;
   const short = join(stateRoot, 'sockets', name);
-  return Buffer.byteLength(short) < 100 ? short : join(tmpdir(), `peapod-${name}`);
+  // Last, a directory of root's own in the temporary directory (serveControl checks whose it is).
+  return Buffer.byteLength(short) < 100 ? short : join(tmpdir(), `peapod-${process.getuid?.() ?? 0}`, name);
 }
 
 export interface ControlTarget {
@@ -35,8 +37,6 @@ export interface ControlTarget {
 }
 
 export function serveControl(path: string, target: ControlTarget): Server {
-  mkdirSync(dirname(path), { recursive: true });
-  rmSync(path, { force: true });
   const server = createServer((socket) => {
     let buffer = '';
     socket.setEncoding('utf8');
@@ -67,8 +67,16 @@ export function serveControl(path: string, target: ControlTarget): Server {
     });
   });
   // Without its control channel the pod still runs (and Ctrl-C still stops it): say so, carry on.
-  server.on('error', (err) => process.stderr.write(`peapod: control socket ${path}: ${err.message}; delete from another terminal will not reach this pod\n`));
-  server.listen(path);
+  const warn = (err: Error): boolean => process.stderr.write(`peapod: control socket ${path}: ${err.message}; delete from another terminal will not reach this pod\n`);
+  server.on('error', warn);
+  try {
+    // Root's alone, whatever directory it is in: only root may ask for a delete.
+    makeOwnDir(dirname(path), MODE.rootDir);
+    rmSync(path, { force: true });
+    withUmaskFor(MODE.socket, () => server.listen(path));
+  } catch (err) {
+    warn(err as Error);
+  }
   // The control channel alone must not keep a finished supervisor alive.
   server.unref();
   return server;

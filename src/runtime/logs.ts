@@ -3,9 +3,10 @@
 // (`<RFC3339Nano> <stream> <P|F> <line>`), and handed to a listener (the
 // foreground terminal). A line longer than the limit is split into partial
 // (P) records and a final (F) one, as CRI does.
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { makeDir, MODE, openWithMode } from './modes.js';
 
 export type Stream = 'stdout' | 'stderr';
 export type LogListener = (container: string, stream: Stream, line: string) => void;
@@ -110,8 +111,8 @@ export class ContainerLog {
     private readonly listener?: LogListener,
     private readonly rotation: LogRotation = DEFAULT_ROTATION,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
-    this.fd = openSync(path, 'a');
+    makeDir(dirname(path), MODE.podDir);
+    this.fd = openWithMode(path, 'a', MODE.log);
     this.size = fstatSync(this.fd).size;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -147,7 +148,7 @@ export class ContainerLog {
     renameSync(this.path, `${this.path}.${++this.sequence}`);
     const rotated = logFiles(this.path);
     for (const old of rotated.slice(0, Math.max(rotated.length - this.rotation.maxFiles, 0))) rmSync(old, { force: true });
-    this.fd = openSync(this.path, 'a');
+    this.fd = openWithMode(this.path, 'a', MODE.log);
     this.size = 0;
   }
 

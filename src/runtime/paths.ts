@@ -1,6 +1,12 @@
-// Where a pod's things live. One root per peapod instance, so that tests
-// (and people) can run several side by side: --root or PEAPOD_ROOT.
+// Where a pod's things live, and how the directories that hold them are
+// made. One root per peapod instance, so that tests (and people) can run
+// several side by side: --root or PEAPOD_ROOT. The modes are in modes.ts.
+import { chownSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDir, makeOwnDir, MODE } from './modes.js';
+
+export const DEFAULT_STATE_ROOT = '/run/peapod';
+export const DEFAULT_DATA_ROOT = '/var/lib/peapod';
 
 export interface RuntimePaths {
   /** Pod state: status, supervisor pid. */
@@ -9,6 +15,20 @@ export interface RuntimePaths {
   data: string;
   /** The image store. */
   images: string;
+  /**
+   * The roots the user named (--root, PEAPOD_*): made 0700 when missing,
+   * but never chmodded when found, as they may be shared directories (what
+   * peapod keeps in them is closed by its own pods/ directory).
+   */
+  given?: readonly string[];
+}
+
+export interface ContainerDirs {
+  dir: string;
+  rootfs: string;
+  upper: string;
+  work: string;
+  terminationLog: string;
 }
 
 export interface PodPaths {
@@ -23,15 +43,38 @@ export interface PodPaths {
   shm: string;
   etc: { hosts: string; hostname: string; resolvConf: string };
   volume(name: string): string;
-  container(name: string): { dir: string; rootfs: string; upper: string; work: string; terminationLog: string };
+  container(name: string): ContainerDirs;
   log(container: string, restart: number): string;
 }
 
-export function runtimePaths(opts: { root?: string | undefined } = {}): RuntimePaths {
-  const root = opts.root ?? process.env.PEAPOD_ROOT;
-  const images = process.env.PEAPOD_IMAGES;
-  if (root) return { state: root, data: root, images: images ?? join(root, 'images') };
-  return { state: '/run/peapod', data: '/var/lib/peapod', images: images ?? '/var/lib/peapod/images' };
+/**
+ * One root for everything (--root or PEAPOD_ROOT), else state and data
+ * apart: PEAPOD_STATE_ROOT (default /run/peapod) and PEAPOD_DATA_ROOT
+ * (default /var/lib/peapod). The image store is PEAPOD_IMAGES, else
+ * `images` in the data root.
+ */
+export function runtimePaths(opts: { root?: string | undefined } = {}, env: NodeJS.ProcessEnv = process.env): RuntimePaths {
+  const root = opts.root || env.PEAPOD_ROOT;
+  const images = env.PEAPOD_IMAGES || undefined;
+  const named = (...dirs: Array<string | undefined>): string[] => dirs.filter((d): d is string => !!d);
+  if (root) return { state: root, data: root, images: images ?? join(root, 'images'), given: named(root, images) };
+  const state = env.PEAPOD_STATE_ROOT || undefined;
+  const data = env.PEAPOD_DATA_ROOT || undefined;
+  return {
+    state: state ?? DEFAULT_STATE_ROOT,
+    data: data ?? DEFAULT_DATA_ROOT,
+    images: images ?? join(data ?? DEFAULT_DATA_ROOT, 'images'),
+    given: named(state, data, images),
+  };
+}
+
+/** The roots, their pods/ directories and the image store, closed to other host users (see RuntimePaths.given). */
+export function prepareRoots(paths: RuntimePaths): void {
+  const given = new Set(paths.given ?? []);
+  const root = (dir: string): void => void (given.has(dir) ? makeDir(dir, MODE.rootDir) : makeOwnDir(dir, MODE.rootDir));
+  for (const dir of new Set([paths.state, paths.data])) root(dir);
+  for (const dir of new Set([join(paths.state, 'pods'), join(paths.data, 'pods')])) makeOwnDir(dir, MODE.rootDir);
+  root(paths.images);
 }
 
 export function podPaths(paths: RuntimePaths, name: string): PodPaths {
@@ -52,4 +95,17 @@ export function podPaths(paths: RuntimePaths, name: string): PodPaths {
     },
     log: (c, restart) => join(data, 'logs', c, `${restart}.log`),
   };
+}
+
+/**
+ * A container instance's directories. The upper layer becomes the
+ * container's "/" (overlayfs takes the root's mode from it), so it takes
+ * the mode and owner of the image's root, as containerd's snapshotter does.
+ */
+export function makeContainerDirs(dirs: ContainerDirs, imageRootfs: string): void {
+  makeDir(dirs.rootfs, MODE.podDir);
+  makeDir(dirs.work, MODE.overlayWork);
+  const root = statSync(imageRootfs);
+  makeDir(dirs.upper, root.mode & 0o7777);
+  chownSync(dirs.upper, root.uid, root.gid);
 }

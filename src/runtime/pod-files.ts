@@ -1,10 +1,11 @@
 // The files a pod shares across its containers, kept by the runtime like the
 // kubelet keeps them: /etc/hosts, /etc/hostname, /etc/resolv.conf, and the
 // pod's /dev/shm (one tmpfs, mounted on the host under the pod's directory).
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
 import { mountsUnder } from './proc.js';
+import { makeDir, MODE, octal, writeFileWithMode } from './modes.js';
 import type { PodPaths } from './paths.js';
 
 export const SHM_SIZE = '64m';
@@ -25,17 +26,18 @@ export function hostsFile(hostname: string): string {
 }
 
 export function writePodFiles(paths: PodPaths, hostname: string): void {
-  mkdirSync(dirname(paths.etc.hosts), { recursive: true });
-  writeFileSync(paths.etc.hosts, hostsFile(hostname));
-  writeFileSync(paths.etc.hostname, `${hostname}\n`);
+  makeDir(dirname(paths.etc.hosts), MODE.podDir);
+  // Every uid of every container reads them: the host's own mode (here
+  // /etc/resolv.conf's) and the umask do not matter.
+  writeFileWithMode(paths.etc.hosts, hostsFile(hostname), MODE.podEtcFile);
+  writeFileWithMode(paths.etc.hostname, `${hostname}\n`, MODE.podEtcFile);
   // dnsPolicy Default: the node's resolver configuration.
-  if (existsSync('/etc/resolv.conf')) copyFileSync('/etc/resolv.conf', paths.etc.resolvConf);
-  else writeFileSync(paths.etc.resolvConf, '');
+  writeFileWithMode(paths.etc.resolvConf, existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf') : '', MODE.podEtcFile);
 }
 
 export function mountPodShm(paths: PodPaths): void {
-  mkdirSync(paths.shm, { recursive: true });
-  mount('shm', paths.shm, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=1777,size=${SHM_SIZE}`);
+  makeDir(paths.shm, MODE.podDir);
+  mount('shm', paths.shm, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=${octal(MODE.shm)},size=${SHM_SIZE}`);
 }
 
 /** Unmounts everything the runtime mounted under a pod's directory. */

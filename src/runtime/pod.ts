@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
-import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
@@ -31,7 +31,9 @@ import { runHook, type HookContext } from './hooks.js';
 import { spawnInContainer } from './exec.js';
 import { hostFs } from './host-fs.js';
 import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
-import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
+import { podPaths, prepareRoots, type PodPaths, type RuntimePaths } from './paths.js';
+import { makeDir, MODE } from './modes.js';
+import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
@@ -67,6 +69,8 @@ export interface PodOptions {
   podPidsLimit?: number;
   /** What this node offers pods, `memory=2Gi,cpu=2` (default: the host's, or PEAPOD_NODE_ALLOCATABLE). */
   nodeAllocatable?: string;
+  /** Seconds between two measures of the emptyDirs with a sizeLimit (default 10, or PEAPOD_EVICTION_INTERVAL). */
+  evictionInterval?: number;
 }
 
 export interface ContainerResult {
@@ -116,7 +120,7 @@ export class PodExistsError extends Error {
  */
 async function claimName(paths: RuntimePaths, pp: PodPaths, name: string, record: PodRecord): Promise<void> {
   const pods = join(paths.state, 'pods');
-  mkdirSync(pods, { recursive: true });
+  prepareRoots(paths);
   for (let attempt = 0; attempt < 2; attempt++) {
     const staging = mkdtempSync(join(pods, CLAIM_PREFIX));
     writeRecord(join(staging, 'runtime.json'), record);
@@ -166,6 +170,7 @@ export class PodRuntime {
   private failure: { reason: string; message: string } | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
   private control: Server | undefined;
+  private eviction: EvictionWatch | undefined;
   private podCgroup: Cgroup | undefined;
   private sandboxCgroup: Cgroup | undefined;
   private lastStatus: PodStatus | undefined;
@@ -221,6 +226,8 @@ export class PodRuntime {
    */
   static async start(pod: Pod, options: PodOptions): Promise<PodRuntime> {
     const runtime = new PodRuntime(pod, options);
+    const evictionInterval = options.evictionInterval ?? evictionIntervalFromEnv();
+    const limitedDirs = limitedEmptyDirs(pod.spec.volumes ?? [], (v) => runtime.paths.volume(v));
     runtime.prepare();
     await claimName(options.paths, runtime.paths, runtime.name, runtime.record);
     try {
@@ -233,6 +240,8 @@ export class PodRuntime {
     }
     runtime.supervising = true;
     runtime.control = serveControl(runtime.record.control as string, runtime);
+    // The kubelet's eviction for an emptyDir over its sizeLimit: killed at once, Failed, Evicted.
+    runtime.eviction = watchEmptyDirs(limitedDirs, evictionInterval, (message) => !runtime.isTerminating && runtime.fail('Evicted', message));
     runtime.armDeadline();
     runtime.sync();
     // Whoever started it may read pod.json at once (run -d, then get).
@@ -289,7 +298,7 @@ export class PodRuntime {
   private createPodFiles(): void {
     const { paths } = this;
     this.createCgroups();
-    mkdirSync(paths.data, { recursive: true });
+    makeDir(paths.data, MODE.podDir);
     writePodFiles(paths, this.hostname);
     mountPodShm(paths);
     const fsGroup = this.pod.spec.securityContext?.fsGroup;
@@ -644,6 +653,7 @@ export class PodRuntime {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    this.eviction?.stop();
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     const all = [...this.init, ...this.app];
     for (const r of all) {

@@ -1,7 +1,8 @@
 // The pod's record on disk, written atomically (write, then rename), so that
 // another peapod process can tell a live pod from a stale one.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDir, MODE, writeFileWithMode } from './modes.js';
 import type { Pod } from '../spec/types.js';
 
 export interface ProcessRecord {
@@ -31,11 +32,11 @@ export interface PodRecord {
   pod: Pod;
 }
 
-/** Write, then rename: a reader sees the old file or the new one, never half. */
+/** Write, then rename: a reader sees the old file or the new one, never half. Root's alone: it holds the pod's env. */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDir(dirname(path), MODE.podDir);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileWithMode(tmp, `${JSON.stringify(value, null, 2)}\n`, MODE.record);
   renameSync(tmp, path);
 }
 

@@ -1,7 +1,7 @@
 // Reading pods from any peapod process: what the supervisors wrote under
 // the state root (pod.json, runtime.json, events.json), and whether each
 // supervisor is alive. Never writes.
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodEvent } from './events.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
@@ -27,9 +27,44 @@ export class PodNotFoundError extends Error {
   }
 }
 
+/** The pods' state is root's alone (see modes.ts): another user is told so, not that there are no pods. */
+export class StateAccessError extends Error {
+  override name = 'StateAccessError';
+  constructor(path: string) {
+    super(`cannot read ${path}: permission denied; the pods' state is root's alone: run peapod as root`);
+  }
+}
+
+function denied(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/** Whether `path` exists; throws StateAccessError when this user may not look. */
+function present(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    if (denied(err)) throw new StateAccessError(path);
+    return false;
+  }
+}
+
+/** The entries of the state root's pods/ directory (none when it does not exist yet). */
+function podDirNames(paths: RuntimePaths): string[] {
+  const dir = join(paths.state, 'pods');
+  try {
+    return readdirSync(dir);
+  } catch (err) {
+    if (denied(err)) throw new StateAccessError(dir);
+    return [];
+  }
+}
+
 export function readStoredPod(paths: RuntimePaths, name: string): StoredPod | null {
   const pp = podPaths(paths, name);
-  if (!existsSync(pp.state)) return null;
+  if (!present(pp.state)) return null;
   const record = readRecord(pp.recordFile);
   return { name, paths: pp, pod: readJson<PodObject>(pp.podFile), record, live: isLive(record) };
 }
@@ -41,9 +76,7 @@ export function getStoredPod(paths: RuntimePaths, name: string): StoredPod {
 }
 
 export function listStoredPods(paths: RuntimePaths): StoredPod[] {
-  const dir = join(paths.state, 'pods');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
+  return podDirNames(paths)
     .filter((name) => !name.startsWith('.'))
     .sort()
     .map((name) => readStoredPod(paths, name))
@@ -56,9 +89,7 @@ export function readEvents(pp: PodPaths): PodEvent[] {
 
 /** The records of the pods whose supervisor runs (admission needs only these: one small file each). */
 export function liveRecords(paths: RuntimePaths): PodRecord[] {
-  const dir = join(paths.state, 'pods');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).flatMap((name) => {
+  return podDirNames(paths).flatMap((name) => {
     if (name.startsWith('.')) return [];
     const record = readRecord(podPaths(paths, name).recordFile);
     return record && isLive(record) ? [record] : [];

@@ -3,12 +3,13 @@
 // pod's size limit); hostPath is checked against its type exactly as the
 // kubelet does. Everything created here is recorded so a failed start can
 // put the host back as it was.
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
 import type { PreparedVolume } from '../plan/container.js';
 import { bytes, QuantityError } from '../spec/quantity.js';
 import type { HostPathType, Volume } from '../spec/types.js';
+import { makeDir, MODE, octal, openWithMode } from './modes.js';
 
 export class VolumeError extends Error {
   override name = 'VolumeError';
@@ -59,15 +60,20 @@ function prepareHostPath(index: number, volume: Volume & { hostPath: NonNullable
   if (!path.startsWith('/')) throw new VolumeError(`${field}.path: must be an absolute path on the host, got ${JSON.stringify(path)}`);
   let stats = statOrNull(path);
   if (type === 'DirectoryOrCreate' && !stats) {
-    const first = mkdirSync(path, { recursive: true, mode: 0o755 });
+    const first = makeDir(path, MODE.hostPathDir);
     if (first) created.push(first);
     stats = statOrNull(path);
   } else if (type === 'FileOrCreate' && !stats) {
     if (!existsSync(dirname(path))) {
       throw new VolumeError(`${field}.path: ${dirname(path)} does not exist; FileOrCreate does not create parent directories`);
     }
-    closeSync(openSync(path, 'a', 0o644));
-    created.push(path);
+    try {
+      closeSync(openWithMode(path, 'ax', MODE.hostPathFile));
+      created.push(path);
+    } catch (err) {
+      // Made by someone else meanwhile: theirs, not ours to remove.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
     stats = statOrNull(path);
   }
   if (!stats) {
@@ -100,23 +106,25 @@ function memoryLimit(index: number, sizeLimit: string | undefined): string {
 }
 
 function prepareEmptyDir(index: number, volume: Volume & { emptyDir: NonNullable<Volume['emptyDir']> }, dir: string, options: VolumeOptions, mounted: string[]): PreparedVolume {
-  mkdirSync(dir, { recursive: true });
+  makeDir(dirname(dir), MODE.podDir);
+  makeDir(dir, MODE.emptyDir);
   if (volume.emptyDir.medium === 'Memory') {
     // The kubelet's memory-backed emptyDir: a tmpfs whose size is the limit,
     // so a write past it fails with ENOSPC. Its pages count to whoever writes them.
-    mount('tmpfs', dir, 'tmpfs', ['nosuid', 'nodev'], `mode=0777${memoryLimit(index, volume.emptyDir.sizeLimit)}`);
+    mount('tmpfs', dir, 'tmpfs', ['nosuid', 'nodev'], `mode=${octal(MODE.emptyDir)}${memoryLimit(index, volume.emptyDir.sizeLimit)}`);
     mounted.push(dir);
   }
-  let mode = 0o777;
+  let mode: number = MODE.emptyDir;
   if (options.fsGroup !== undefined) {
     // The kubelet's SetVolumeOwnership: the group owns it, and new files
     // inherit the group through the setgid bit.
     chownSync(dir, 0, options.fsGroup);
-    mode = 0o2777;
+    mode = MODE.emptyDirFsGroup;
   }
-  // The kubelet makes emptyDir world-writable: any uid may use it.
+  // The kubelet makes emptyDir world-writable: any uid of the pod may use
+  // it. Host users cannot: the pod's directory is closed to them.
   chmodSync(dir, mode);
-  return { hostPath: dir, kind: 'dir', mode: 0o777 };
+  return { hostPath: dir, kind: 'dir', mode: MODE.emptyDir };
 }
 
 export function prepareVolumes(

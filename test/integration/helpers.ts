@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { PodRuntime } from '../../src/runtime/pod.js';
+import { PodRuntime, type PodOptions } from '../../src/runtime/pod.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { Container, Pod, Volume } from '../../src/spec/types.js';
 
@@ -43,9 +43,10 @@ export interface Started {
   logs: Map<string, string[]>;
 }
 
-export async function start(root: TestRoot, p: Pod): Promise<Started> {
+export async function start(root: TestRoot, p: Pod, options: Omit<PodOptions, 'paths' | 'onLog'> = {}): Promise<Started> {
   const logs = new Map<string, string[]>();
   const runtime = await PodRuntime.start(p, {
+    ...options,
     paths: root.paths,
     onLog: (c, _s, line) => {
       const list = logs.get(c) ?? [];
