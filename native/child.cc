@@ -63,6 +63,25 @@ const char* OpName(Op op) {
 
 namespace {
 
+// getdents64's record (the kernel's struct linux_dirent64), read in place.
+struct linux_dirent64_view {
+  unsigned long long d_ino;
+  long long d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
+};
+
+// Which system call of a step failed, when a step makes several: the parent
+// names it in the error ("pivot_root /r: umount2 .: EBUSY"). A static
+// string: the child never allocates. Shared with the parent by CLONE_VM.
+const char* failed_call = nullptr;
+
+int Fail(const char* call) {
+  failed_call = call;
+  return -1;
+}
+
 // Every disposition back to default: Node ignores SIGPIPE, and an ignored
 // signal would survive exec into the container.
 void ResetSignalDispositions() {
@@ -105,14 +124,17 @@ int WriteAll(int fd, const char* data, size_t len) {
 
 int LoopbackUp() {
   int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) return -1;
+  if (sock < 0) return Fail("socket");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, "lo", 3);
   int rc = ioctl(sock, SIOCGIFFLAGS, &ifr);
-  if (rc == 0) {
+  if (rc < 0) {
+    Fail("ioctl SIOCGIFFLAGS");
+  } else {
     ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
     rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
+    if (rc < 0) Fail("ioctl SIOCSIFFLAGS");
   }
   int saved = errno;
   close(sock);
@@ -123,10 +145,10 @@ int LoopbackUp() {
 // runc's trick: pivot_root(".", ".") stacks the old root under the new one,
 // and a lazy unmount of "." then drops it without needing a put_old dir.
 int PivotRoot(const char* root) {
-  if (chdir(root) < 0) return -1;
-  if (syscall(SYS_pivot_root, ".", ".") < 0) return -1;
-  if (umount2(".", MNT_DETACH) < 0) return -1;
-  return chdir("/");
+  if (chdir(root) < 0) return Fail("chdir");
+  if (syscall(SYS_pivot_root, ".", ".") < 0) return Fail("pivot_root . .");
+  if (umount2(".", MNT_DETACH) < 0) return Fail("umount2 (the old root)");
+  return chdir("/") < 0 ? Fail("chdir /") : 0;
 }
 
 // Puts an fd at the number the plan chose for it (still CLOEXEC).
@@ -136,10 +158,11 @@ int MoveFd(int fd, int target) {
   int saved = errno;
   close(fd);
   errno = saved;
-  return rc < 0 ? -1 : 0;
+  return rc < 0 ? Fail("dup3") : 0;
 }
 
 int CloseKeepingErrno(int fd, int rc) {
+  if (fd < 0) return rc;
   int saved = errno;
   close(fd);
   errno = saved;
@@ -178,9 +201,9 @@ int CreateBeneath(int base, const Step& s, unsigned long long resolve) {
         // O_NOFOLLOW|O_EXCL: a link in its place is never followed.
         int fd = openat(parent, part, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, s.m & 0666);
         if (fd >= 0) close(fd);
-        else if (errno != EEXIST) return parent == base ? -1 : CloseKeepingErrno(parent, -1);
+        else if (errno != EEXIST) return CloseKeepingErrno(parent == base ? -1 : parent, Fail("openat O_CREAT|O_EXCL"));
       } else if (mkdirat(parent, part, s.m) < 0 && errno != EEXIST) {
-        return parent == base ? -1 : CloseKeepingErrno(parent, -1);
+        return CloseKeepingErrno(parent == base ? -1 : parent, Fail("mkdirat"));
       }
       next = OpenAt2(base, prefix, O_PATH | O_CLOEXEC, resolve);
       // Still missing: a dangling symlink is in the way. Nothing is made
@@ -204,7 +227,7 @@ int OpenBeneath(const Step& s) {
   // g: the base as an fd + 1 (a mount attached by fd earlier), else by path.
   int base = s.g != 0 ? fcntl(static_cast<int>(s.g - 1), F_DUPFD_CLOEXEC, 0)
                       : open(s.a.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (base < 0) return -1;
+  if (base < 0) return Fail(s.g != 0 ? "fcntl F_DUPFD (the base's fd)" : "open (the base)");
   const unsigned long long resolve =
       RESOLVE_NO_MAGICLINKS | ((s.f & kBeneathInRoot) ? RESOLVE_IN_ROOT : RESOLVE_BENEATH);
   long fd = OpenAt2(base, s.b.c_str(), O_PATH | O_CLOEXEC, resolve);
@@ -215,7 +238,7 @@ int OpenBeneath(const Step& s) {
   if (fd < 0) return -1;
   // A mount point of the wrong kind fails here, as mount(2) would: ENOTDIR.
   struct stat st;
-  if (fstat(static_cast<int>(fd), &st) < 0) return CloseKeepingErrno(static_cast<int>(fd), -1);
+  if (fstat(static_cast<int>(fd), &st) < 0) return CloseKeepingErrno(static_cast<int>(fd), Fail("fstat"));
   const bool dir = S_ISDIR(st.st_mode);
   if (((s.f & kBeneathMakeFile) && dir) || ((s.f & kBeneathMakeDirs) && !(s.f & kBeneathMakeFile) && !dir)) {
     errno = ENOTDIR;
@@ -243,7 +266,7 @@ int MountSetattr(int fd, unsigned long long set, unsigned long long propagation,
   attr.attr_set = set;
   attr.propagation = propagation;
   unsigned flags = AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
-  return static_cast<int>(syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr));
+  return syscall(SYS_mount_setattr, fd, "", flags, &attr, sizeof attr) < 0 ? Fail("mount_setattr") : 0;
 }
 
 // The binary a container's process is started through (pause), seen through
@@ -251,7 +274,7 @@ int MountSetattr(int fd, unsigned long long set, unsigned long long propagation,
 // finds it again as /proc/self/exe) can change the host's file (CVE-2019-5736).
 int OpenExe(const Step& s) {
   long fd = syscall(SYS_open_tree, AT_FDCWD, s.b.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-  if (fd < 0) return -1;
+  if (fd < 0) return Fail("open_tree");
   if (MountSetattr(static_cast<int>(fd), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, false) < 0) {
     return CloseKeepingErrno(static_cast<int>(fd), -1);
   }
@@ -265,23 +288,29 @@ int OpenExe(const Step& s) {
 int OpenPty(const Step& s) {
   long master = OpenAt2(AT_FDCWD, "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC,
                         RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-  if (master < 0) return -1;
+  if (master < 0) return Fail("openat2 /dev/pts/ptmx");
   const int m = static_cast<int>(master);
   struct statfs fs;
   struct stat st;
-  if (fstatfs(m, &fs) < 0 || fstat(m, &st) < 0) return CloseKeepingErrno(m, -1);
+  if (fstatfs(m, &fs) < 0 || fstat(m, &st) < 0) return CloseKeepingErrno(m, Fail("fstat"));
   if (static_cast<unsigned long>(fs.f_type) != DEVPTS_SUPER_MAGIC || !S_ISCHR(st.st_mode)) {
     errno = EXDEV;  // not a devpts: refuse whatever it is
-    return CloseKeepingErrno(m, -1);
+    return CloseKeepingErrno(m, Fail("/dev/pts/ptmx is not a devpts ptmx"));
   }
   int unlock = 0;
-  if (ioctl(m, TIOCSPTLCK, &unlock) < 0) return CloseKeepingErrno(m, -1);
+  if (ioctl(m, TIOCSPTLCK, &unlock) < 0) return CloseKeepingErrno(m, Fail("ioctl TIOCSPTLCK"));
+  // Its size before the command can ask for it (f = rows, g = columns).
+  struct winsize size;
+  memset(&size, 0, sizeof size);
+  size.ws_row = static_cast<unsigned short>(s.f);
+  size.ws_col = static_cast<unsigned short>(s.g);
+  if (ioctl(m, TIOCSWINSZ, &size) < 0) return CloseKeepingErrno(m, Fail("ioctl TIOCSWINSZ"));
   int peer = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
-  if (peer < 0) return CloseKeepingErrno(m, -1);
+  if (peer < 0) return CloseKeepingErrno(m, Fail("ioctl TIOCGPTPEER"));
   for (int target = 0; target < 3; target++) {
     if (dup2(peer, target) < 0) {
       CloseKeepingErrno(peer, -1);
-      return CloseKeepingErrno(m, -1);
+      return CloseKeepingErrno(m, Fail("dup2"));
     }
   }
   if (peer > 2) close(peer);
@@ -305,7 +334,7 @@ int OpenPty(const Step& s) {
   close(m);
   close(static_cast<int>(s.n));
   errno = saved;
-  return sent == 1 ? 0 : -1;
+  return sent == 1 ? 0 : Fail("sendmsg");
 }
 
 // The parent's pid as the host numbers it, from /proc/self/stat of the
@@ -331,10 +360,10 @@ pid_t HostParent(int proc) {
 // died before the flag was set, no signal will ever come, and the parent is
 // already another process (f: the host /proc's fd + 1, to ask).
 int SetPdeathsig(const Step& s, pid_t spawner) {
-  if (prctl(PR_SET_PDEATHSIG, s.n, 0, 0, 0) < 0) return -1;
+  if (prctl(PR_SET_PDEATHSIG, s.n, 0, 0, 0) < 0) return Fail("prctl");
   if (s.f != 0 && HostParent(static_cast<int>(s.f - 1)) != spawner) {
     errno = ESRCH;
-    return -1;
+    return Fail("the supervisor is gone already");
   }
   return 0;
 }
@@ -343,7 +372,7 @@ int SetPdeathsig(const Step& s, pid_t spawner) {
 // (runc does the same), or a read-only nosuid mount would lose nosuid.
 int RemountReadOnly(const char* target) {
   struct statfs st;
-  if (statfs(target, &st) < 0) return -1;
+  if (statfs(target, &st) < 0) return Fail("statfs");
   static const struct { unsigned long st, ms; } kKeep[] = {
       {ST_NOSUID, MS_NOSUID},     {ST_NODEV, MS_NODEV},         {ST_NOEXEC, MS_NOEXEC},
       {ST_NOATIME, MS_NOATIME},   {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
@@ -352,7 +381,7 @@ int RemountReadOnly(const char* target) {
   for (const auto& k : kKeep) {
     if (static_cast<unsigned long>(st.f_flags) & k.st) flags |= k.ms;
   }
-  return mount("", target, nullptr, flags, nullptr);
+  return mount("", target, nullptr, flags, nullptr) < 0 ? Fail("mount MS_REMOUNT|MS_BIND|MS_RDONLY") : 0;
 }
 
 // OCI masked path: the null device over a file; bound onto a directory the
@@ -360,13 +389,13 @@ int RemountReadOnly(const char* target) {
 int MaskPath(const Step& s) {
   if (mount(s.a.c_str(), s.b.c_str(), nullptr, MS_BIND, nullptr) == 0) return 0;
   if (errno == ENOENT) return 0;
-  if (errno != ENOTDIR) return -1;
-  return mount("tmpfs", s.b.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555");
+  if (errno != ENOTDIR) return Fail("mount --bind (the null device)");
+  return mount("tmpfs", s.b.c_str(), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0555") < 0 ? Fail("mount tmpfs") : 0;
 }
 
 int ReadonlyPath(const Step& s) {
   if (mount(s.b.c_str(), s.b.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
-    return errno == ENOENT ? 0 : -1;
+    return errno == ENOENT ? 0 : Fail("mount --rbind (onto itself)");
   }
   return RemountReadOnly(s.b.c_str());
 }
@@ -376,7 +405,7 @@ int DropBoundingSet(unsigned long keep) {
     if (keep & (1UL << cap)) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
       if (errno == EINVAL) return 0;  // past CAP_LAST_CAP of this kernel
-      return -1;
+      return Fail("prctl PR_CAPBSET_DROP");
     }
   }
   return 0;
@@ -397,7 +426,7 @@ int SetCapabilities(const Step& s) {
   memset(data, 0, sizeof data);
   header.version = _LINUX_CAPABILITY_VERSION_3;
   if (s.m != 0) {
-    if (syscall(SYS_capget, &header, data) < 0) return -1;
+    if (syscall(SYS_capget, &header, data) < 0) return Fail("capget");
     unsigned long long held = data[0].permitted | (static_cast<unsigned long long>(data[1].permitted) << 32);
     permitted &= held;
     effective &= held;
@@ -412,11 +441,11 @@ int SetCapabilities(const Step& s) {
   data[1].inheritable = static_cast<__u32>(inheritable >> 32);
   header.version = _LINUX_CAPABILITY_VERSION_3;
   header.pid = 0;
-  if (syscall(SYS_capset, &header, data) < 0) return -1;
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return -1;
+  if (syscall(SYS_capset, &header, data) < 0) return Fail("capset");
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) return Fail("prctl PR_CAP_AMBIENT_CLEAR_ALL");
   for (int cap = 0; cap < 64; cap++) {
     if (!(ambient & (1ULL << cap))) continue;
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return -1;
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0) return Fail("prctl PR_CAP_AMBIENT_RAISE");
   }
   return 0;
 }
@@ -432,12 +461,12 @@ int Exec(const Step& s) {
   if (s.f != 0) {
     // The status pipe outlives this exec: the program exec'd here (pause
     // --exec) reports on it whether the command's own exec worked.
-    if (fcntl(static_cast<int>(s.f - 1), F_SETFD, 0) < 0) return -1;
+    if (fcntl(static_cast<int>(s.f - 1), F_SETFD, 0) < 0) return Fail("fcntl (the status pipe)");
   }
   if (s.m == 1) {
     syscall(SYS_execveat, static_cast<int>(s.n), "", const_cast<char* const*>(s.argv_p.data()),
             const_cast<char* const*>(s.envp_p.data()), AT_EMPTY_PATH);
-    return -1;
+    return Fail("execveat");
   }
   int err = ENOENT;
   for (const char* path : s.candidates_p) {
@@ -456,8 +485,8 @@ int RunStep(const Plan* plan, const Step& s) {
   switch (s.op) {
     case Op::kSetns: {
       int fd = open(s.a.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return -1;
-      return CloseKeepingErrno(fd, setns(fd, static_cast<int>(s.n)));
+      if (fd < 0) return Fail("open");
+      return CloseKeepingErrno(fd, setns(fd, static_cast<int>(s.n)) < 0 ? Fail("setns") : 0);
     }
     case Op::kUnshare:
       return unshare(static_cast<int>(s.n));
@@ -497,9 +526,9 @@ int RunStep(const Plan* plan, const Step& s) {
     case Op::kPdeathsig:
       return SetPdeathsig(s, plan->spawner);
     case Op::kSetsid:
-      if (setsid() < 0) return -1;
+      if (setsid() < 0) return Fail("setsid");
       // n = 1: stdin is a terminal that becomes the new session's controlling one.
-      if (s.n == 1 && ioctl(0, TIOCSCTTY, 0) < 0) return -1;
+      if (s.n == 1 && ioctl(0, TIOCSCTTY, 0) < 0) return Fail("ioctl TIOCSCTTY");
       return 0;
     case Op::kSetgroups:
       return static_cast<int>(syscall(SYS_setgroups, s.gids.size(), s.gids.data()));
@@ -511,15 +540,15 @@ int RunStep(const Plan* plan, const Step& s) {
       return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     case Op::kWriteFile: {
       int fd = open(s.b.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) return -1;
-      return CloseKeepingErrno(fd, WriteAll(fd, s.a.data(), s.a.size()));
+      if (fd < 0) return Fail("open");
+      return CloseKeepingErrno(fd, WriteAll(fd, s.a.data(), s.a.size()) < 0 ? Fail("write") : 0);
     }
     case Op::kUmask:
       umask(s.m);
       return 0;
     case Op::kOpen: {
       int fd = open(s.b.c_str(), (s.m == 1 ? O_RDONLY : O_PATH) | O_CLOEXEC);
-      if (fd < 0) return -1;
+      if (fd < 0) return Fail("open");
       return MoveFd(fd, static_cast<int>(s.n));
     }
     case Op::kOpenBeneath:
@@ -585,74 +614,89 @@ int InnerMain(void* arg) {
 // spawner waits for it and gets its exit status; this child then exits.
 int EnterPidNamespace(const Plan* plan, ChildResult* result, size_t index) {
   const Step& s = plan->steps[index];
-  if (setns(static_cast<int>(s.n), CLONE_NEWPID) < 0) return -1;
+  if (setns(static_cast<int>(s.n), CLONE_NEWPID) < 0) return Fail("setns CLONE_NEWPID");
   close(static_cast<int>(s.n));
   InnerArgs args{plan, result, index + 1};
   pid_t pid = clone(InnerMain, inner_stack + kInnerStackSize, CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD,
                     &args, nullptr, nullptr, nullptr);
-  if (pid < 0) return -1;
+  if (pid < 0) return Fail("clone");
   // It has exec'd or failed (then result->step says where).
   result->program = pid;
   return 0;
+}
+
+// Marks every fd from 3 up CLOEXEC: close_range (Linux 5.11's flag), or,
+// where the kernel lacks it, a walk of /proc/self/fd with a stack buffer.
+int CloexecFrom3() {
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return 0;
+  if (errno != ENOSYS && errno != EINVAL) return Fail("close_range");
+  int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return Fail("open /proc/self/fd");
+  alignas(8) char buf[4096];
+  for (;;) {
+    long n = syscall(SYS_getdents64, dir, buf, sizeof buf);
+    if (n < 0) return CloseKeepingErrno(dir, Fail("getdents64 /proc/self/fd"));
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct linux_dirent64_view*>(buf + off);
+      int fd = 0;
+      for (const char* c = d->d_name; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
+      if (fd >= 3 && fd != dir && d->d_name[0] != '.') fcntl(fd, F_SETFD, FD_CLOEXEC);
+      off += d->d_reclen;
+    }
+  }
+  close(dir);
+  return 0;
+}
+
+// Reports a failure before any step (index < 0) or of step i.
+int Failure(ChildResult* result, int step) {
+  result->step = step;
+  result->err = errno;
+  result->call = failed_call;
+  return -1;
 }
 
 }  // namespace
 
 int RunChild(const Plan* plan, ChildResult* result, size_t first) {
   if (first == 0) {
+    failed_call = nullptr;
     // Until exec, this child runs on Node's memory with a container's
     // credentials: nothing in the container may ptrace or read it meanwhile.
     // (Dumpability belongs to the memory, so Node stays non-dumpable too;
     // exec gives the program a fresh, dumpable one.)
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return Fail("prctl PR_SET_DUMPABLE"), Failure(result, kBeforeSteps);
     ResetSignalDispositions();
-    if (InstallStdio(plan->stdio) < 0) {
-      result->step = -2;  // stdio, before any step
-      result->err = errno;
-      return -1;
-    }
+    if (InstallStdio(plan->stdio) < 0) return Fail("dup2 stdio"), Failure(result, kBeforeSteps);
     // Whatever Node left open without CLOEXEC must not reach the new program.
-    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-      result->step = -3;
-      result->err = errno;
-      return -1;
-    }
+    if (CloexecFrom3() < 0) return Failure(result, kBeforeSteps);
     // The parent's pipe and socket, at the numbers the plan gave them.
     if ((plan->exec_status_write >= 0 && dup3(plan->exec_status_write, plan->exec_status_fd, O_CLOEXEC) < 0) ||
         (plan->pty_socket_child >= 0 && dup3(plan->pty_socket_child, plan->pty_socket_fd, O_CLOEXEC) < 0)) {
-      result->step = -4;
-      result->err = errno;
-      return -1;
+      return Fail("dup3 (the status pipe, the pty socket)"), Failure(result, kBeforeSteps);
     }
   }
 
   const size_t count = plan->steps.size();
   for (size_t i = first; i < count; i++) {
     const Step& step = plan->steps[i];
+    failed_call = nullptr;
     if (step.op == Op::kEnterPidNs) {
-      if (EnterPidNamespace(plan, result, i) < 0) {
-        result->step = static_cast<int>(i);
-        result->err = errno;
-        return -1;
-      }
+      if (EnterPidNamespace(plan, result, i) < 0) return Failure(result, static_cast<int>(i));
       // Done: the program runs in the inner child (or it failed, and said so).
       return result->step == -1 ? 0 : -1;
     }
     if (step.op == Op::kExec && !plan->keep_signals_blocked) {
       sigset_t none;
       sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
+      if (sigprocmask(SIG_SETMASK, &none, nullptr) < 0) return Fail("sigprocmask"), Failure(result, static_cast<int>(i));
     }
     int rc = step.op == Op::kExec ? Exec(step) : RunStep(plan, step);
-    if (rc < 0) {
-      result->step = static_cast<int>(i);
-      result->err = errno;
-      return -1;
-    }
+    if (rc < 0) return Failure(result, static_cast<int>(i));
   }
-  result->step = static_cast<int>(count);  // a plan must end in exec
-  result->err = EINVAL;
-  return -1;
+  errno = EINVAL;  // a plan must end in exec
+  return Fail("the plan has no exec"), Failure(result, static_cast<int>(count));
 }
 
 }  // namespace peapod

@@ -47,7 +47,7 @@ namespace peapod {
   X(kSeccomp, "seccomp", "seccomp")           /* filter = the BPF program */                    \
   X(kOpenExe, "open_exe", "open read-only binary") /* b = path, n = fd */                       \
   X(kEnterPidNs, "enter_pid_ns", "enter PID namespace") /* n = fd of the namespace */           \
-  X(kOpenPty, "open_pty", "open pseudo-terminal") /* n = socket to send the master on */        \
+  X(kOpenPty, "open_pty", "open pseudo-terminal") /* n = socket for the master; f rows, g cols */ \
   X(kNewKeyring, "new_session_keyring", "keyctl JOIN_SESSION_KEYRING")                          \
   X(kExec, "exec", "exec") /* candidates, argv, envp; m = 1: execveat(n); f = status fd + 1 */
 
@@ -99,9 +99,14 @@ struct Plan {
 };
 
 // Filled by the child(ren); shared with the parent through CLONE_VM.
+// A failure before the first step (stdio, descriptors, dumpability).
+constexpr int kBeforeSteps = -2;
+
 struct ChildResult {
   int step = -1;
   int err = 0;
+  // The system call that failed, when a step (or the set-up) makes several.
+  const char* call = nullptr;
   // The process that runs the program when a plan enters a PID namespace
   // (a child of the spawner by CLONE_PARENT), else 0.
   pid_t program = 0;

@@ -286,15 +286,14 @@ int ReceiveFd(Napi::Env env, int sock) {
   return fd;
 }
 
-[[noreturn]] void ThrowStepError(Napi::Env env, const Plan& plan, int step, int err) {
+[[noreturn]] void ThrowStepError(Napi::Env env, const Plan& plan, const ChildResult& result) {
   std::string what;
-  if (step == -2) what = "dup2 stdio";
-  else if (step == -3) what = "close_range";
-  else if (step == -4) what = "dup3 (status pipe, pty socket)";
-  else if (step >= static_cast<int>(plan.steps.size())) what = "spawn plan";
-  else what = DescribeStep(plan.steps[static_cast<size_t>(step)]);
-  Napi::Error e = SyscallError(env, what, err);
-  e.Set("step", Napi::Number::New(env, step));
+  if (result.step == kBeforeSteps) what = "spawn set-up";
+  else if (result.step >= static_cast<int>(plan.steps.size())) what = "spawn plan";
+  else what = DescribeStep(plan.steps[static_cast<size_t>(result.step)]);
+  if (result.call != nullptr) what += std::string(": ") + result.call;
+  Napi::Error e = SyscallError(env, what, result.err);
+  e.Set("step", Napi::Number::New(env, result.step));
   throw e;
 }
 
@@ -332,7 +331,7 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
     pid = result.program;
     if (result.step != -1) {
       ReapPid(pid);
-      ThrowStepError(env, plan, result.step, result.err);
+      ThrowStepError(env, plan, result);
     }
     long fd = syscall(SYS_pidfd_open, pid, 0);
     if (fd < 0) {
@@ -345,14 +344,17 @@ Napi::Value Spawn(const Napi::CallbackInfo& info) {
   } else if (result.step != -1) {
     // The child failed before exec and has exited: reap it, then report.
     Reap(pidfd);
-    ThrowStepError(env, plan, result.step, result.err);
+    ThrowStepError(env, plan, result);
   }
 
   if (channels.status_read >= 0) {
     int err = ReadExecStatus(channels.status_read);
     if (err != 0) {
       Reap(pidfd);
-      ThrowStepError(env, plan, static_cast<int>(ExecStep(plan)), err);
+      ChildResult failed;
+      failed.step = static_cast<int>(ExecStep(plan));
+      failed.err = err;
+      ThrowStepError(env, plan, failed);
     }
   }
   Napi::Object out = Napi::Object::New(env);

@@ -358,7 +358,7 @@ export const STEP_FORMATS: Readonly<Record<string, (s: Fields) => string | strin
   open_exe: (s) => `fd ${num(s, 'fd')} = ${str(s, 'path')} through a private read-only, nosuid copy of its mount (open_tree + mount_setattr): it can be run, never changed`,
   enter_pid_ns: (s) =>
     `setns(fd ${num(s, 'fd')}, CLONE_NEWPID), then clone(CLONE_PARENT): the steps below run in a process born in that PID namespace only now, with the container's mounts and root`,
-  open_pty: (s) => `open /dev/pts/ptmx of this root (no symlink followed, must be a devpts); its peer becomes stdin, stdout and stderr; the master goes to peapod over fd ${num(s, 'socketFd')}`,
+  open_pty: (s) => `open /dev/pts/ptmx of this root (no symlink followed, must be a devpts), sized ${num(s, 'rows')}x${num(s, 'cols')}; its peer becomes stdin, stdout and stderr; the master goes to peapod over fd ${num(s, 'socketFd')}`,
   new_session_keyring: () => 'keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL): a new, empty session keyring (nothing of the host\'s)',
   remount_ro: (s) => `mount -o remount,bind,ro ${str(s, 'target')} (keeping its other flags)`,
   mask: (s) => `mask ${str(s, 'path')} (${str(s, 'nullDevice')} over a file, an empty read-only tmpfs over a directory)`,

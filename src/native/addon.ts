@@ -165,7 +165,7 @@ function lowerStep(step: Step): RawStep {
       };
     case 'open_exe': return { op: 'open_exe', b: step.path, n: step.fd };
     case 'enter_pid_ns': return { op: 'enter_pid_ns', n: step.fd };
-    case 'open_pty': return { op: 'open_pty', n: step.socketFd };
+    case 'open_pty': return { op: 'open_pty', n: step.socketFd, f: step.rows, g: step.cols };
     case 'new_session_keyring': return { op: 'new_session_keyring' };
     case 'remount_ro': return { op: 'remount_ro', b: step.target };
     case 'mask': return { op: 'mask', a: step.nullDevice, b: step.path };

@@ -36,10 +36,10 @@ export interface ExecInputs {
   /** Node's process.arch, for the seccomp filter. Default: this process's. */
   arch?: string | undefined;
   /**
-   * A pseudo-terminal of the container's own devpts as stdin/out/err and
-   * controlling terminal; its master goes back to the caller.
+   * A pseudo-terminal of the container's own devpts, of this size, as
+   * stdin/out/err and controlling terminal; its master goes back to the caller.
    */
-  tty?: boolean;
+  tty?: { rows: number; cols: number } | undefined;
 }
 
 export function execPlan(input: ExecInputs): SpawnPlan {
@@ -58,7 +58,7 @@ export function execPlan(input: ExecInputs): SpawnPlan {
     pause.open,
     // Last: after it, paths are the container's.
     { op: 'setns', path: ns('mnt'), ns: 'mnt' },
-    ...(input.tty ? [{ op: 'open_pty' as const, socketFd: PLAN_FDS.ptySocket }] : []),
+    ...(input.tty ? [{ op: 'open_pty' as const, socketFd: PLAN_FDS.ptySocket, rows: input.tty.rows, cols: input.tty.cols }] : []),
     { op: 'enter_pid_ns', fd: pidNs },
     // Never the caller's session: its terminal (TIOCSTI) stays out of reach.
     { op: 'setsid', ...(input.tty ? { controllingTerminal: true } : {}) },

@@ -68,8 +68,12 @@ export type Step =
    * root already the container's; this one exits.
    */
   | { op: 'enter_pid_ns'; fd: number }
-  /** exec -t: a pty from the devpts at /dev/pts of this root (no symlink followed); the peer becomes stdio, the master goes to the spawner over `socketFd`. */
-  | { op: 'open_pty'; socketFd: number }
+  /**
+   * exec -t: a pty from the devpts at /dev/pts of this root (no symlink
+   * followed), sized rows x cols; the peer becomes stdio, the master goes to
+   * the spawner over `socketFd`.
+   */
+  | { op: 'open_pty'; socketFd: number; rows: number; cols: number }
   /** keyctl(JOIN_SESSION_KEYRING, NULL): a new anonymous session keyring, so nothing of the spawner's keyring is reachable. */
   | { op: 'new_session_keyring' }
   /** MS_REMOUNT|MS_BIND|MS_RDONLY, keeping the mount's nosuid/nodev/noexec/atime flags (statfs). */

@@ -31,7 +31,7 @@ export interface ExecTarget {
 }
 
 /** Starts `argv` in the container; throws a SpawnError naming the failed step. */
-export function spawnInContainer(target: ExecTarget, label: string, argv: string[], stdio: [number, number, number], tty = false): PlanProcess {
+export function spawnInContainer(target: ExecTarget, label: string, argv: string[], stdio: [number, number, number], tty?: { rows: number; cols: number }): PlanProcess {
   const plan = execPlan({
     name: `${target.name} (${label})`,
     containerPid: target.containerPid,
@@ -169,7 +169,7 @@ export async function execInContainer(stored: StoredPod, container: string, argv
   }
   let proc: PlanProcess;
   try {
-    proc = spawnInContainer(target, 'exec', argv, stdio, opts.tty !== undefined);
+    proc = spawnInContainer(target, 'exec', argv, stdio, opts.tty && { rows: opts.tty.rows, cols: opts.tty.cols });
   } catch (err) {
     for (const fd of ours) closeSync(fd);
     // The shell's convention: 127 when the command is not found, 126 when it cannot run.
@@ -181,7 +181,6 @@ export async function execInContainer(stored: StoredPod, container: string, argv
   if (opts.tty) {
     const master = proc.master;
     if (master === undefined) throw new ExecError('exec -t: the container sent no terminal', 126);
-    setWinsize(master, opts.tty.rows, opts.tty.cols);
     opts.tty.onMaster(master, (rows, cols) => setWinsize(master, rows, cols));
     return exitCodeOf(await proc.exited);
   }
