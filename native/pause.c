@@ -144,7 +144,9 @@ static int run_init(int argc, char **argv, char **envp) {
     int sig = sys_wait_signal(&all);
     if (sig < 0) continue; /* EINTR: a stop, a freeze */
     if (sig != SIGCHLD) {
-      sys_kill(child, sig);
+      /* ESRCH: it has just exited, and its SIGCHLD is on the way. */
+      int rc = sys_kill(child, sig);
+      if (rc < 0 && rc != -ESRCH) say(2, "pause --init: kill: ", sys_strerror(-rc), "\n", (char *)0);
       continue;
     }
     for (;;) {
@@ -175,7 +177,10 @@ static int pause_main(int argc, char **argv, char **envp) {
 
   /* Holds no fd at all: nothing of its launcher (a terminal, a pipe, a
    * file) stays open for as long as the pod lives. */
-  sys_close_range(0, ~0U);
+  if (sys_close_range(0, ~0U) < 0) {
+    /* A kernel before 5.9: close what any launcher could have left. */
+    for (int fd = 0; fd < 1024; fd++) sys_close(fd);
+  }
   if (sys_chdir("/") < 0) return 2;
 
   /* Already so when peapod starts it; made sure of when run by hand. */

@@ -92,6 +92,8 @@ static int sys_close_range(unsigned first, unsigned last) {
   return (int)sys_call(__NR_close_range, first, last, 0, 0);
 }
 
+static int sys_close(int fd) { return (int)sys_call(__NR_close, fd, 0, 0, 0); }
+
 /*
  * fork() is clone(SIGCHLD) with no new stack: the child runs on a copy of
  * ours, so returning from here works in both. (aarch64 has no fork call;
@@ -220,6 +222,7 @@ static int sys_close_range(unsigned first, unsigned last) {
   return (int)result(syscall(SYS_close_range, first, last, 0U));
 }
 static int sys_fork(void) { return (int)result(fork()); }
+static int sys_close(int fd) { return (int)result(close(fd)); }
 static int sys_execve(const char *path, char **argv, char **envp) {
   return (int)result(execve(path, argv, envp));
 }
