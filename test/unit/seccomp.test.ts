@@ -172,8 +172,8 @@ describe('RuntimeDefault on x86-64', () => {
       // Calls with argument rules walk their chain too; the rest is the search.
       worst = Math.max(worst, execute(program, { arch: AUDIT.x86_64, nr: n }).steps);
     }
-    expect(worst).toBeLessThanOrEqual(30);
-    expect(execute(program, { arch: AUDIT.x86_64, nr: nr('x86_64', 'getppid') }).steps).toBeLessThanOrEqual(15);
+    expect(worst).toBeLessThanOrEqual(20);
+    expect(execute(program, { arch: AUDIT.x86_64, nr: nr('x86_64', 'getppid') }).steps).toBeLessThanOrEqual(12);
     expect(program.length).toBeLessThan(1500);
   });
 });
