@@ -398,6 +398,28 @@ describe('profiles in the OCI / Docker JSON format', () => {
     expect(p.syscalls[0]?.includes).toEqual({ caps: ['CAP_SYS_ADMIN'], minKernel: '4.8' });
   });
 
+  it('reads the shapes Docker’s default.json is written in, old and new', () => {
+    const docker = `{
+\t"defaultAction": "SCMP_ACT_ERRNO",
+\t"defaultErrnoRet": 1,
+\t"archMap": [
+\t\t{ "architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"] },
+\t\t{ "architecture": "SCMP_ARCH_RISCV64", "subArchitectures": null }
+\t],
+\t"syscalls": [
+\t\t{ "names": ["getpid"], "action": "SCMP_ACT_ALLOW", "args": [], "comment": "", "includes": {}, "excludes": {} },
+\t\t{ "names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{ "index": 0, "value": 2114060288, "op": "SCMP_CMP_MASKED_EQ" }],
+\t\t  "excludes": { "caps": ["CAP_SYS_ADMIN"], "arches": ["s390", "s390x"] } },
+\t\t{ "names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38, "args": null, "excludes": { "caps": ["CAP_SYS_ADMIN"] } },
+\t\t{ "names": ["ptrace"], "action": "SCMP_ACT_ALLOW", "includes": { "minKernel": "4.8" } }
+\t]
+}`;
+    const p = compileProfile(parseSeccompProfile(docker, 'default.json'), x64());
+    const call = (arch: number, n: number, ...args: bigint[]): number => run(p, { arch, nr: n, args });
+    expect([call(AUDIT.x86_64, 39), call(AUDIT.i386, 20), call(AUDIT.x86_64, X32 + 39), call(AUDIT.x86_64, 101)]).toEqual([ALLOW, ALLOW, ALLOW, ALLOW]);
+    expect([call(AUDIT.x86_64, 56, 0x10000000n), call(AUDIT.x86_64, 56, 17n), call(AUDIT.x86_64, 435)]).toEqual([EPERM, ALLOW, ENOSYS]);
+  });
+
   it('names each problem by file:line:column and field', () => {
     const text = `{
   "defaultAction": "SCMP_ACT_ERRNO",

@@ -14,7 +14,6 @@ export const BPF_JA = 0x05;
 export const BPF_JEQ_K = 0x15;
 export const BPF_JGT_K = 0x25;
 export const BPF_JGE_K = 0x35;
-export const BPF_JSET_K = 0x45;
 export const BPF_RET_K = 0x06;
 
 /** The kernel refuses longer programs (linux/bpf_common.h BPF_MAXINSNS). */
