@@ -27,7 +27,7 @@ import { posix } from 'node:path';
 import type { Container, PodSpec } from '../spec/types.js';
 import { capabilitySets, type Capability } from './capabilities.js';
 import { scopedJoin, type FsView } from './scoped-path.js';
-import { loadLocalhostProfile, SeccompLoadError, seccompFilter, seccompRequest, seccompRoot, type HostFileReader, type SeccompChoice } from './seccomp.js';
+import { loadLocalhostProfile, SeccompLoadError, seccompFilter, seccompRequest, seccompRoot, type HostFileReader, type SeccompChoice, type SeccompFilter } from './seccomp.js';
 import { SeccompCompileError } from './seccomp/compile.js';
 import type { Step } from './types.js';
 
@@ -173,7 +173,7 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
  */
 export function securitySteps(s: ProcessSecurity, arch: string): Step[] {
   const steps: Step[] = [];
-  let filter;
+  let filter: SeccompFilter | null;
   try {
     filter = seccompFilter(s.seccomp, arch, s.bounding);
   } catch (err) {
