@@ -377,7 +377,10 @@ export const STEP_FORMATS: Readonly<Record<string, (s: Fields) => string | strin
     const pe = permitted === effective ? `permitted = effective: ${permitted}` : `permitted: ${permitted}; effective: ${effective}`;
     return `capset ${pe}; inheritable: ${names(list(s, 'inheritable'))}; ambient: ${names(list(s, 'ambient'))}${held}`;
   },
-  seccomp: (s) => `seccomp(SECCOMP_SET_MODE_FILTER): a BPF filter of ${list(s, 'filter').length} instructions (-o json shows them)`,
+  seccomp: (s) => {
+    const profile = optional(s, 'profile');
+    return `seccomp(SECCOMP_SET_MODE_FILTER): ${profile ? `the ${profile} profile as ` : ''}a BPF filter of ${list(s, 'filter').length} instructions (-o json shows them)`;
+  },
   exec: formatExec,
 };
 

@@ -1,8 +1,9 @@
 // `peapod inspect NAME`: the pod as namespaces, read live from the kernel.
 // The seed's figure of pause and its containers, as a table: one row per
 // process, one column per kind of namespace, and a cell that says "=pause"
-// where the process shares pause's namespace. Then the mounts each
-// container sees. `-o json` gives the same for tools.
+// where the process shares pause's namespace, and a column for its seccomp
+// mode. Then each container's seccomp profile and the mounts it sees.
+// `-o json` gives the same for tools.
 import {
   inspectPod,
   NAMESPACE_KINDS,
@@ -33,8 +34,17 @@ function inodeCells(ns: NamespaceInodes, shared?: ProcessView['sharedWith']): st
   });
 }
 
+/** /proc/PID/status Seccomp: 0 none, 1 strict, 2 filter (with Seccomp_filters stacked). */
+function seccompCell(s: ProcessView['seccomp']): string {
+  if (s.mode === 0) return 'none';
+  if (s.mode === 1) return 'strict';
+  if (s.mode === 2) return s.filters !== null && s.filters > 1 ? `filter x${s.filters}` : 'filter';
+  return '?';
+}
+
 function processRow(label: string, p: ProcessView): string[] {
-  return [label, String(p.hostPid), String(p.podPid), p.uid === null ? '?' : String(p.uid), ...inodeCells(p.namespaces, p.sharedWith), cut(p.command, COMMAND_WIDTH)];
+  const id = [label, String(p.hostPid), String(p.podPid), p.uid === null ? '?' : String(p.uid)];
+  return [...id, ...inodeCells(p.namespaces, p.sharedWith), seccompCell(p.seccomp), cut(p.command, COMMAND_WIDTH)];
 }
 
 function containerRows(c: ContainerView): string[][] {
@@ -42,9 +52,24 @@ function containerRows(c: ContainerView): string[][] {
   const [main, ...others] = c.processes;
   if (!main) {
     const why = c.reason ? `${c.state}: ${c.reason}` : c.state;
-    return [[label, '-', '-', '-', ...NAMESPACE_KINDS.map(() => '-'), `(not running: ${why})`]];
+    return [[label, '-', '-', '-', ...NAMESPACE_KINDS.map(() => '-'), '-', `(not running: ${why})`]];
   }
   return [processRow(label, main), ...others.map((p) => processRow(`  \\_ ${c.name}`, p))];
+}
+
+function seccompTable(v: PodInspection): string {
+  const status = (p: ProcessView | undefined): string =>
+    p === undefined ? '(not running)' : `Seccomp: ${p.seccomp.mode ?? '?'}${p.seccomp.mode === 2 ? `, Seccomp_filters: ${p.seccomp.filters ?? '?'}` : ''}`;
+  const rows = [
+    ['pause', '(none)', status(v.pause)],
+    ...v.containers.map((c) => [c.init ? `${c.name} (init)` : c.name, c.seccompProfile, status(c.processes[0])]),
+  ];
+  const lines = [
+    'Seccomp, the system calls each may make: the profile it was given, and what the kernel says of its main process.',
+    'RuntimeDefault is the default profile of Docker and containerd (an allowlist); Seccomp: 2 is a filter in place, 0 none.',
+    table(['', 'PROFILE', '/proc/PID/status'], rows),
+  ];
+  return lines.map((l) => l.replace(/^/gm, '  ')).join('\n');
 }
 
 function list(kinds: readonly string[]): string {
@@ -112,10 +137,12 @@ export function renderInspection(v: PodInspection): string {
   out.push("  =main   the same as its container's main process          a number: a namespace no row above has");
   out.push(sharingLine(v.sharing));
   out.push('');
-  const header = ['PROCESS', 'HOST PID', 'POD PID', 'UID', ...NAMESPACE_KINDS.map((k) => k.toUpperCase()), 'COMMAND'];
-  const hostRow = ['host (peapod)', String(v.host.pid), '-', String(process.getuid?.() ?? '?'), ...inodeCells(v.host.namespaces), ''];
+  const header = ['PROCESS', 'HOST PID', 'POD PID', 'UID', ...NAMESPACE_KINDS.map((k) => k.toUpperCase()), 'SECCOMP', 'COMMAND'];
+  const hostRow = ['host (peapod)', String(v.host.pid), '-', String(process.getuid?.() ?? '?'), ...inodeCells(v.host.namespaces), '', ''];
   const rows = [hostRow, processRow('pause', v.pause), ...v.containers.flatMap(containerRows)];
   out.push(table(header, rows));
+  out.push('');
+  out.push(seccompTable(v));
   out.push('');
   out.push(mountsTable('pause', v.pause.hostPid, v.pause.mounts));
   for (const c of v.containers) {
@@ -148,10 +175,12 @@ export const inspectCommand: Command = {
 
 Shows a running pod the way the kernel holds it, read live from /proc:
 for pause and every process of every container, its pid on the host and
-in the pod, its uid, and the inode of each of its namespaces (pid, net,
-ipc, uts, mnt, cgroup, user, time). A cell "=pause" marks a namespace
-shared with pause (the pod's), "=host" one that is the host's own. Then
-the mounts of each container: its overlay root, /proc, /dev, the pod's
+in the pod, its uid, the inode of each of its namespaces (pid, net, ipc,
+uts, mnt, cgroup, user, time) and its seccomp mode. A cell "=pause" marks
+a namespace shared with pause (the pod's), "=host" one that is the host's
+own. Then each container's seccomp profile (RuntimeDefault, Localhost
+FILE or Unconfined) beside what /proc/PID/status says, and the mounts of
+each container: its overlay root, /proc, /dev, the pod's
 /dev/shm and files, its volumes, and where each comes from on the host.
 Needs root (reading another user's /proc/PID/ns does).
 

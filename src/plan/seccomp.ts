@@ -1,148 +1,141 @@
-// The seccomp filter of a non-privileged container, written here as a BPF
-// program (plain numbers the child hands to the kernel as they are).
+// The seccomp filter of a container's processes, chosen as the kubelet and
+// containerd choose it (securityContext.seccompProfile, the container's over
+// the pod's):
 //
-// Capabilities decide almost everything; the filter closes what they leave
-// open:
-//   - mknod/mknodat of a character or block device fails with EPERM, so
-//     CAP_MKNOD (in the default set) makes FIFOs and sockets, never a device:
-//     /dev holds only what the runtime put there (no devices cgroup needed);
-//   - unshare/clone with CLONE_NEWUSER fails with EPERM: no user namespace in
-//     which root could mount again, as Docker's default profile does;
-//   - clone3 fails with ENOSYS (its flags sit in memory a filter cannot read),
-//     so libc falls back to clone, which is checked.
-// Every ABI the kernel accepts on the machine is checked (on x86-64 also the
-// i386 and x32 entry points), or a 32-bit mknod would walk around the filter.
+//   RuntimeDefault  Docker's / containerd's default allowlist (seccomp/default-profile.ts);
+//                   peapod's default for every non-privileged container, as podman's
+//   Localhost       an OCI/Docker JSON profile at <seccomp root>/<localhostProfile>,
+//                   the root being $PEAPOD_SECCOMP_ROOT or /var/lib/peapod/seccomp
+//   Unconfined      no filter; privileged containers never have one either
+//
+// Every filter peapod installs also refuses device nodes (seccomp/default-profile.ts
+// DEVICE_NODE_RULES). Profiles are compiled to BPF for every ABI the host
+// accepts (seccomp/compile.ts), once per profile, architecture, capability
+// set and kernel.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { posix } from 'node:path';
+import type { Container, PodSpec } from '../spec/types.js';
+import type { BpfInstruction } from './seccomp/bpf.js';
+import { compileProfile } from './seccomp/compile.js';
+import { DEVICE_NODE_RULES, RUNTIME_DEFAULT } from './seccomp/default-profile.js';
+import { parseSeccompProfile, type SeccompProfile } from './seccomp/profile.js';
 
-/** One BPF instruction: code, jump-if-true, jump-if-false, constant. */
-export type BpfInstruction = [code: number, jt: number, jf: number, k: number];
+export type { BpfInstruction } from './seccomp/bpf.js';
 
-// linux/bpf_common.h, linux/seccomp.h, linux/audit.h
-const BPF_LD_W_ABS = 0x20;
-const BPF_JEQ_K = 0x15;
-const BPF_JSET_K = 0x45;
-const BPF_RET_K = 0x06;
-const BPF_ALU_AND_K = 0x54;
-const RET_ALLOW = 0x7fff0000;
-const RET_ERRNO = 0x00050000;
-const EPERM = 1;
-const ENOSYS = 38;
-const OFF_NR = 0;
-const OFF_ARCH = 4;
-const argLow = (i: number): number => 16 + 8 * i; // little-endian: the low word first
+export type SeccompChoice =
+  | { type: 'Unconfined'; why: 'privileged' | 'profile' }
+  | { type: 'RuntimeDefault' }
+  | {
+      type: 'Localhost';
+      /** As the manifest says it: relative to the seccomp root. */
+      localhostProfile: string;
+      /** The file read. */
+      file: string;
+      profile: SeccompProfile;
+      /** Of the file's text: what the compiled program is cached by. */
+      digest: string;
+    };
 
-const S_IFMT = 0o170000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const CLONE_NEWUSER = 0x10000000;
-const X32 = 0x40000000;
+/** What the manifest asks for, before any file is read. */
+export type SeccompRequest =
+  | { type: 'Unconfined'; why: 'privileged' | 'profile' }
+  | { type: 'RuntimeDefault' }
+  | { type: 'Localhost'; localhostProfile: string; field: string };
 
-interface AbiTable {
-  arch: number;
-  mknod?: number;
-  mknodat: number;
-  unshare: number;
-  clone: number;
-  clone3: number;
-  x32?: boolean;
+/** The container's seccompProfile over the pod's, RuntimeDefault when neither says; none for a privileged container. */
+export function seccompRequest(container: Container, podSpec: PodSpec | undefined): SeccompRequest {
+  if (container.securityContext?.privileged === true) return { type: 'Unconfined', why: 'privileged' };
+  const own = container.securityContext?.seccompProfile;
+  const sp = own ?? podSpec?.securityContext?.seccompProfile;
+  if (sp?.type === 'Unconfined') return { type: 'Unconfined', why: 'profile' };
+  if (sp?.type !== 'Localhost') return { type: 'RuntimeDefault' };
+  const field = own ? 'securityContext.seccompProfile' : 'spec.securityContext.seccompProfile';
+  return { type: 'Localhost', localhostProfile: sp.localhostProfile ?? '', field };
 }
 
-const AUDIT_ARCH_X86_64 = 0xc000003e;
-const AUDIT_ARCH_I386 = 0x40000003;
-const AUDIT_ARCH_AARCH64 = 0xc00000b7;
-const AUDIT_ARCH_ARM = 0x40000028;
+export const DEFAULT_SECCOMP_ROOT = '/var/lib/peapod/seccomp';
 
-const ABIS: Record<string, AbiTable[]> = {
-  x64: [
-    { arch: AUDIT_ARCH_X86_64, mknod: 133, mknodat: 259, unshare: 272, clone: 56, clone3: 435, x32: true },
-    { arch: AUDIT_ARCH_I386, mknod: 14, mknodat: 297, unshare: 310, clone: 120, clone3: 435 },
-  ],
-  arm64: [
-    { arch: AUDIT_ARCH_AARCH64, mknodat: 33, unshare: 97, clone: 220, clone3: 435 },
-    { arch: AUDIT_ARCH_ARM, mknod: 14, mknodat: 324, unshare: 337, clone: 120, clone3: 435 },
-  ],
-};
-
-/** A tiny assembler: jumps name labels, resolved to offsets at the end. */
-class Program {
-  private readonly code: Array<{ ins: BpfInstruction; jt?: string; jf?: string } | { label: string }> = [];
-
-  ld(offset: number): this {
-    this.code.push({ ins: [BPF_LD_W_ABS, 0, 0, offset] });
-    return this;
-  }
-  and(k: number): this {
-    this.code.push({ ins: [BPF_ALU_AND_K, 0, 0, k] });
-    return this;
-  }
-  jeq(k: number, jt: string, jf?: string): this {
-    this.code.push({ ins: [BPF_JEQ_K, 0, 0, k >>> 0], jt, ...(jf ? { jf } : {}) });
-    return this;
-  }
-  jset(k: number, jt: string): this {
-    this.code.push({ ins: [BPF_JSET_K, 0, 0, k >>> 0], jt });
-    return this;
-  }
-  ret(k: number): this {
-    this.code.push({ ins: [BPF_RET_K, 0, 0, k >>> 0] });
-    return this;
-  }
-  label(name: string): this {
-    this.code.push({ label: name });
-    return this;
-  }
-
-  assemble(): BpfInstruction[] {
-    const at = new Map<string, number>();
-    let pc = 0;
-    for (const c of this.code) {
-      if ('label' in c) at.set(c.label, pc);
-      else pc++;
-    }
-    const out: BpfInstruction[] = [];
-    for (const c of this.code) {
-      if ('label' in c) continue;
-      const here = out.length;
-      const offset = (label: string | undefined): number => {
-        if (label === undefined) return 0;
-        const to = at.get(label);
-        if (to === undefined) throw new Error(`seccomp: no label ${label}`);
-        const d = to - here - 1;
-        if (d < 0 || d > 255) throw new Error(`seccomp: jump to ${label} out of range (${d})`);
-        return d;
-      };
-      const [code, , , k] = c.ins;
-      out.push([code, offset(c.jt), offset(c.jf), k]);
-    }
-    return out;
-  }
+/** Where Localhost profiles are: $PEAPOD_SECCOMP_ROOT, or /var/lib/peapod/seccomp (the kubelet's is /var/lib/kubelet/seccomp). */
+export function seccompRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return env.PEAPOD_SECCOMP_ROOT || DEFAULT_SECCOMP_ROOT;
 }
 
-/** The default filter for `arch` (Node's process.arch); null where peapod has no table. */
-export function defaultSeccompFilter(arch: string): BpfInstruction[] | null {
-  const abis = ABIS[arch];
-  if (!abis) return null;
-  const p = new Program();
-  p.ld(OFF_ARCH);
-  abis.forEach((abi, i) => p.jeq(abi.arch, `abi${i}`));
-  // An ABI this table does not know cannot be checked: refuse its system calls.
-  p.ret(RET_ERRNO | ENOSYS);
-  abis.forEach((abi, i) => {
-    p.label(`abi${i}`).ld(OFF_NR);
-    const bases = abi.x32 ? [0, X32] : [0];
-    for (const base of bases) {
-      if (abi.mknod !== undefined) p.jeq(base + abi.mknod, 'mode_arg1');
-      p.jeq(base + abi.mknodat, 'mode_arg2');
-      p.jeq(base + abi.unshare, 'flags_arg0');
-      p.jeq(base + abi.clone, 'flags_arg0');
-      p.jeq(base + abi.clone3, 'enosys');
-    }
-    p.ret(RET_ALLOW);
-  });
-  for (const [label, arg] of [['mode_arg1', 1], ['mode_arg2', 2]] as const) {
-    p.label(label).ld(argLow(arg)).and(S_IFMT).jeq(S_IFCHR, 'eperm').jeq(S_IFBLK, 'eperm').ret(RET_ALLOW);
+export class SeccompLoadError extends Error {
+  override name = 'SeccompLoadError';
+}
+
+/** Reads a file of the host (not of an image): a profile lives beside peapod, not in the container. */
+export type HostFileReader = (path: string) => string;
+
+const readHostFile: HostFileReader = (path) => readFileSync(path, 'utf8');
+
+function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EISDIR') return 'it is a directory';
+  if (code === 'EACCES') return 'permission denied';
+  return (err as Error).message;
+}
+
+/** Reads and checks a Localhost profile; the message names the file and what is wrong in it. */
+export function loadLocalhostProfile(root: string, localhostProfile: string, read: HostFileReader = readHostFile): SeccompChoice {
+  const parts = localhostProfile.split('/');
+  if (localhostProfile === '' || localhostProfile.startsWith('/') || parts.includes('..')) {
+    throw new SeccompLoadError(`localhostProfile must be a relative path below ${root} without "..", got ${JSON.stringify(localhostProfile)}`);
   }
-  p.label('flags_arg0').ld(argLow(0)).jset(CLONE_NEWUSER, 'eperm').ret(RET_ALLOW);
-  p.label('eperm').ret(RET_ERRNO | EPERM);
-  p.label('enosys').ret(RET_ERRNO | ENOSYS);
-  return p.assemble();
+  const file = posix.join(root, localhostProfile);
+  let text: string;
+  try {
+    text = read(file);
+  } catch (err) {
+    throw new SeccompLoadError(`cannot read the Localhost seccomp profile ${file}: ${unreadable(err)}; put the profile there (JSON, Docker's format) or set $PEAPOD_SECCOMP_ROOT`);
+  }
+  let profile: SeccompProfile;
+  try {
+    profile = parseSeccompProfile(text, file);
+  } catch (err) {
+    throw new SeccompLoadError(`the Localhost seccomp profile ${file} is not valid: ${(err as Error).message}`);
+  }
+  return { type: 'Localhost', localhostProfile, file, profile, digest: createHash('sha256').update(text).digest('hex') };
+}
+
+/** "RuntimeDefault", "Localhost /var/lib/peapod/seccomp/x.json", "Unconfined (privileged)". */
+export function describeSeccomp(choice: SeccompChoice | SeccompRequest, root: string = seccompRoot()): string {
+  if (choice.type === 'Localhost') return `Localhost ${'file' in choice ? choice.file : posix.join(root, choice.localhostProfile)}`;
+  if (choice.type === 'Unconfined') return choice.why === 'privileged' ? 'Unconfined (privileged)' : 'Unconfined';
+  return 'RuntimeDefault';
+}
+
+/** The running kernel's [major, minor]. */
+export function kernelVersion(text: string = release()): [number, number] {
+  const m = /^(\d+)\.(\d+)/.exec(text);
+  return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+}
+
+export interface SeccompFilter {
+  /** For `explain`: which profile this is. */
+  profile: string;
+  program: BpfInstruction[];
+}
+
+const cache = new Map<string, BpfInstruction[]>();
+const CACHE_SIZE = 64;
+
+/**
+ * The filter for a process that may hold the capabilities `caps`, for
+ * Node's `arch`; null when there is none to install (Unconfined).
+ */
+export function seccompFilter(choice: SeccompChoice, arch: string, caps: readonly string[], kernel: readonly [number, number] = kernelVersion()): SeccompFilter | null {
+  if (choice.type === 'Unconfined') return null;
+  const profile = choice.type === 'Localhost' ? choice.profile : RUNTIME_DEFAULT;
+  const key = [choice.type === 'Localhost' ? choice.digest : 'default', arch, [...caps].sort().join(','), kernel.join('.')].join('|');
+  let program = cache.get(key);
+  if (!program) {
+    program = compileProfile(profile, { arch, caps, kernel }, DEVICE_NODE_RULES);
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    cache.set(key, program);
+  }
+  return { profile: describeSeccomp(choice), program };
 }

@@ -2,8 +2,11 @@
 // and the container's securityContext the way the kubelet and containerd
 // decide it, then written as kernel steps:
 //
-//   seccomp filter      (while CAP_SYS_ADMIN is still held, so no_new_privs
-//                        is not needed to install it)
+//   seccomp filter      the profile of securityContext.seccompProfile
+//                        (RuntimeDefault unless said otherwise; none if
+//                        privileged or Unconfined), installed while
+//                        CAP_SYS_ADMIN is still held, so no_new_privs is
+//                        not needed to install it
 //   no_new_privs        (by default; not for privileged containers or
 //                        allowPrivilegeEscalation: true)
 //   PR_CAPBSET_DROP     every capability outside the container's set
@@ -24,7 +27,8 @@ import { posix } from 'node:path';
 import type { Container, PodSpec } from '../spec/types.js';
 import { capabilitySets, type Capability } from './capabilities.js';
 import { scopedJoin, type FsView } from './scoped-path.js';
-import { defaultSeccompFilter } from './seccomp.js';
+import { loadLocalhostProfile, SeccompLoadError, seccompFilter, seccompRequest, seccompRoot, type HostFileReader, type SeccompChoice, type SeccompFilter } from './seccomp.js';
+import { SeccompCompileError } from './seccomp/compile.js';
 import type { Step } from './types.js';
 
 export class SecurityError extends Error {
@@ -46,8 +50,8 @@ export interface ProcessSecurity {
   permitted: Capability[];
   inheritable: Capability[];
   ambient: Capability[];
-  /** Install the default seccomp filter (everything but privileged). */
-  seccomp: boolean;
+  /** The seccomp profile: RuntimeDefault unless the spec says otherwise; Unconfined when privileged. */
+  seccomp: SeccompChoice;
 }
 
 const MAX_ID = 2147483647;
@@ -95,6 +99,22 @@ export interface SecurityInputs {
   fs: FsView;
   /** For messages: spec.containers[0] or the container's name. */
   where?: string;
+  /** Where Localhost seccomp profiles are. Default: $PEAPOD_SECCOMP_ROOT or /var/lib/peapod/seccomp. */
+  seccompRoot?: string;
+  /** How a Localhost profile is read from the host. Default: node:fs. */
+  readProfile?: HostFileReader;
+}
+
+/** The container's seccompProfile over the pod's; a Localhost profile is read (and checked) here. */
+function seccompChoice(input: SecurityInputs, where: string): SeccompChoice {
+  const request = seccompRequest(input.container, input.podSpec);
+  if (request.type !== 'Localhost') return request;
+  try {
+    return loadLocalhostProfile(input.seccompRoot ?? seccompRoot(), request.localhostProfile, input.readProfile);
+  } catch (err) {
+    if (!(err instanceof SeccompLoadError)) throw err;
+    throw new SecurityError(`${where}: ${request.field}: ${err.message}`);
+  }
 }
 
 /** The container's effective security: the container's settings over the pod's. */
@@ -142,7 +162,7 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
     permitted: root ? caps.kept : ambient,
     inheritable: ambient,
     ambient,
-    seccomp: !privileged,
+    seccomp: seccompChoice(input, where),
   };
 }
 
@@ -153,10 +173,13 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
  */
 export function securitySteps(s: ProcessSecurity, arch: string): Step[] {
   const steps: Step[] = [];
-  if (s.seccomp) {
-    const filter = defaultSeccompFilter(arch);
-    if (filter) steps.push({ op: 'seccomp', filter });
+  let filter: SeccompFilter | null;
+  try {
+    filter = seccompFilter(s.seccomp, arch, s.bounding);
+  } catch (err) {
+    throw err instanceof SeccompCompileError ? new SecurityError(`seccomp: ${err.message}`) : err;
   }
+  if (filter) steps.push({ op: 'seccomp', filter: filter.program, profile: filter.profile });
   if (s.noNewPrivs) steps.push({ op: 'no_new_privs' });
   steps.push(
     { op: 'capbset', keep: s.bounding },

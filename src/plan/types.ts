@@ -99,7 +99,7 @@ export type Step =
       limitToHeld: boolean;
     }
   /** seccomp(SECCOMP_SET_MODE_FILTER) with this BPF program. */
-  | { op: 'seccomp'; filter: BpfInstruction[] }
+  | { op: 'seccomp'; filter: BpfInstruction[]; profile?: string }
   /**
    * execve of the first candidate that exists; with `fd`, execveat(fd, "",
    * AT_EMPTY_PATH) instead. With `statusFd`, that fd stays open across the

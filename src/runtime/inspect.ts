@@ -1,11 +1,13 @@
 // The pod as the kernel sees it, read live from /proc: for pause and every
 // process of every container, its pids (on the host and in the pod) and the
-// inode of each of its namespaces; and the mounts of each container. Two
+// inode of each of its namespaces, its seccomp mode; the mounts of each
+// container, and which seccomp profile it was given. Two
 // processes share a namespace exactly when /proc/PID/ns/KIND has the same
 // inode for both: that is the whole trick of a pod, and what `peapod
 // inspect` shows. Never writes, never signals.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
+import { describeSeccomp, seccompRequest } from '../plan/seccomp.js';
 import type { Container } from '../spec/types.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from './container.js';
 import type { RuntimePaths } from './paths.js';
@@ -41,6 +43,8 @@ export interface ProcessView {
   gid: number | null;
   /** Effective capabilities, as /proc/PID/status writes them (hex). */
   capEff: string | null;
+  /** /proc/PID/status Seccomp (0 none, 1 strict, 2 filter) and Seccomp_filters (how many are stacked). */
+  seccomp: { mode: number | null; filters: number | null };
   namespaces: NamespaceInodes;
   sharedWith: Record<NamespaceKind, SharedWith>;
 }
@@ -75,6 +79,8 @@ export interface ContainerView {
   /** The container's state in the pod's status (running, waiting, terminated). */
   state: 'running' | 'waiting' | 'terminated' | 'unknown';
   reason?: string;
+  /** The seccomp profile its spec asks for: "RuntimeDefault", "Localhost /path", "Unconfined (privileged)". */
+  seccompProfile: string;
   /** The main process, when it runs. */
   mainPid: number | null;
   /** The main process first, then every other process in its mount namespace, by pid. */
@@ -137,7 +143,14 @@ function selfInode(ns: NamespaceKind): number | null {
 }
 
 /** The fields of /proc/PID/status inspect needs. */
-export function parseStatus(text: string): { state: string; nsPids: number[]; uid: number | null; gid: number | null; capEff: string | null } {
+export function parseStatus(text: string): {
+  state: string;
+  nsPids: number[];
+  uid: number | null;
+  gid: number | null;
+  capEff: string | null;
+  seccomp: ProcessView['seccomp'];
+} {
   const field = (name: string): string[] | undefined => {
     const line = text.split('\n').find((l) => l.startsWith(`${name}:`));
     return line?.slice(name.length + 1).trim().split(/\s+/);
@@ -146,12 +159,17 @@ export function parseStatus(text: string): { state: string; nsPids: number[]; ui
   // Uid: real, effective, saved, fs. The effective one decides.
   const uid = field('Uid')?.[1];
   const gid = field('Gid')?.[1];
+  const int = (name: string): number | null => {
+    const v = field(name)?.[0];
+    return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
+  };
   return {
     state: field('State')?.[0] ?? '?',
     nsPids,
     uid: uid === undefined ? null : Number(uid),
     gid: gid === undefined ? null : Number(gid),
     capEff: field('CapEff')?.[0] ?? null,
+    seccomp: { mode: int('Seccomp'), filters: int('Seccomp_filters') },
   };
 }
 
@@ -181,6 +199,7 @@ function readProcess(pid: number): Omit<ProcessView, 'sharedWith'> | null {
     uid: status.uid,
     gid: status.gid,
     capEff: status.capEff,
+    seccomp: status.seccomp,
     namespaces,
   };
 }
@@ -387,7 +406,8 @@ export function inspectPod(paths: RuntimePaths, name: string): PodInspection {
   const all = [...(spec.initContainers ?? []).map((c) => ({ c, init: true })), ...spec.containers.map((c) => ({ c, init: false }))];
   const containers: ContainerView[] = [];
   for (const { c, init } of all) {
-    const view: ContainerView = { name: c.name, init, ...stateOf(statuses.get(c.name)), mainPid: null, processes: [], mounts: [] };
+    const seccompProfile = describeSeccomp(seccompRequest(c, spec));
+    const view: ContainerView = { name: c.name, init, ...stateOf(statuses.get(c.name)), seccompProfile, mainPid: null, processes: [], mounts: [] };
     containers.push(view);
     const main = record.containers[c.name];
     if (!main || !isSameProcess(main.pid, main.startTime)) continue;

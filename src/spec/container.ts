@@ -8,6 +8,7 @@ import { checkEnv } from './env.js';
 import { checkLifecycle } from './lifecycle.js';
 import { checkDns1123Label, checkPortName } from './names.js';
 import { checkResources } from './resources.js';
+import { checkSeccompProfile } from './seccomp.js';
 import { didYouMean } from './suggest.js';
 import type { Container, ContainerPort, PullPolicy, VolumeMount } from './types.js';
 
@@ -60,6 +61,7 @@ export function checkContainer(
     nameCheck(ctx, field(path, 'name'), c.name, checkDns1123Label);
   }
   checkIds(ctx, field(path, 'securityContext'), c.securityContext as { runAsUser?: unknown } | undefined);
+  checkSeccompProfile(ctx, field(field(path, 'securityContext'), 'seccompProfile'), c.securityContext?.seccompProfile);
   const image = field(path, 'image');
   if (!required(ctx, image, c.image, 'set the image to run, e.g. image: busybox')) {
     if (c.image === '') ctx.error(image, 'required value: set the image to run, e.g. image: busybox');

@@ -21,6 +21,7 @@ import type {
   PodSecurityContext,
   PodSpec,
   ResourceRequirements,
+  SeccompProfile,
   SecurityContext,
   SleepAction,
   Volume,
@@ -66,6 +67,7 @@ export interface Objects {
   SecurityContext: SecurityContext;
   Capabilities: Capabilities;
   PodSecurityContext: PodSecurityContext;
+  SeccompProfile: SeccompProfile;
 }
 
 export type ObjectName = keyof Objects;
@@ -158,6 +160,7 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     runAsNonRoot: boolean,
     readOnlyRootFilesystem: boolean,
     allowPrivilegeEscalation: boolean,
+    seccompProfile: object('SeccompProfile'),
   },
   Capabilities: { add: strings, drop: strings },
   PodSecurityContext: {
@@ -166,7 +169,9 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     runAsNonRoot: boolean,
     supplementalGroups: { kind: 'integers' },
     fsGroup: integer,
+    seccompProfile: object('SeccompProfile'),
   },
+  SeccompProfile: { type: string, localhostProfile: string },
 };
 
 /** What people call these types in messages ("a Container field"). */
@@ -193,4 +198,5 @@ export const TYPE_LABEL: { readonly [N in ObjectName]: string } = {
   SecurityContext: 'a container securityContext',
   Capabilities: 'capabilities',
   PodSecurityContext: 'the pod securityContext',
+  SeccompProfile: 'seccompProfile',
 };

@@ -109,6 +109,17 @@ export interface Capabilities {
   drop?: string[];
 }
 
+/**
+ * Which seccomp filter confines the processes: RuntimeDefault (the default
+ * profile of Docker and containerd; peapod's default), Unconfined (none), or
+ * Localhost (a JSON profile file below the seccomp root).
+ */
+export interface SeccompProfile {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  /** For Localhost only: the file, relative to the seccomp root, without "..". */
+  localhostProfile?: string;
+}
+
 /** A container's securityContext; where it overlaps the pod's, it wins. */
 export interface SecurityContext {
   capabilities?: Capabilities;
@@ -118,6 +129,7 @@ export interface SecurityContext {
   runAsNonRoot?: boolean;
   readOnlyRootFilesystem?: boolean;
   allowPrivilegeEscalation?: boolean;
+  seccompProfile?: SeccompProfile;
 }
 
 /** The pod's securityContext: defaults for every container, and the pod's groups. */
@@ -127,6 +139,7 @@ export interface PodSecurityContext {
   runAsNonRoot?: boolean;
   supplementalGroups?: number[];
   fsGroup?: number;
+  seccompProfile?: SeccompProfile;
 }
 
 export type HostPathType =

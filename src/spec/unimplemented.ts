@@ -27,8 +27,6 @@ const is =
 const SCHEDULING = 'every pod runs on this host, there is no scheduling';
 const SERVER_SET = 'it is set by the API server';
 const NO_ACCOUNTS = 'there is no API server, so no service account token is mounted';
-const SECCOMP =
-  "peapod's own filter (no device nodes, no user namespaces) applies to every non-privileged container, whatever the profile";
 const NO_LSM = 'no AppArmor or SELinux profile is loaded; capabilities, seccomp and no_new_privs confine the container';
 
 export const UNSUPPORTED_VOLUME_SOURCES = [
@@ -183,7 +181,6 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
   EmptyDirVolumeSource: {},
   HostPathVolumeSource: {},
   SecurityContext: {
-    seccompProfile: { shape: 'map', note: SECCOMP },
     appArmorProfile: { shape: 'map', note: NO_LSM },
     seLinuxOptions: { shape: 'map', note: NO_LSM },
     windowsOptions: { shape: 'map', note: 'only Linux containers run here' },
@@ -197,12 +194,12 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
       note: 'only the emptyDir volumes peapod creates are given to fsGroup; hostPath ownership is never changed',
     },
     sysctls: { shape: 'list', blocking: true, note: 'sysctls are not set in the pod; remove them' },
-    seccompProfile: { shape: 'map', note: SECCOMP },
     appArmorProfile: { shape: 'map', note: NO_LSM },
     seLinuxOptions: { shape: 'map', note: NO_LSM },
     seLinuxChangePolicy: { shape: 'string', note: NO_LSM },
     windowsOptions: { shape: 'map', note: 'only Linux pods run here' },
   },
+  SeccompProfile: {},
 };
 
 /** Resource names Kubernetes knows that peapod does not limit. */

@@ -13,6 +13,7 @@ import {
   checkQualifiedName,
 } from './names.js';
 import { checkQuantity } from './resources.js';
+import { checkSeccompProfile } from './seccomp.js';
 import type { HostPathType, ObjectMeta, Pod, PodSecurityContext, PodSpec, RestartPolicy, Volume } from './types.js';
 import { SUPPORTED_VOLUME_SOURCES, UNSUPPORTED_VOLUME_SOURCES } from './unimplemented.js';
 
@@ -109,6 +110,7 @@ function checkSpec(ctx: DocContext, path: string, spec: Loose<PodSpec> | undefin
 
 function checkPodSecurity(ctx: DocContext, path: string, sc: Loose<PodSecurityContext> | undefined): void {
   checkIds(ctx, path, sc as { runAsUser?: unknown } | undefined);
+  checkSeccompProfile(ctx, field(path, 'seccompProfile'), sc?.seccompProfile);
   const groups = field(path, 'supplementalGroups');
   sc?.supplementalGroups?.forEach((gid, i) => {
     if (gid !== undefined && (gid < 0 || gid > MAX_ID)) {

@@ -18,11 +18,11 @@ export interface Probe {
   cleanup(): void;
 }
 
-/** Builds the probe (static, so any image runs it) into a host directory. */
-export function buildProbe(): Probe {
+/** Builds a probe (static, so any image runs it) into a host directory. */
+export function buildProbe(file = 'containment-probe.c'): Probe {
   const dir = mkdtempSync('/tmp/peapod-probe-');
   chmodSync(dir, 0o755);
-  const source = join(import.meta.dirname, 'containment-probe.c');
+  const source = join(import.meta.dirname, file);
   execFileSync('gcc', ['-static', '-O1', '-Wall', '-Wextra', '-Werror', '-o', join(dir, 'probe'), source]);
   return {
     dir,

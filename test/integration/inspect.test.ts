@@ -148,7 +148,7 @@ describe.skipIf(!isRoot)('peapod inspect (root, real kernel)', () => {
     expect(out).toMatch(/SHARE a namespace when the inode is the same/);
     expect(out).toMatch(/=pause\s+the same namespace as pause/);
     expect(out).toMatch(/Shared by the whole pod .*: pid net ipc uts\./);
-    expect(out).toMatch(/PROCESS\s+HOST PID\s+POD PID\s+UID\s+PID\s+NET\s+IPC\s+UTS\s+MNT\s+CGROUP\s+USER\s+TIME\s+COMMAND/);
+    expect(out).toMatch(/PROCESS\s+HOST PID\s+POD PID\s+UID\s+PID\s+NET\s+IPC\s+UTS\s+MNT\s+CGROUP\s+USER\s+TIME\s+SECCOMP\s+COMMAND/);
     const row = (name: string): string => out.split('\n').find((l) => l.startsWith(`${name} `)) ?? '';
     expect(row('pause')).toContain(String(s.runtime.sandbox.pid));
     for (const [name, cmd] of [['first', 'sleep 303'], ['second', 'sleep 304']] as const) {

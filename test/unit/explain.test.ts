@@ -136,6 +136,14 @@ describe('explain: one printer per kind of step', () => {
     expect(formatStep({ op: 'seccomp_notify', filter: Array.from({ length: 20 }, (_, i) => i) })).toEqual(['seccomp_notify filter=[20 items]']);
   });
 
+  it('names the seccomp profile and the size of its filter', () => {
+    const filter: Array<[number, number, number, number]> = [[0x20, 0, 0, 4], [0x06, 0, 0, 0x7fff0000]];
+    expect(formatStep({ op: 'seccomp', filter, profile: 'Localhost /var/lib/peapod/seccomp/audit.json' })).toEqual([
+      'seccomp(SECCOMP_SET_MODE_FILTER): the Localhost /var/lib/peapod/seccomp/audit.json profile as a BPF filter of 2 instructions (-o json shows them)',
+    ]);
+    expect(formatStep({ op: 'seccomp', filter })).toEqual(['seccomp(SECCOMP_SET_MODE_FILTER): a BPF filter of 2 instructions (-o json shows them)']);
+  });
+
   it('falls back to the generic form when a known step lacks a field', () => {
     expect(formatStep({ op: 'mount', target: '/x' })).toEqual(['mount target="/x"']);
   });

@@ -1,5 +1,5 @@
 // Containment as data: what the plans ask of the kernel for capabilities,
-// identity, seccomp, masked paths, subPath, propagation and the pod's
+// identity, the seccomp profile, masked paths, subPath, propagation and the pod's
 // namespace options, asserted without root. The integration tests prove the
 // kernel does what these steps say.
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,6 @@ import { capabilityMask, capabilitySets, DEFAULT_CAPABILITIES, normalizeCapabili
 import { containerPlan, MASKED_PATHS, READONLY_PATHS, type ContainerInputs } from '../../src/plan/container.js';
 import { sandboxPlan } from '../../src/plan/sandbox.js';
 import type { FsView } from '../../src/plan/scoped-path.js';
-import { defaultSeccompFilter, type BpfInstruction } from '../../src/plan/seccomp.js';
 import { resolveSecurity, securitySteps } from '../../src/plan/security.js';
 import type { Step } from '../../src/plan/types.js';
 import type { Container, PodSpec } from '../../src/spec/types.js';
@@ -69,7 +68,7 @@ describe('identity and privileges', () => {
     resolveSecurity({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(passwd) });
 
   it('runs as root with the default set, no_new_privs and the filter by default', () => {
-    expect(resolve(undefined)).toMatchObject({ uid: 0, gid: 0, groups: [0], noNewPrivs: true, seccomp: true, inheritable: [], ambient: [] });
+    expect(resolve(undefined)).toMatchObject({ uid: 0, gid: 0, groups: [0], noNewPrivs: true, seccomp: { type: 'RuntimeDefault' }, inheritable: [], ambient: [] });
   });
   it('takes the container’s ids over the pod’s, the primary group and groups from the image', () => {
     expect(resolve({ runAsUser: 33 })).toMatchObject({ uid: 33, gid: 33, groups: [33, 40] });
@@ -93,8 +92,8 @@ describe('identity and privileges', () => {
     expect(() => resolve({ runAsUser: -1 })).toThrow('container "c": securityContext.runAsUser: must be between 0 and 2147483647, got -1');
   });
   it('lets allowPrivilegeEscalation: true or privileged go without no_new_privs; privileged has no filter', () => {
-    expect(resolve({ allowPrivilegeEscalation: true })).toMatchObject({ noNewPrivs: false, seccomp: true });
-    expect(resolve({ privileged: true })).toMatchObject({ noNewPrivs: false, seccomp: false, privileged: true });
+    expect(resolve({ allowPrivilegeEscalation: true })).toMatchObject({ noNewPrivs: false, seccomp: { type: 'RuntimeDefault' } });
+    expect(resolve({ privileged: true })).toMatchObject({ noNewPrivs: false, seccomp: { type: 'Unconfined', why: 'privileged' }, privileged: true });
   });
   it('orders the steps so each still holds the privilege it needs', () => {
     const steps = securitySteps(resolve({ runAsUser: 1000 }), 'x64');
@@ -107,67 +106,47 @@ describe('identity and privileges', () => {
   });
 });
 
-/** A BPF interpreter for the instructions the filter uses, over a seccomp_data. */
-function runFilter(filter: BpfInstruction[], data: { arch: number; nr: number; args?: number[] }): number {
-  const word = (off: number): number => {
-    if (off === 0) return data.nr >>> 0;
-    if (off === 4) return data.arch >>> 0;
-    const i = (off - 16) / 8;
-    return (data.args?.[i] ?? 0) >>> 0;
+describe('the seccomp profile', () => {
+  const ROOT = '/sec';
+  const good = JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] });
+  const files = { '/sec/ok.json': good, '/sec/bad.json': '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "DENY"}]}' };
+  const readProfile = (path: string): string => {
+    const text = (files as Record<string, string>)[path];
+    if (text !== undefined) return text;
+    throw Object.assign(new Error(path), { code: path === '/sec/dir' ? 'EISDIR' : 'ENOENT' });
   };
-  let a = 0;
-  for (let pc = 0; pc < filter.length; pc++) {
-    const [code, jt, jf, k] = filter[pc] as BpfInstruction;
-    switch (code) {
-      case 0x20: a = word(k); break;
-      case 0x54: a = (a & k) >>> 0; break;
-      case 0x15: pc += a === k ? jt : jf; break;
-      case 0x45: pc += (a & k) !== 0 ? jt : jf; break;
-      case 0x06: return k;
-      default: throw new Error(`unknown BPF code ${code}`);
-    }
-  }
-  throw new Error('fell off the end of the filter');
-}
+  const resolve = (c?: Container['securityContext'], pod?: PodSpec['securityContext']) =>
+    resolveSecurity({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(), seccompRoot: ROOT, readProfile });
+  const localhost = (localhostProfile: string) => ({ seccompProfile: { type: 'Localhost' as const, localhostProfile } });
 
-describe('seccomp filter', () => {
-  const X86_64 = 0xc000003e;
-  const I386 = 0x40000003;
-  const AARCH64 = 0xc00000b7;
-  const ALLOW = 0x7fff0000;
-  const EPERM = 0x00050001;
-  const ENOSYS = 0x00050026;
-  const x64 = defaultSeccompFilter('x64') as BpfInstruction[];
-  const arm = defaultSeccompFilter('arm64') as BpfInstruction[];
+  it('is RuntimeDefault unless said otherwise; the container’s over the pod’s; none when privileged', () => {
+    expect(resolve().seccomp).toEqual({ type: 'RuntimeDefault' });
+    expect(resolve(undefined, { seccompProfile: { type: 'Unconfined' } }).seccomp).toEqual({ type: 'Unconfined', why: 'profile' });
+    expect(resolve({ seccompProfile: { type: 'RuntimeDefault' } }, { seccompProfile: { type: 'Unconfined' } }).seccomp).toEqual({ type: 'RuntimeDefault' });
+    expect(resolve({ privileged: true, ...localhost('missing.json') }).seccomp).toEqual({ type: 'Unconfined', why: 'privileged' });
+  });
 
-  it('refuses device nodes from mknod and mknodat on every x86 ABI, and allows FIFOs', () => {
-    expect(runFilter(x64, { arch: X86_64, nr: 133, args: [0, 0o060600, 0x800] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: X86_64, nr: 133, args: [0, 0o020600, 0x103] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: X86_64, nr: 133, args: [0, 0o010600, 0] })).toBe(ALLOW);
-    expect(runFilter(x64, { arch: X86_64, nr: 259, args: [-100, 0, 0o060600, 0] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: X86_64, nr: 0x40000000 + 259, args: [-100, 0, 0o020600, 0] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: I386, nr: 14, args: [0, 0o060600, 0] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: I386, nr: 297, args: [0, 0, 0o020600] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: I386, nr: 297, args: [0, 0, 0o140600] })).toBe(ALLOW);
+  it('reads a Localhost profile below the seccomp root, and installs it with the profile’s name', () => {
+    const s = resolve(undefined, localhost('ok.json'));
+    expect(s.seccomp).toMatchObject({ type: 'Localhost', file: '/sec/ok.json', localhostProfile: 'ok.json', profile: { defaultAction: 'SCMP_ACT_ALLOW' } });
+    expect(securitySteps(s, 'x64')[0]).toMatchObject({ op: 'seccomp', profile: 'Localhost /sec/ok.json' });
+    expect(securitySteps(resolve(), 'x64')[0]).toMatchObject({ op: 'seccomp', profile: 'RuntimeDefault' });
+    expect(ops(securitySteps(resolve({ seccompProfile: { type: 'Unconfined' } }), 'x64'))).not.toContain('seccomp');
   });
-  it('refuses new user namespaces from unshare and clone, and clone3 altogether', () => {
-    expect(runFilter(x64, { arch: X86_64, nr: 272, args: [0x10000000 | 0x20000] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: X86_64, nr: 272, args: [0x20000] })).toBe(ALLOW);
-    expect(runFilter(x64, { arch: X86_64, nr: 56, args: [0x10000000 | 17] })).toBe(EPERM);
-    expect(runFilter(x64, { arch: X86_64, nr: 56, args: [0x01200011] })).toBe(ALLOW);
-    expect(runFilter(x64, { arch: X86_64, nr: 435 })).toBe(ENOSYS);
-    expect(runFilter(x64, { arch: I386, nr: 310, args: [0x10000000] })).toBe(EPERM);
+
+  it('refuses a missing, unreadable or malformed Localhost profile, naming the field, the file and the problem', () => {
+    expect(() => resolve(localhost('missing.json'))).toThrow(
+      'container "c": securityContext.seccompProfile: cannot read the Localhost seccomp profile /sec/missing.json: no such file; put the profile there (JSON, Docker\'s format) or set $PEAPOD_SECCOMP_ROOT',
+    );
+    expect(() => resolve(undefined, localhost('dir'))).toThrow('container "c": spec.securityContext.seccompProfile: cannot read the Localhost seccomp profile /sec/dir: it is a directory');
+    expect(() => resolve(localhost('bad.json'))).toThrow(
+      'container "c": securityContext.seccompProfile: the Localhost seccomp profile /sec/bad.json is not valid: /sec/bad.json:1:81: syscalls[0].action: unknown action "DENY"',
+    );
+    expect(() => resolve(localhost('../etc/x.json'))).toThrow(/must be a relative path below \/sec without "\.\."/);
   });
-  it('lets everything else through, and refuses every call of an ABI it has no table for', () => {
-    expect(runFilter(x64, { arch: X86_64, nr: 0 })).toBe(ALLOW);
-    expect(runFilter(x64, { arch: X86_64, nr: 165 })).toBe(ALLOW); // mount: capabilities decide
-    expect(runFilter(x64, { arch: 0x12345678, nr: 0 })).toBe(ENOSYS);
-  });
-  it('has a table for arm64 (no mknod there, only mknodat)', () => {
-    expect(runFilter(arm, { arch: AARCH64, nr: 33, args: [0, 0, 0o060600] })).toBe(EPERM);
-    expect(runFilter(arm, { arch: AARCH64, nr: 97, args: [0x10000000] })).toBe(EPERM);
-    expect(runFilter(arm, { arch: AARCH64, nr: 63 })).toBe(ALLOW);
-    expect(defaultSeccompFilter('riscv64')).toBeNull();
+
+  it('refuses to build a filter where peapod has no system call table', () => {
+    expect(() => securitySteps(resolve(), 'riscv64')).toThrow(/seccomp: no system call tables for the riscv64 architecture/);
   });
 });
 

@@ -178,7 +178,9 @@ describe('what good manifests read as', () => {
       runAsNonRoot: true,
       supplementalGroups: [4000, 4001],
       fsGroup: 2000,
+      seccompProfile: { type: 'RuntimeDefault' },
     });
+    expect(spec?.containers[1]?.securityContext).toEqual({ seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/sidecar.json' } });
     expect(spec?.volumes?.[0]).toEqual({ name: 'scratch', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } });
     expect(spec?.initContainers?.[0]?.command).toEqual(['sh', '-c', 'echo ready > /scratch/ready']);
     const web = spec?.containers[0];

@@ -211,3 +211,44 @@ spec:
     ]);
   });
 });
+
+describe('securityContext.seccompProfile', () => {
+  const both = (pod: string, container: string): string =>
+    pod2(`  securityContext:\n    seccompProfile: ${pod}\n  containers:\n  - name: app\n    image: busybox\n    securityContext:\n      seccompProfile: ${container}\n`);
+  const pod2 = (spec: string): string => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n${spec}`;
+
+  it('is a schema field now, pod- and container-level, and no longer an unimplemented one', () => {
+    expect(SCHEMA.SecurityContext.seccompProfile).toEqual({ kind: 'object', of: 'SeccompProfile' });
+    expect(SCHEMA.PodSecurityContext.seccompProfile).toEqual({ kind: 'object', of: 'SeccompProfile' });
+    expect(Object.keys(NOT_IMPLEMENTED.SecurityContext)).not.toContain('seccompProfile');
+    expect(Object.keys(NOT_IMPLEMENTED.PodSecurityContext)).not.toContain('seccompProfile');
+  });
+
+  it('reads every type without a warning, even in strict mode, and reaches the runtime: the container’s over the pod’s', () => {
+    const p = read(both('{type: Unconfined}', '{type: Localhost, localhostProfile: team/audit.json}'));
+    expect(p.spec.securityContext?.seccompProfile).toEqual({ type: 'Unconfined' });
+    expect(p.spec.containers[0]?.securityContext?.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'team/audit.json' });
+    const audit = '{"defaultAction": "SCMP_ACT_LOG"}';
+    const fs = { readlink: () => null, exists: () => false, isFile: () => false };
+    const container = p.spec.containers[0];
+    if (!container) throw new Error('no container');
+    const readProfile = (f: string): string => (f === '/sec/team/audit.json' ? audit : '');
+    expect(resolveSecurity({ container, podSpec: p.spec, rootfs: '/img', fs, seccompRoot: '/sec', readProfile }).seccomp).toMatchObject({
+      type: 'Localhost',
+      file: '/sec/team/audit.json',
+      profile: { defaultAction: 'SCMP_ACT_LOG', syscalls: [] },
+    });
+    expect(read(both('{type: RuntimeDefault}', '{type: Unconfined}')).spec.containers[0]?.securityContext?.seccompProfile).toEqual({ type: 'Unconfined' });
+  });
+
+  it('refuses what the API server refuses, each with its path and line:column', () => {
+    expect(errors(both('{type: Localhost}', '{type: Unconfined, localhostProfile: a.json}'))).toEqual([
+      "pod.yaml:7:5: spec.securityContext.seccompProfile.localhostProfile: required value: must be set when seccomp type is Localhost: the profile's file below the seccomp root ($PEAPOD_SECCOMP_ROOT, default /var/lib/peapod/seccomp), e.g. localhostProfile: profiles/audit.json",
+      'pod.yaml:12:42: spec.containers[0].securityContext.seccompProfile.localhostProfile: can only be set when seccomp type is Localhost (the type is Unconfined); remove it',
+    ]);
+    expect(errors(both('{type: Default}', '{type: Localhost, localhostProfile: ../x.json}'))).toEqual([
+      'pod.yaml:7:28: spec.securityContext.seccompProfile.type: unsupported value "Default" (supported values: "RuntimeDefault", "Unconfined", "Localhost")',
+      'pod.yaml:12:59: spec.containers[0].securityContext.seccompProfile.localhostProfile: must not contain ".." (it would leave the seccomp root ($PEAPOD_SECCOMP_ROOT, default /var/lib/peapod/seccomp)): "../x.json"',
+    ]);
+  });
+});
