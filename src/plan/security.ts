@@ -145,7 +145,15 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
   const fsGroup = checkId(pod.fsGroup, 'spec.securityContext.fsGroup');
   const groups = [...new Set([gid, ...fromImage.groups, ...supplemental, ...(fsGroup === undefined ? [] : [fsGroup])])];
 
-  const caps = capabilitySets(sc.capabilities, privileged, `${where}: securityContext.capabilities`);
+  const seccomp = seccompChoice(input, where);
+  const requested = capabilitySets(sc.capabilities, privileged, `${where}: securityContext.capabilities`);
+  // Every filter peapod installs refuses device nodes, since it has no
+  // devices cgroup; without a filter (Unconfined), MKNOD itself goes,
+  // unless the spec asks for it by name.
+  const caps =
+    !privileged && seccomp.type === 'Unconfined' && !requested.added.includes('MKNOD')
+      ? { kept: requested.kept.filter((c) => c !== 'MKNOD'), added: requested.added }
+      : requested;
   const root = uid === 0;
   const ambient = root ? [] : caps.added;
   return {
@@ -162,7 +170,7 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
     permitted: root ? caps.kept : ambient,
     inheritable: ambient,
     ambient,
-    seccomp: seccompChoice(input, where),
+    seccomp,
   };
 }
 

@@ -95,12 +95,13 @@ describe.skipIf(!isRoot)('seccomp profiles (root, real kernel)', () => {
     const s = await start(
       root,
       probePod(probe, 'mixed', [
-        probing(probe, 'free', [['io_uring_setup'], ['status'], ['pause']], { securityContext: { seccompProfile: { type: 'Unconfined' } } }),
+        probing(probe, 'free', [['io_uring_setup'], ['mknod-char'], ['status'], ['pause']], { securityContext: { seccompProfile: { type: 'Unconfined' } } }),
         probing(probe, 'boxed', [['status'], ['pause']]),
       ]),
     );
-    await waitFor('both probes', () => (s.logs.get('free')?.length ?? 0) >= 3 && (s.logs.get('boxed')?.length ?? 0) >= 2);
-    expect(s.logs.get('free')).toEqual(['io_uring_setup: OK', 'Seccomp:\t0', 'Seccomp_filters:\t0']);
+    await waitFor('both probes', () => (s.logs.get('free')?.length ?? 0) >= 4 && (s.logs.get('boxed')?.length ?? 0) >= 2);
+    // No filter, and so no MKNOD either (no devices cgroup would stop a device node).
+    expect(s.logs.get('free')).toEqual(['io_uring_setup: OK', 'mknod-char: EPERM', 'Seccomp:\t0', 'Seccomp_filters:\t0']);
     expect(procStatus(containerPid(s, 'free')).Seccomp).toBe('0');
     expect(procStatus(containerPid(s, 'boxed')).Seccomp).toBe('2');
 

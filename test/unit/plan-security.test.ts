@@ -304,3 +304,15 @@ describe('sandbox plan: pause contained', () => {
     expect(all.newNamespaces).toEqual(['mnt']);
   });
 });
+
+describe('Unconfined without a devices cgroup', () => {
+  it('drops MKNOD from the default set (every filter refuses device nodes; no filter, no MKNOD), unless asked for by name', () => {
+    const unconfined = { seccompProfile: { type: 'Unconfined' as const } };
+    const fs = fakeFs();
+    const base = { rootfs: '/img', fs };
+    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i' } }).bounding).toContain('MKNOD');
+    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i', securityContext: unconfined } }).bounding).not.toContain('MKNOD');
+    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i', securityContext: { ...unconfined, capabilities: { add: ['MKNOD'] } } } }).bounding).toContain('MKNOD');
+    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i', securityContext: { ...unconfined, privileged: true } } }).bounding).toContain('MKNOD');
+  });
+});
