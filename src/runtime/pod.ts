@@ -639,6 +639,23 @@ export class PodRuntime {
     r.killTimer = setTimeout(() => void r.kill(), Math.max(at - Date.now(), 0));
   }
 
+  /**
+   * pause goes last: SIGTERM (it exits 0), with SIGCONT so that a stopped
+   * pause takes it, and SIGKILL if it has not exited after the kubelet's
+   * minimum grace period. Forced, it is killed at once.
+   */
+  private stopSandbox(): void {
+    const pause = this.sandbox;
+    if (this.terminating?.grace === 0) {
+      pause.signal('SIGKILL');
+      return;
+    }
+    pause.signal('SIGTERM');
+    pause.signal('SIGCONT');
+    const kill = setTimeout(() => pause.signal('SIGKILL'), MIN_GRACE_SECONDS * 1000);
+    void pause.exited.then(() => clearTimeout(kill));
+  }
+
   /** The pod is over: stop pause (after every container), tear down, report. */
   private async finish(): Promise<void> {
     if (this.finishing) return;
@@ -650,7 +667,7 @@ export class PodRuntime {
       r.abortHooks();
       if (r.running) void r.kill();
     }
-    this.sandbox.signal('SIGTERM');
+    this.stopSandbox();
     await Promise.all([this.sandbox.exited, ...all.map((r) => r.process?.exited)]);
     await Promise.all(all.map((r) => r.log?.done));
     const status = this.writeStatus();
