@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
 import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
 import type { PreparedVolume } from '../plan/container.js';
@@ -30,7 +30,7 @@ import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
 import { spawnInContainer } from './exec.js';
 import { hostFs } from './host-fs.js';
-import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
+import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
@@ -363,6 +363,7 @@ export class PodRuntime {
     }
     this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir };
     this.saveRecord();
+    pruneInstanceLogs(dirname(this.paths.log(r.spec.name, 0)), r.obs.restartCount);
     this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
     this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
     this.event('Normal', 'Started', `Started container ${r.spec.name}`, r);
