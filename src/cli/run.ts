@@ -134,7 +134,11 @@ async function run(argv: readonly string[]): Promise<number> {
     report(`error ${(err as Error).message}`);
     throw err;
   }
-  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a' });
+  if (superviseFd !== undefined) {
+    logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a' });
+    // A full disk loses these lines, never the supervisor: its pod's events keep what matters.
+    logFile.on('error', () => (logFile = undefined));
+  }
   say(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
   report(`ok ${runtime.name}`);
   if (interrupts > 0) {

@@ -36,7 +36,8 @@ import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
 import { CLAIM_PREFIX, isLive, reclaimPod } from './stale.js';
-import { readRecord, writeJsonAtomic, writeRecord, type PodRecord } from './state.js';
+import { readRecord, writeRecord, type PodRecord } from './state.js';
+import { RETRY_MS, StateWriter } from './state-writer.js';
 import { isTerminal, shouldRestart } from './status/phase.js';
 import { podStatus } from './status/pod-status.js';
 import type { PodStatus } from './status/types.js';
@@ -170,10 +171,12 @@ export class PodRuntime {
   private sandboxCgroup: Cgroup | undefined;
   private lastStatus: PodStatus | undefined;
   private lastWritten = '';
-  private pendingPod: PodObject | undefined;
-  private eventsDirty = false;
-  private recordDirty = false;
-  private flushScheduled = false;
+  /** pod.json, runtime.json and events.json: written when changed, retried when the disk is full, repaired when changed under us. */
+  private readonly files = new StateWriter({
+    onWriteFailed: (path, err) =>
+      this.event('Warning', 'FailedToWriteStatus', `cannot write ${path}: ${err.message}; the status is kept in memory and written again every ${RETRY_MS / 1000}s`),
+    onRepaired: (path, why) => this.event('Warning', 'RecordRepaired', `${path} was changed by something other than its supervisor (${why}); written again from memory`),
+  });
   private resolveDone!: (r: PodResult) => void;
 
   private constructor(
@@ -232,6 +235,8 @@ export class PodRuntime {
       throw err;
     }
     runtime.supervising = true;
+    runtime.saveRecord();
+    runtime.files.watch(runtime.paths.state);
     runtime.control = serveControl(runtime.record.control as string, runtime);
     runtime.armDeadline();
     runtime.sync();
@@ -725,7 +730,6 @@ export class PodRuntime {
     });
   }
 
-  /** Recomputes the status; writes pod.json (atomically) only when it changed. */
   /**
    * Recomputes the status; when it changed, tells the listener at once and
    * schedules the write of pod.json. Writes are coalesced to one per turn
@@ -740,8 +744,7 @@ export class PodRuntime {
     const text = JSON.stringify(object);
     if (text !== this.lastWritten) {
       this.lastWritten = text;
-      this.pendingPod = object;
-      this.scheduleFlush();
+      this.files.set(this.paths.podFile, object);
       this.options.onStatus?.(object);
     }
     return status;
@@ -750,37 +753,23 @@ export class PodRuntime {
   private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerRunner): void {
     const e = this.events.record(type, reason, message, r?.fieldPath);
     this.options.onEvent?.(e);
-    this.eventsDirty = true;
-    this.scheduleFlush();
+    if (!this.tornDown) this.files.set(this.paths.eventsFile, this.events.events);
   }
 
   /** The record changes with every process started: written with the next flush. */
   private saveRecord(): void {
-    this.recordDirty = true;
-    this.scheduleFlush();
+    if (!this.tornDown) this.files.set(this.paths.recordFile, this.record);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /** Writes what changed to disk, atomically (write, then rename). */
+  /** Writes what changed to disk now (atomically: write, then rename); what cannot be written is retried. */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.tornDown) return;
-    if (this.recordDirty) writeRecord(this.paths.recordFile, this.record);
-    if (this.pendingPod) writeJsonAtomic(this.paths.podFile, this.pendingPod);
-    if (this.eventsDirty) writeJsonAtomic(this.paths.eventsFile, this.events.events);
-    this.pendingPod = undefined;
-    this.eventsDirty = false;
-    this.recordDirty = false;
+    if (!this.tornDown) this.files.flush();
   }
 
   private async teardown(): Promise<void> {
     this.flush();
     this.tornDown = true;
+    this.files.close();
     for (const r of [...this.init, ...this.app]) r.releaseNamespace();
     this.control?.close();
     if (this.record.control) rmSync(this.record.control, { force: true });
