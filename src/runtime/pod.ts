@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
-import { closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
 import type { PreparedVolume } from '../plan/container.js';
@@ -22,7 +22,9 @@ import { admit, nodeAllocatable } from './admission.js';
 import { containerLimits, podLimits, podPidsLimitFromEnv, removePodCgroups } from './cgroups/pod.js';
 import { detectDriver } from './cgroups/detect.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { liveRecords } from './store.js';
+import { livePodSpecs } from './store.js';
+import { claimName } from './claim.js';
+export { PodExistsError } from './claim.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { controlSocketPath, serveControl } from './control.js';
 import type { Server } from 'node:net';
@@ -35,8 +37,7 @@ import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
-import { CLAIM_PREFIX, isLive, reclaimPod } from './stale.js';
-import { readRecord, writeRecord, type PodRecord } from './state.js';
+import { writeRecord, type PodRecord } from './state.js';
 import { RETRY_MS, StateWriter } from './state-writer.js';
 import { isTerminal, shouldRestart } from './status/phase.js';
 import { podStatus } from './status/pod-status.js';
@@ -103,41 +104,6 @@ export interface PodObject extends Pod {
     deletionGracePeriodSeconds?: number;
   };
   status: PodStatus;
-}
-
-export class PodExistsError extends Error {
-  override name = 'PodExistsError';
-}
-
-/**
- * Claims the pod's name under the root, atomically: the pod's directory
- * appears by rename already holding its record, so another peapod never sees
- * it half-made (and never mistakes it for stale). A stale pod of that name
- * is reclaimed first.
- */
-async function claimName(paths: RuntimePaths, pp: PodPaths, name: string, record: PodRecord): Promise<void> {
-  const pods = join(paths.state, 'pods');
-  mkdirSync(pods, { recursive: true });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const staging = mkdtempSync(join(pods, CLAIM_PREFIX));
-    writeRecord(join(staging, 'runtime.json'), record);
-    try {
-      renameSync(staging, pp.state);
-      return;
-    } catch (err) {
-      rmSync(staging, { recursive: true, force: true });
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
-    }
-    const existing = readRecord(pp.recordFile);
-    if (isLive(existing)) {
-      throw new PodExistsError(
-        `pod "${name}" already exists under ${paths.state} (supervised by pid ${existing?.supervisor.pid}); delete it first or choose another metadata.name`,
-      );
-    }
-    await reclaimPod(paths, name);
-  }
-  throw new PodExistsError(`pod "${name}": could not claim ${pp.state}`);
 }
 
 export class PodRuntime {
@@ -247,7 +213,7 @@ export class PodRuntime {
 
   /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
-    const admitted = liveRecords(this.options.paths).flatMap((r) => (r.name !== this.name ? [r.pod.spec] : []));
+    const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();

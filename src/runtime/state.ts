@@ -108,8 +108,3 @@ export function isPodRecord(v: unknown): boolean {
 export function readRecordFile(path: string): Read<PodRecord> {
   return readJsonFile<PodRecord>(path, isPodRecord);
 }
-
-export function readRecord(path: string): PodRecord | null {
-  const read = readRecordFile(path);
-  return 'value' in read ? read.value : null;
-}

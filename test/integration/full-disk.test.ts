@@ -1,8 +1,9 @@
-// A full state root (a 20 MiB tmpfs, filled by the pod itself): the
-// supervisor keeps its status in memory and retries, the grace period
-// holds, and delete tells the truth.
+// A full state root (a 20 MiB tmpfs, filled by the pod itself or by the
+// test): the supervisor keeps its status in memory and retries, the grace
+// period holds, delete tells the truth, and a run that cannot start leaves
+// nothing behind.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupDirs, manifest, peapod, shPod, trackRecord } from './cli-harness.js';
@@ -56,4 +57,23 @@ describe.skipIf(!isRoot)('a full state root', () => {
     expect(seconds).toBeLessThan(10);
     expect(cgroupDirs(record.cgroups?.pod)).toEqual([]);
   }, 40_000);
+
+  it('a run that finds no room fails naming the file, and leaves no claim behind', async () => {
+    const file = manifest(root, 'fill', shPod('fill', 'true'));
+    const filler = openSync(join(root.dir, 'filler'), 'w');
+    const block = Buffer.alloc(1 << 16);
+    try {
+      for (;;) writeSync(filler, block);
+    } catch (err) {
+      expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    } finally {
+      closeSync(filler);
+    }
+    const run = await peapod(root, ['run', '-f', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/runtime\.json.*ENOSPC|ENOSPC.*runtime\.json/);
+    const pods = join(root.dir, 'pods');
+    expect(existsSync(pods) ? readdirSync(pods) : []).toEqual([]);
+    rmSync(join(root.dir, 'filler'));
+  }, 20_000);
 });
