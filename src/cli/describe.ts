@@ -99,7 +99,7 @@ async function run(argv: readonly string[]): Promise<number> {
   if (!kind || !['pod', 'pods', 'po'].includes(kind) || !name) throw new UsageError(`usage: ${describeCommand.synopsis}`);
   const stored = getStoredPod(runtimePaths({ root: stringFlag(args, 'root') }), name);
   if (!stored.pod) throw new Error(`pod "${name}" has no status yet; try again`);
-  const supervisor = stored.live ? `pid ${stored.record?.supervisor.pid} (running)` : 'gone';
+  const supervisor = stored.live ? `pid ${stored.supervisorPid ?? '?'} (running)` : 'gone';
   process.stdout.write(`${describePod(stored.pod, readEvents(stored.paths), supervisor)}\n`);
   return 0;
 }

@@ -1,7 +1,7 @@
 // `peapod get pods` / `get pod NAME`: kubectl's columns and output formats.
 import { hostname } from 'node:os';
 import type { PodObject } from '../runtime/pod.js';
-import { runtimePaths } from '../runtime/paths.js';
+import { runtimePaths, type RuntimePaths } from '../runtime/paths.js';
 import { getStoredPod, listStoredPods } from '../runtime/store.js';
 import type { ContainerStatus } from '../runtime/status/types.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
@@ -66,6 +66,13 @@ function rows(pods: PodObject[], wide: boolean): string {
   );
 }
 
+function namedPod(paths: RuntimePaths, name: string): PodObject {
+  const pod = getStoredPod(paths, name).pod;
+  // Live, but its first status not written yet (it is being started).
+  if (!pod) throw new Error(`pod "${name}" has no status yet; try again`);
+  return pod;
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { output: { value: true, alias: 'o' }, root: { value: true } });
   const [kind, name, ...extra] = args.positionals;
@@ -73,7 +80,7 @@ async function run(argv: readonly string[]): Promise<number> {
   if (extra.length > 0) throw new UsageError(`get takes at most one pod name`);
   const format = outputFormat(stringFlag(args, 'output'));
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  const pods = name ? [getStoredPod(paths, name).pod as PodObject] : listStoredPods(paths).flatMap((p) => (p.pod ? [p.pod] : []));
+  const pods = name ? [namedPod(paths, name)] : listStoredPods(paths).flatMap((p) => (p.pod ? [p.pod] : []));
   if (format === 'json' || format === 'yaml') {
     const value = name ? pods[0] : { apiVersion: 'v1', kind: 'List', items: pods, metadata: { resourceVersion: '' } };
     process.stdout.write(serialize(value, format));

@@ -1,7 +1,9 @@
 // `peapod logs`: reads the containers' CRI-format log files, as kubectl
 // logs does through the kubelet: -c, -f (across restarts), --previous,
 // --tail, --timestamps, --since.
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
+import { LogChain } from '../runtime/log-reader.js';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { getStoredPod, readStoredPod, type StoredPod } from '../runtime/store.js';
@@ -51,54 +53,6 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-/** The file's bytes from `offset`; nothing when it was just rotated away (the caller lists again). */
-function readFrom(path: string, offset: number): { text: string; size: number } {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && offset > 0) return { text: '', size: offset };
-    throw err;
-  }
-  if (size <= offset) return { text: '', size: offset };
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(size - offset);
-    readSync(fd, buf, 0, buf.length, offset);
-    return { text: buf.toString('utf8'), size };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** The bytes from `offset` of the file at `path` if it is still inode `ino` (read through one fd, so a rename cannot swap it). */
-function readInode(path: string, ino: number, offset: number): { text: string; size: number } | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.ino !== ino) return null;
-    if (st.size <= offset) return { text: '', size: offset };
-    const buf = Buffer.alloc(st.size - offset);
-    readSync(fd, buf, 0, buf.length, offset);
-    return { text: buf.toString('utf8'), size: st.size };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function inode(path: string): number {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return -1;
-  }
-}
-
 function chooseContainer(stored: StoredPod, wanted: string | undefined): { name: string; restartCount: number } {
   const pod = stored.pod ?? stored.record?.pod;
   const app = pod?.spec.containers.map((c) => c.name) ?? [];
@@ -145,68 +99,80 @@ async function run(argv: readonly string[]): Promise<number> {
   };
 
   const file = (n: number): string => stored.paths.log(container, n);
-  if (logFiles(file(instance)).length === 0 && !args.flags.has('follow')) {
+  const follow = args.flags.has('follow') && !args.flags.has('previous');
+  if (logFiles(file(instance)).length === 0 && !follow) {
     throw new Error(`no logs for container "${container}" of pod "${name}" (it has not started, or the pod is gone)`);
   }
-  let parser = new CriParser();
-  // Rotated files first, oldest to newest, then the live one.
-  let initial: LogLine[] = [];
-  let current = { ino: -1, offset: 0 };
-  // A rotation between listing the files and reading them renames one: list again.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const lines: LogLine[] = [];
-      const fresh = new CriParser();
-      for (const path of logFiles(file(instance))) {
-        const chunk = readFrom(path, 0);
-        for (const line of fresh.push(chunk.text)) lines.push(line);
-        if (path === file(instance)) current = { ino: statSync(path).ino, offset: chunk.size };
-      }
-      initial = lines;
-      parser = fresh;
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt > 5) throw err;
-    }
-  }
+  const lost = (message: string): boolean => process.stderr.write(`peapod: ${message}\n`);
+  const parser = new CriParser();
+  let chain = new LogChain(file(instance), lost);
+  // What is there now, through every rotated file, oldest first; then --tail of it.
+  const initial: LogLine[] = [];
+  chain.read((text) => {
+    for (const line of parser.push(text)) initial.push(line);
+  });
   print(tail === undefined ? initial : initial.slice(Math.max(initial.length - tail, 0)));
-  if (!args.flags.has('follow') || args.flags.has('previous')) return 0;
+  if (!follow) {
+    chain.close();
+    return 0;
+  }
 
-  // Follow: new lines of this instance (through rotations), then of each restart, until the pod is gone.
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 100));
-    current = followOnce(file(instance), current, (text) => print(parser.push(text)));
-    if (existsSync(file(instance + 1))) {
-      instance++;
-      current = { ino: -1, offset: 0 };
-      continue;
+  // Follow: this instance through its rotations, then each restart's, until the pod is gone.
+  const emit = (text: string): void => print(parser.push(text));
+  const wake = wakeOnChange(dirname(file(instance)));
+  try {
+    for (;;) {
+      chain.read(emit);
+      if (existsSync(file(instance + 1))) {
+        // A new instance: this one has ended, and its last lines are read before moving on.
+        chain.read(emit);
+        chain.close();
+        chain = new LogChain(file(++instance), lost);
+        continue;
+      }
+      const now = readStoredPod(paths, name);
+      if (!now || !now.live) {
+        chain.read(emit);
+        return 0;
+      }
+      await wake();
     }
-    const now = readStoredPod(paths, name);
-    if (!now || !now.live) return 0;
+  } finally {
+    chain.close();
+    wake.stop();
   }
 }
 
 /**
- * One look at a log and its rotated files: everything after what was read
- * (the file with inode `seen.ino`, up to `seen.offset`), across however many
- * rotations happened since, in order. Files are followed by inode, since
- * rotation renames them; one renamed between listing and reading waits for
- * the next look.
+ * Resolves at the next change in the log directory (inotify: a new file, a
+ * rename, a write), or after 100 ms at the latest, so that a rotation is
+ * seen at once, not at the next poll.
  */
-function followOnce(live: string, seen: { ino: number; offset: number }, emit: (text: string) => void): { ino: number; offset: number } {
-  const files = logFiles(live).map((path) => ({ path, ino: inode(path) }));
-  let at = seen.ino === -1 ? files.length - 1 : files.findIndex((f) => f.ino === seen.ino);
-  // The file last read was rotated out of existence (max files): go on from the oldest left.
-  if (at < 0) at = 0;
-  let now = seen;
-  for (let i = at; i < files.length; i++) {
-    const f = files[i] as { path: string; ino: number };
-    const chunk = readInode(f.path, f.ino, f.ino === seen.ino ? seen.offset : 0);
-    if (!chunk) return now;
-    emit(chunk.text);
-    now = { ino: f.ino, offset: chunk.size };
-  }
-  return now;
+function wakeOnChange(dir: string): { (): Promise<void>; stop(): void } {
+  let notify: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  const arm = (): void => {
+    if (watcher) return;
+    try {
+      watcher = watch(dir, { persistent: false }, () => notify?.());
+      watcher.on('error', () => watcher?.close());
+    } catch {
+      // Not there yet (the container has not started): polling until it is.
+    }
+  };
+  const wait = (): Promise<void> => {
+    arm();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, 100);
+      function done(): void {
+        clearTimeout(timer);
+        notify = undefined;
+        resolve();
+      }
+      notify = done;
+    });
+  };
+  return Object.assign(wait, { stop: () => watcher?.close() });
 }
 
 export const logsCommand: Command = {

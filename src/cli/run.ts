@@ -53,7 +53,8 @@ async function runDetached(argv: readonly string[]): Promise<number> {
   let said = '';
   pipe.setEncoding('utf8');
   pipe.on('data', (d: string) => (said += d));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
+  // How the supervisor ended, as a shell says it: killed by a signal is not an exit code.
+  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with ${code ?? 1}`)));
   await new Promise((resolve) => pipe.on('close', resolve));
   const line = said.trim();
   if (line.startsWith('ok ')) {
@@ -61,7 +62,7 @@ async function runDetached(argv: readonly string[]): Promise<number> {
     process.stdout.write(`pod/${line.slice(3)}\n`);
     return 0;
   }
-  process.stderr.write(`peapod: ${line.replace(/^error /, '') || `the supervisor exited with ${await exited} before the pod started`}\n`);
+  process.stderr.write(`peapod: ${line.replace(/^error /, '') || `the supervisor ${await exited} before the pod started`}\n`);
   return 1;
 }
 
@@ -108,7 +109,8 @@ async function run(argv: readonly string[]): Promise<number> {
     }
     const pod = pods[0]!;
     const paths = runtimePaths({ root: stringFlag(args, 'root') });
-    await reclaimStalePods(paths);
+    const stale = await reclaimStalePods(paths);
+    for (const u of stale.unreadable) say(`peapod: pod "${u.name}" left as it is: its record cannot be read (${u.reason}) and no peapod supervises it; \`peapod delete pod ${u.name}\` removes it\n`);
     const pauseBinary = stringFlag(args, 'pod-infra-binary');
     const backoff = backoffFromEnv({
       ...process.env,
@@ -135,7 +137,11 @@ async function run(argv: readonly string[]): Promise<number> {
     report(`error ${(err as Error).message}`);
     throw err;
   }
-  if (superviseFd !== undefined) logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a', mode: MODE.log });
+  if (superviseFd !== undefined) {
+    logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a', mode: MODE.log });
+    // A full disk loses these lines, never the supervisor: its pod's events keep what matters.
+    logFile.on('error', () => (logFile = undefined));
+  }
   say(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
   report(`ok ${runtime.name}`);
   if (interrupts > 0) {

@@ -82,6 +82,22 @@ export function serveControl(path: string, target: ControlTarget): Server {
   return server;
 }
 
+/**
+ * The supervisor could not be reached, or went away before it said the pod
+ * was gone: whether the pod was deleted is for the kernel to say, not this
+ * channel (the caller looks, and reclaims what is left).
+ */
+export class SupervisorGoneError extends Error {
+  override name = 'SupervisorGoneError';
+  constructor(
+    message: string,
+    /** The supervisor had accepted the delete before it went. */
+    readonly accepted: boolean,
+  ) {
+    super(message);
+  }
+}
+
 /** Sends a delete; resolves on `accepted` (wait=false) or when the pod is gone. */
 export function requestDelete(path: string, request: Omit<DeleteRequest, 'op'>, wait: boolean): Promise<DoneReply | { accepted: true }> {
   return new Promise((resolve, reject) => {
@@ -94,7 +110,13 @@ export function requestDelete(path: string, request: Omit<DeleteRequest, 'op'>, 
       buffer += chunk;
       let nl: number;
       while ((nl = buffer.indexOf('\n')) >= 0) {
-        const reply = JSON.parse(buffer.slice(0, nl)) as { accepted?: true; done?: true; error?: string };
+        let reply: { accepted?: true; done?: true; error?: string };
+        try {
+          reply = JSON.parse(buffer.slice(0, nl)) as typeof reply;
+        } catch {
+          socket.destroy();
+          return reject(new Error(`the pod's supervisor answered something that is not JSON on ${path}`));
+        }
         buffer = buffer.slice(nl + 1);
         if (reply.error) return reject(new Error(`the supervisor refused: ${reply.error}`));
         if (reply.accepted) {
@@ -110,8 +132,10 @@ export function requestDelete(path: string, request: Omit<DeleteRequest, 'op'>, 
         }
       }
     });
-    socket.on('error', (err) => reject(new Error(`cannot reach the pod's supervisor at ${path}: ${err.message}`)));
-    // The supervisor exited without a word: the pod is gone with it.
-    socket.on('close', () => (accepted ? resolve({ done: true, phase: 'Unknown', exitCode: 1 }) : reject(new Error(`the pod's supervisor closed ${path}`))));
+    socket.on('error', (err) => reject(new SupervisorGoneError(`cannot reach the pod's supervisor at ${path}: ${err.message}`, accepted)));
+    // Closed without "done": the supervisor died (and its pod with it, by PDEATHSIG), or never answered.
+    socket.on('close', () =>
+      reject(new SupervisorGoneError(accepted ? `the pod's supervisor exited before the pod was gone` : `the pod's supervisor closed ${path} without an answer`, accepted)),
+    );
   });
 }

@@ -57,7 +57,7 @@ export class LineSplitter {
   }
 }
 
-/** When a log file is rotated, and how many rotated files are kept (the kubelet's 10Mi and 5). */
+/** When a log file is rotated, and how many files are kept, the live one included (the kubelet's 10Mi and 5). */
 export interface LogRotation {
   maxBytes: number;
   maxFiles: number;
@@ -66,14 +66,15 @@ export interface LogRotation {
 export const DEFAULT_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, maxFiles: 5 };
 
 export function rotationFromEnv(env: NodeJS.ProcessEnv = process.env): LogRotation {
-  const num = (name: string, fallback: number): number => {
+  const num = (name: string, fallback: number, least: number): number => {
     const v = env[name];
     if (v === undefined || v === '') return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${v}: expected a whole number >= 1`);
+    if (!Number.isInteger(n) || n < least) throw new Error(`${name}=${v}: expected a whole number >= ${least}`);
     return n;
   };
-  return { maxBytes: num('PEAPOD_LOG_MAX_BYTES', DEFAULT_ROTATION.maxBytes), maxFiles: num('PEAPOD_LOG_MAX_FILES', DEFAULT_ROTATION.maxFiles) };
+  // The live file counts: at least one rotated file beside it, as the kubelet requires.
+  return { maxBytes: num('PEAPOD_LOG_MAX_BYTES', DEFAULT_ROTATION.maxBytes, 1), maxFiles: num('PEAPOD_LOG_MAX_FILES', DEFAULT_ROTATION.maxFiles, 2) };
 }
 
 /** Rotated files of a log, oldest first: `0.log.<seq>` before `0.log`. */
@@ -95,13 +96,19 @@ export function logFiles(path: string): string[] {
 /**
  * One container instance's log file, fed by its two pipes. Writes are
  * synchronous and whole records, so a rotation (rename, then a new file)
- * happens between two lines and never loses or splits one.
+ * happens between two lines and never loses or splits one. Output that
+ * cannot be written (a full disk) is dropped, said once on stderr, and
+ * writing resumes when it can: the container never waits for its log.
  */
 export class ContainerLog {
   private fd: number;
   private size = 0;
   private sequence = 0;
   private open = 0;
+  /** Records dropped since writes began to fail, and whether a record was cut half-written. */
+  private dropped = 0;
+  private failing: string | undefined;
+  private cut = false;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
@@ -117,14 +124,43 @@ export class ContainerLog {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
+  /** Writes records, or drops them (counted) while the file cannot take them. */
+  private writeOrDrop(text: string): void {
+    try {
+      // A record cut by a failed write is ended first, so the next one starts on its own line.
+      if (this.cut) this.write('\n');
+      this.cut = false;
+      this.write(text);
+      if (this.failing) process.stderr.write(`peapod: ${this.path}: writing again; ${this.dropped} records of container ${this.container} were dropped\n`);
+      this.failing = undefined;
+      this.dropped = 0;
+    } catch (err) {
+      this.dropped += text.split('\n').length - 1;
+      if (this.failing) return;
+      this.failing = (err as Error).message;
+      process.stderr.write(`peapod: ${this.path}: ${this.failing}; dropping the output of container ${this.container} until it can be written\n`);
+    }
+  }
+
+  /** All of `buf`, through short writes; a failure part-way marks the record cut. */
+  private writeAll(buf: Buffer): void {
+    let done = 0;
+    try {
+      if (this.fd < 0) this.reopen();
+      while (done < buf.length) done += writeSync(this.fd, buf, done);
+    } finally {
+      this.size += done;
+      if (done < buf.length && done > 0) this.cut = true;
+    }
+  }
+
   /** Writes whole records, rotating between two records when the file is full. */
   private write(text: string): void {
     let buf = Buffer.from(text);
     while (buf.length > 0) {
       const room = this.rotation.maxBytes - this.size;
       if (buf.length <= room) {
-        writeSync(this.fd, buf);
-        this.size += buf.length;
+        this.writeAll(buf);
         return;
       }
       let cut = room > 0 ? buf.lastIndexOf(0x0a, room - 1) + 1 : 0;
@@ -136,20 +172,25 @@ export class ContainerLog {
         // A single record longer than the limit goes alone into a file.
         cut = buf.indexOf(0x0a) + 1 || buf.length;
       }
-      writeSync(this.fd, buf.subarray(0, cut));
-      this.size += cut;
+      this.writeAll(buf.subarray(0, cut));
       buf = buf.subarray(cut);
       if (buf.length > 0) this.rotate();
     }
   }
 
+  /** The live file is renamed `.N`; the oldest go so that, the live one included, maxFiles are kept (the kubelet counts it too). */
   private rotate(): void {
-    closeSync(this.fd);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
     renameSync(this.path, `${this.path}.${++this.sequence}`);
     const rotated = logFiles(this.path);
-    for (const old of rotated.slice(0, Math.max(rotated.length - this.rotation.maxFiles, 0))) rmSync(old, { force: true });
+    for (const old of rotated.slice(0, Math.max(rotated.length - (this.rotation.maxFiles - 1), 0))) rmSync(old, { force: true });
+    this.reopen();
+  }
+
+  private reopen(): void {
     this.fd = openWithMode(this.path, 'a', MODE.log);
-    this.size = 0;
+    this.size = fstatSync(this.fd).size;
   }
 
   /** Starts reading a pipe's read end (the runtime keeps no other copy of it). */
@@ -163,7 +204,7 @@ export class ContainerLog {
       this.listener?.(this.container, stream, line);
     });
     const flush = (): void => {
-      if (batch !== '') this.write(batch);
+      if (batch !== '') this.writeOrDrop(batch);
       batch = '';
     };
     socket.on('data', (chunk: string) => {
@@ -175,9 +216,28 @@ export class ContainerLog {
       splitter.end();
       flush();
       if (--this.open === 0) {
-        closeSync(this.fd);
+        if (this.fd >= 0) closeSync(this.fd);
+        this.fd = -1;
         this.resolveDone();
       }
     });
+  }
+}
+
+/**
+ * The logs of a container's instances older than the previous one, removed
+ * when instance `current` starts (the kubelet keeps the current and the
+ * previous). `dir` holds `<instance>.log` and its rotated `.N` files.
+ */
+export function pruneInstanceLogs(dir: string, current: number): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const instance = /^(\d+)\.log(\.\d+)?$/.exec(f);
+    if (instance && Number(instance[1]) < current - 1) rmSync(join(dir, f), { force: true });
   }
 }

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname as osHostname } from 'node:os';
 import { resolveSecurity } from '../plan/security.js';
-import { closeSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
 import { resolveImage, type Image } from '../image/store.js';
 import type { PreparedVolume } from '../plan/container.js';
@@ -22,7 +22,9 @@ import { admit, nodeAllocatable } from './admission.js';
 import { containerLimits, podLimits, podPidsLimitFromEnv, removePodCgroups } from './cgroups/pod.js';
 import { detectDriver } from './cgroups/detect.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { liveRecords } from './store.js';
+import { livePodSpecs } from './store.js';
+import { claimName } from './claim.js';
+export { PodExistsError } from './claim.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { controlSocketPath, serveControl } from './control.js';
 import type { Server } from 'node:net';
@@ -30,15 +32,15 @@ import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
 import { spawnInContainer } from './exec.js';
 import { hostFs } from './host-fs.js';
-import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
-import { podPaths, prepareRoots, type PodPaths, type RuntimePaths } from './paths.js';
+import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
+import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import { makeDir, MODE } from './modes.js';
 import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
 import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
-import { CLAIM_PREFIX, isLive, reclaimPod } from './stale.js';
-import { readRecord, writeJsonAtomic, writeRecord, type PodRecord } from './state.js';
+import { writeRecord, type PodRecord } from './state.js';
+import { RETRY_MS, StateWriter } from './state-writer.js';
 import { isTerminal, shouldRestart } from './status/phase.js';
 import { podStatus } from './status/pod-status.js';
 import type { PodStatus } from './status/types.js';
@@ -108,41 +110,6 @@ export interface PodObject extends Pod {
   status: PodStatus;
 }
 
-export class PodExistsError extends Error {
-  override name = 'PodExistsError';
-}
-
-/**
- * Claims the pod's name under the root, atomically: the pod's directory
- * appears by rename already holding its record, so another peapod never sees
- * it half-made (and never mistakes it for stale). A stale pod of that name
- * is reclaimed first.
- */
-async function claimName(paths: RuntimePaths, pp: PodPaths, name: string, record: PodRecord): Promise<void> {
-  const pods = join(paths.state, 'pods');
-  prepareRoots(paths);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const staging = mkdtempSync(join(pods, CLAIM_PREFIX));
-    writeRecord(join(staging, 'runtime.json'), record);
-    try {
-      renameSync(staging, pp.state);
-      return;
-    } catch (err) {
-      rmSync(staging, { recursive: true, force: true });
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err;
-    }
-    const existing = readRecord(pp.recordFile);
-    if (isLive(existing)) {
-      throw new PodExistsError(
-        `pod "${name}" already exists under ${paths.state} (supervised by pid ${existing?.supervisor.pid}); delete it first or choose another metadata.name`,
-      );
-    }
-    await reclaimPod(paths, name);
-  }
-  throw new PodExistsError(`pod "${name}": could not claim ${pp.state}`);
-}
-
 export class PodRuntime {
   readonly name: string;
   readonly uid: string;
@@ -175,10 +142,12 @@ export class PodRuntime {
   private sandboxCgroup: Cgroup | undefined;
   private lastStatus: PodStatus | undefined;
   private lastWritten = '';
-  private pendingPod: PodObject | undefined;
-  private eventsDirty = false;
-  private recordDirty = false;
-  private flushScheduled = false;
+  /** pod.json, runtime.json and events.json: written when changed, retried when the disk is full, repaired when changed under us. */
+  private readonly files = new StateWriter({
+    onWriteFailed: (path, err) =>
+      this.event('Warning', 'FailedToWriteStatus', `cannot write ${path}: ${err.message}; the status is kept in memory and written again every ${RETRY_MS / 1000}s`),
+    onRepaired: (path, why) => this.event('Warning', 'RecordRepaired', `${path} was changed by something other than its supervisor (${why}); written again from memory`),
+  });
   private resolveDone!: (r: PodResult) => void;
 
   private constructor(
@@ -239,6 +208,8 @@ export class PodRuntime {
       throw err;
     }
     runtime.supervising = true;
+    runtime.saveRecord();
+    runtime.files.watch(runtime.paths.state);
     runtime.control = serveControl(runtime.record.control as string, runtime);
     // The kubelet's eviction for an emptyDir over its sizeLimit: killed at once, Failed, Evicted.
     runtime.eviction = watchEmptyDirs(limitedDirs, evictionInterval, (message) => !runtime.isTerminating && runtime.fail('Evicted', message));
@@ -251,7 +222,7 @@ export class PodRuntime {
 
   /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
-    const admitted = liveRecords(this.options.paths).flatMap((r) => (r.name !== this.name ? [r.pod.spec] : []));
+    const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();
@@ -373,6 +344,7 @@ export class PodRuntime {
     }
     this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir };
     this.saveRecord();
+    pruneInstanceLogs(dirname(this.paths.log(r.spec.name, 0)), r.obs.restartCount);
     this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
     this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
     this.event('Normal', 'Started', `Started container ${r.spec.name}`, r);
@@ -649,6 +621,23 @@ export class PodRuntime {
     r.killTimer = setTimeout(() => void r.kill(), Math.max(at - Date.now(), 0));
   }
 
+  /**
+   * pause goes last: SIGTERM (it exits 0), with SIGCONT so that a stopped
+   * pause takes it, and SIGKILL if it has not exited after the kubelet's
+   * minimum grace period. Forced, it is killed at once.
+   */
+  private stopSandbox(): void {
+    const pause = this.sandbox;
+    if (this.terminating?.grace === 0) {
+      pause.signal('SIGKILL');
+      return;
+    }
+    pause.signal('SIGTERM');
+    pause.signal('SIGCONT');
+    const kill = setTimeout(() => pause.signal('SIGKILL'), MIN_GRACE_SECONDS * 1000);
+    void pause.exited.then(() => clearTimeout(kill));
+  }
+
   /** The pod is over: stop pause (after every container), tear down, report. */
   private async finish(): Promise<void> {
     if (this.finishing) return;
@@ -661,7 +650,7 @@ export class PodRuntime {
       r.abortHooks();
       if (r.running) void r.kill();
     }
-    this.sandbox.signal('SIGTERM');
+    this.stopSandbox();
     await Promise.all([this.sandbox.exited, ...all.map((r) => r.process?.exited)]);
     await Promise.all(all.map((r) => r.log?.done));
     const status = this.writeStatus();
@@ -718,7 +707,6 @@ export class PodRuntime {
     });
   }
 
-  /** Recomputes the status; writes pod.json (atomically) only when it changed. */
   /**
    * Recomputes the status; when it changed, tells the listener at once and
    * schedules the write of pod.json. Writes are coalesced to one per turn
@@ -733,8 +721,7 @@ export class PodRuntime {
     const text = JSON.stringify(object);
     if (text !== this.lastWritten) {
       this.lastWritten = text;
-      this.pendingPod = object;
-      this.scheduleFlush();
+      this.files.set(this.paths.podFile, object);
       this.options.onStatus?.(object);
     }
     return status;
@@ -743,37 +730,23 @@ export class PodRuntime {
   private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerRunner): void {
     const e = this.events.record(type, reason, message, r?.fieldPath);
     this.options.onEvent?.(e);
-    this.eventsDirty = true;
-    this.scheduleFlush();
+    if (!this.tornDown) this.files.set(this.paths.eventsFile, this.events.events);
   }
 
   /** The record changes with every process started: written with the next flush. */
   private saveRecord(): void {
-    this.recordDirty = true;
-    this.scheduleFlush();
+    if (!this.tornDown) this.files.set(this.paths.recordFile, this.record);
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /** Writes what changed to disk, atomically (write, then rename). */
+  /** Writes what changed to disk now (atomically: write, then rename); what cannot be written is retried. */
   flush(): void {
-    this.flushScheduled = false;
-    if (this.tornDown) return;
-    if (this.recordDirty) writeRecord(this.paths.recordFile, this.record);
-    if (this.pendingPod) writeJsonAtomic(this.paths.podFile, this.pendingPod);
-    if (this.eventsDirty) writeJsonAtomic(this.paths.eventsFile, this.events.events);
-    this.pendingPod = undefined;
-    this.eventsDirty = false;
-    this.recordDirty = false;
+    if (!this.tornDown) this.files.flush();
   }
 
   private async teardown(): Promise<void> {
     this.flush();
     this.tornDown = true;
+    this.files.close();
     for (const r of [...this.init, ...this.app]) r.releaseNamespace();
     this.control?.close();
     if (this.record.control) rmSync(this.record.control, { force: true });

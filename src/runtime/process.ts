@@ -2,8 +2,7 @@
 // without pid-reuse races, and its exit, observed through the pidfd.
 import { spawnPlan, watchExit, pidfdSignal, type ExitStatus } from '../native/addon.js';
 import type { SpawnPlan } from '../plan/types.js';
-import { readFileSync } from 'node:fs';
-import { processStartTime } from './proc.js';
+import { isRunning, processStartTime } from './proc.js';
 
 export type { ExitStatus };
 
@@ -42,16 +41,12 @@ export class PlanProcess {
 
   /**
    * Running as the kernel sees it now: false for a zombie whose exit the
-   * event loop has not delivered yet (a dead pause must not be joined).
+   * event loop has not delivered yet, and for a process that has begun to
+   * exit (a dying pause still holds its PID namespace, but nothing can be
+   * started in it any more).
    */
   get alive(): boolean {
-    if (!this.running) return false;
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-    } catch {
-      return false;
-    }
+    return this.running && isRunning(this.pid, this.startTime);
   }
 
   /** Sends a signal; false if the process has already exited. */

@@ -2,23 +2,51 @@
 // stale (PDEATHSIG has already killed its pause, and with it the pod's
 // processes); its mounts, directories and record are removed here, and its
 // last status is kept as a tombstone saying it Failed and why.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { podPaths, type RuntimePaths } from './paths.js';
-import { unmountPodDir } from './pod-files.js';
-import { isSameProcess } from './proc.js';
+//
+// Only the kernel says a supervisor is gone (see liveness.ts): a record
+// that cannot be read is reported, never taken for a dead pod. Under the
+// root's lock a stale pod's directories are first renamed away, in one
+// step each, so that no other peapod can claim the name half-way through;
+// the slow part (killing, cgroups, unmounting, removing) comes after, on
+// directories nobody else will touch. Directories made in passing (a claim
+// being made, a reclaim under way) carry their maker's pid and start time
+// in their names, so that a crashed maker's leftovers are known as such.
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { detectDriver } from './cgroups/detect.js';
 import { removePodCgroups } from './cgroups/pod.js';
-import { readJson, readRecord, writeJsonAtomic, type PodRecord } from './state.js';
+import { controlSocketPath } from './control.js';
+import { listeningSocket, supervisorOf } from './liveness.js';
+import { podPaths, type RuntimePaths } from './paths.js';
+import { unmountPodDir } from './pod-files.js';
+import { isRunning, isSameProcess, processStartTime } from './proc.js';
+import { withRootLock } from './root-lock.js';
+import { readJson, readRecordFile, writeJsonAtomic, type PodRecord } from './state.js';
 import type { PodStatus } from './status/types.js';
 
 export const SUPERVISOR_LOST = 'SupervisorLost';
 
 /** Where a pod's directory is made before it is renamed into place (see claimName). */
 export const CLAIM_PREFIX = '.claim-';
+/** Where a stale pod's directories go while they are being removed. */
+export const RECLAIM_PREFIX = '.reclaim-';
+/** A leftover of an older peapod, whose name does not say who made it, is someone's for this long. */
+const UNNAMED_LEFTOVER_MS = 60_000;
 
-export function isLive(record: PodRecord | null): boolean {
-  return record !== null && isSameProcess(record.supervisor.pid, record.supervisor.startTime);
+/** The name prefix of a directory this process makes in passing: `.claim-<pid>-<start time>-`. */
+export function madeByMe(prefix: string): string {
+  return `${prefix}${process.pid}-${processStartTime(process.pid) ?? 0}-`;
+}
+
+/** Whether the maker of a `.claim-`/`.reclaim-` directory still runs (its name says who it is). */
+function makerRuns(dir: string, prefix: string): boolean {
+  const m = /^(\d+)-(\d+)-/.exec(dir.slice(dir.lastIndexOf('/') + 1 + prefix.length));
+  if (m) return isRunning(Number(m[1]), Number(m[2]));
+  try {
+    return Date.now() - statSync(dir).mtimeMs < UNNAMED_LEFTOVER_MS;
+  } catch {
+    return true;
+  }
 }
 
 function killIfSame(pid: number, startTime: number): void {
@@ -30,13 +58,14 @@ function killIfSame(pid: number, startTime: number): void {
   }
 }
 
-interface StoredPod {
-  metadata?: Record<string, unknown>;
+export interface StoredPodStatus {
+  metadata?: { uid?: string };
+  spec?: { containers?: Array<{ name: string }>; initContainers?: Array<{ name: string }> };
   status?: PodStatus;
 }
 
 /** The last status the dead supervisor wrote, turned Failed with the reason. */
-function tombstone(last: StoredPod | null, record: PodRecord | null): StoredPod | null {
+export function tombstone<T extends StoredPodStatus>(last: T | null, record: PodRecord | null): T | null {
   if (!last?.status) return null;
   const now = new Date().toISOString();
   const pid = record?.supervisor.pid;
@@ -65,7 +94,7 @@ function tombstone(last: StoredPod | null, record: PodRecord | null): StoredPod 
       ...last.status,
       phase: last.status.phase === 'Succeeded' ? 'Succeeded' : 'Failed',
       reason: SUPERVISOR_LOST,
-      message: `its supervisor (peapod, pid ${pid ?? '?'}) died; the kernel ended the pod with it, and its resources were reclaimed`,
+      message: `its supervisor (peapod, pid ${pid ?? '?'}) died, and the kernel ended the pod with it`,
       conditions: last.status.conditions.map((c) => (c.type === 'PodScheduled' ? c : { ...c, status: 'False', lastTransitionTime: now })),
       containerStatuses: last.status.containerStatuses.map(killed),
       ...(last.status.initContainerStatuses ? { initContainerStatuses: last.status.initContainerStatuses.map(killed) } : {}),
@@ -73,51 +102,183 @@ function tombstone(last: StoredPod | null, record: PodRecord | null): StoredPod 
   };
 }
 
+type PodCgroups = NonNullable<PodRecord['cgroups']>;
+
+/** A stale pod's directories, renamed away, and what is needed to end the rest of it. */
+export interface Moved {
+  dirs: string[];
+  record: PodRecord | null;
+  cgroups: PodCgroups | undefined;
+}
+
+/** Renames `dir` into a fresh `.reclaim-` directory of this process beside it; null if it is not there. */
+function takeAway(dir: string): string | null {
+  if (!existsSync(dir)) return null;
+  const holder = mkdtempSync(join(dirname(dir), madeByMe(RECLAIM_PREFIX)));
+  try {
+    renameSync(dir, join(holder, 'pod'));
+  } catch (err) {
+    rmSync(holder, { recursive: true, force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return holder;
+}
+
 /**
- * Removes one stale pod (the caller has checked it is not live). With
- * `keepTombstone`, its final status stays behind as pod.json alone.
+ * The pod's cgroups, trusted only in the shape peapod gives them (a record
+ * is a file: it must not aim a kill at some other cgroup). Without a
+ * readable record, from the uid in the last status.
  */
-export async function reclaimPod(paths: RuntimePaths, name: string, keepTombstone = false): Promise<void> {
+function podCgroups(record: PodRecord | null, last: StoredPodStatus | null): PodCgroups | undefined {
+  const uid = record?.uid ?? last?.metadata?.uid;
+  if (typeof uid !== 'string' || !/^[0-9a-zA-Z-]+$/.test(uid)) return undefined;
+  const cg = record?.cgroups;
+  if (cg) return /^([\w.-]+\/)*pod[0-9a-zA-Z-]+$/.test(cg.pod) && cg.pod.endsWith(`/pod${uid}`) ? cg : undefined;
+  const driver = detectDriver();
+  if (!driver || !last?.spec) return undefined;
+  const names = [...(last.spec.initContainers ?? []), ...(last.spec.containers ?? [])].map((c) => c.name);
+  const parent = process.env.PEAPOD_CGROUP_PARENT ?? 'peapod';
+  return { driver: driver.kind, pod: `${parent}/pod${uid}`, containers: Object.fromEntries(names.map((n) => [n, []])) };
+}
+
+/**
+ * Under the root's lock: the stale pod `name` renamed away (its state, and
+ * its data when that lives elsewhere), its tombstone put in its place when
+ * asked. The caller has decided it is stale; `record` is what it read.
+ */
+export function moveAway(paths: RuntimePaths, name: string, record: PodRecord | null, keepTombstone: boolean): Moved {
   const pp = podPaths(paths, name);
-  const record = readRecord(pp.recordFile);
-  const last = readJson<StoredPod>(pp.podFile);
+  const last = readJson<StoredPodStatus>(pp.podFile);
+  const dirs = [takeAway(pp.state)];
+  // The data directory is where this root keeps it, whatever the record says.
+  if (pp.data !== pp.state) dirs.push(takeAway(pp.data));
+  // A control socket outside the pod's directory goes too, unless a new pod of the name already listens there.
+  const control = controlSocketPath(pp, paths.state);
+  if (!control.startsWith(`${pp.state}/`) && listeningSocket(control) === null) rmSync(control, { force: true });
+  const stone = keepTombstone && record ? tombstone(last, record) : null;
+  if (stone) {
+    const staging = mkdtempSync(join(paths.state, 'pods', madeByMe(CLAIM_PREFIX)));
+    try {
+      writeJsonAtomic(join(staging, 'pod.json'), stone);
+      renameSync(staging, pp.state);
+    } catch {
+      // No room for it (a full disk): the pod is reclaimed all the same, without its last word.
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  return { dirs: dirs.filter((d): d is string => d !== null), record, cgroups: podCgroups(record, last) };
+}
+
+/** Under the root's lock: data of the name left behind by a pod whose state is gone, renamed away. */
+export function moveAwayData(dataDir: string): Moved | null {
+  const taken = takeAway(dataDir);
+  return taken ? { dirs: [taken], record: null, cgroups: undefined } : null;
+}
+
+/** Outside the lock: whatever of the stale pod still runs is killed, its cgroups, mounts and directories removed. */
+export async function cleanUp(moved: Moved): Promise<void> {
+  const { record } = moved;
   if (record?.sandbox) killIfSame(record.sandbox.pid, record.sandbox.startTime);
   for (const c of Object.values(record?.containers ?? {})) killIfSame(c.pid, c.startTime);
-  await reclaimCgroups(record);
-  if (record?.control) rmSync(record.control, { force: true });
-  const dataDir = record?.dataDir ?? pp.data;
-  unmountPodDir(dataDir);
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(pp.state, { recursive: true, force: true });
-  const stone = keepTombstone && record ? tombstone(last, record) : null;
-  if (stone) writeJsonAtomic(pp.podFile, stone);
+  await reclaimCgroups(moved.cgroups);
+  for (const dir of moved.dirs) {
+    unmountPodDir(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Whatever still lives in the dead pod's cgroups is killed, and the cgroups removed. */
-async function reclaimCgroups(record: PodRecord | null): Promise<void> {
-  const cgroups = record?.cgroups;
+async function reclaimCgroups(cgroups: PodCgroups | undefined): Promise<void> {
   const driver = cgroups ? detectDriver() : null;
   if (!cgroups || !driver || driver.kind !== cgroups.driver) return;
   const leaves = [...Object.keys(cgroups.containers), 'pause'].map((c) => driver.open(`${cgroups.pod}/${c}`));
   await removePodCgroups(driver.open(cgroups.pod), leaves, undefined);
 }
 
-/** Reclaims every stale pod under the root (tombstones stay); returns their names. */
-export async function reclaimStalePods(paths: RuntimePaths): Promise<string[]> {
+export type PodState =
+  | { kind: 'absent' }
+  | { kind: 'live'; pid: number | null }
+  /** The supervisor is gone; `record` is null for a tombstone (or a directory with neither). */
+  | { kind: 'stale'; record: PodRecord | null }
+  | { kind: 'unreadable'; reason: string };
+
+/** What the pod of that name is, from its record and the kernel. */
+export function podState(paths: RuntimePaths, name: string): PodState {
+  const pp = podPaths(paths, name);
+  if (!existsSync(pp.state)) return { kind: 'absent' };
+  const read = readRecordFile(pp.recordFile);
+  const record = 'value' in read ? read.value : null;
+  const supervisor = supervisorOf(paths, pp, 'unreadable' in read ? null : record);
+  if (supervisor.live) return { kind: 'live', pid: supervisor.pid };
+  if ('unreadable' in read) return { kind: 'unreadable', reason: `${pp.recordFile}: ${read.unreadable}` };
+  return { kind: 'stale', record };
+}
+
+export interface ReclaimOptions {
+  /** Keep the pod's last status as a tombstone (the automatic reclaim does; delete does not). */
+  keepTombstone?: boolean;
+  /** Reclaim even when the record cannot be read (an explicit delete, once the kernel shows no supervisor). */
+  unreadable?: boolean;
+}
+
+/** Reclaims one pod if it is stale now; says what it found. */
+export async function reclaimPod(paths: RuntimePaths, name: string, options: ReclaimOptions = {}): Promise<PodState> {
+  let found: PodState = { kind: 'absent' };
+  const moved = await withRootLock(paths.state, () => {
+    found = podState(paths, name);
+    if (found.kind === 'stale') return moveAway(paths, name, found.record, options.keepTombstone === true);
+    if (found.kind === 'unreadable' && options.unreadable) return moveAway(paths, name, null, false);
+    return null;
+  });
+  if (moved) await cleanUp(moved);
+  return found;
+}
+
+/** Leftovers of peapods that died making a claim or a reclaim, taken over and removed. */
+async function reclaimLeftovers(paths: RuntimePaths): Promise<void> {
+  const dirs = [...new Set([join(paths.state, 'pods'), join(paths.data, 'pods')])];
+  const dead = (dir: string): string[] =>
+    (existsSync(dir) ? readdirSync(dir) : [])
+      .map((n) => ({ n, prefix: [CLAIM_PREFIX, RECLAIM_PREFIX].find((p) => n.startsWith(p)) }))
+      .filter((e): e is { n: string; prefix: string } => e.prefix !== undefined && !makerRuns(join(dir, e.n), e.prefix))
+      .map((e) => join(dir, e.n));
+  if (!dirs.some((d) => dead(d).length > 0)) return;
+  const moved = await withRootLock(paths.state, () =>
+    dirs.flatMap((dir) =>
+      dead(dir).flatMap((leftover): Moved[] => {
+        const taken = takeAway(leftover);
+        // A reclaim under way holds the pod's record: what it names must still be ended.
+        const read = readRecordFile(join(taken ?? '', 'pod', 'pod', 'runtime.json'));
+        const record = 'value' in read ? read.value : null;
+        return taken ? [{ dirs: [taken], record, cgroups: podCgroups(record, null) }] : [];
+      }),
+    ),
+  );
+  for (const m of moved) await cleanUp(m);
+}
+
+export interface StaleReport {
+  /** Pods found stale and reclaimed (their tombstones stay). */
+  reclaimed: string[];
+  /** Pods whose record cannot be read and whose supervisor is gone: left as they are. */
+  unreadable: Array<{ name: string; reason: string }>;
+}
+
+/** Reclaims every stale pod under the root (tombstones stay), and reports the pods it must leave alone. */
+export async function reclaimStalePods(paths: RuntimePaths): Promise<StaleReport> {
+  const report: StaleReport = { reclaimed: [], unreadable: [] };
+  await reclaimLeftovers(paths);
   const dir = join(paths.state, 'pods');
-  if (!existsSync(dir)) return [];
-  const reclaimed: string[] = [];
+  if (!existsSync(dir)) return report;
   for (const name of readdirSync(dir)) {
-    const pp = podPaths(paths, name);
-    if (name.startsWith(CLAIM_PREFIX)) {
-      // A claim its maker never finished: it holds a record and nothing else.
-      if (!isLive(readRecord(pp.recordFile))) rmSync(pp.state, { recursive: true, force: true });
-      continue;
-    }
-    // A directory with no record is a tombstone, or a pod being created right now.
-    if (!existsSync(pp.recordFile) || isLive(readRecord(pp.recordFile))) continue;
-    await reclaimPod(paths, name, true);
-    reclaimed.push(name);
+    if (name.startsWith('.')) continue;
+    const now = podState(paths, name);
+    if (now.kind === 'unreadable') report.unreadable.push({ name, reason: now.reason });
+    // A directory with no record is a tombstone: it stays until the pod is deleted.
+    if (now.kind !== 'stale' || now.record === null) continue;
+    const found = await reclaimPod(paths, name, { keepTombstone: true });
+    if (found.kind === 'stale') report.reclaimed.push(name);
   }
-  return reclaimed;
+  return report;
 }

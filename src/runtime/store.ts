@@ -1,22 +1,32 @@
 // Reading pods from any peapod process: what the supervisors wrote under
 // the state root (pod.json, runtime.json, events.json), and whether each
-// supervisor is alive. Never writes.
+// supervisor is alive, which only the kernel says (liveness.ts). A pod
+// whose supervisor died shows as it will once reclaimed (Failed,
+// SupervisorLost); a file a live supervisor is rewriting is waited for a
+// moment; one that cannot be read is said so. Never writes.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PodEvent } from './events.js';
+import { supervisorOf } from './liveness.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { PodObject } from './pod.js';
-import { isLive } from './stale.js';
-import { readJson, readRecord, type PodRecord } from './state.js';
+import { tombstone } from './stale.js';
+import { readJsonFile, readRecordFile, type PodRecord, type Read } from './state.js';
+import { qosClass } from './status/pod-status.js';
+import type { PodSpec } from '../spec/types.js';
 
 export interface StoredPod {
   name: string;
   paths: PodPaths;
-  /** The last status the supervisor wrote (a tombstone when it is dead). */
+  /** The last status the supervisor wrote (a tombstone when it is dead; Unknown when it cannot be read). */
   pod: PodObject | null;
   record: PodRecord | null;
+  /** Why the record cannot be read, when it cannot. */
+  recordError?: string;
   /** The supervisor runs: the pod is live, and its control socket answers. */
   live: boolean;
+  /** The supervisor's pid, when it runs and is known. */
+  supervisorPid?: number;
 }
 
 export class PodNotFoundError extends Error {
@@ -62,11 +72,70 @@ function podDirNames(paths: RuntimePaths): string[] {
   }
 }
 
+/** How long a reader waits for a live supervisor to rewrite a file it cannot read. */
+const REPAIR_WAIT_MS = 500;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function isPodObject(v: unknown): boolean {
+  const p = v as PodObject | null;
+  return typeof p === 'object' && p !== null && typeof p.metadata?.name === 'string' && Array.isArray(p.status?.containerStatuses) && Array.isArray(p.status?.conditions);
+}
+
+/**
+ * A status that cannot be read, as Kubernetes says it of a pod whose state
+ * is not known: Unknown, with why. The record gives the spec; without it,
+ * only the name is known.
+ */
+function unknownPod(name: string, record: PodRecord | null, why: string, since: string): PodObject {
+  const pod = record?.pod ?? { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { name }, spec: { containers: [] } };
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, namespace: pod.metadata.namespace ?? 'default', uid: record?.uid ?? '', creationTimestamp: record?.createdAt ?? since },
+    status: {
+      phase: 'Unknown',
+      reason: 'StatusUnreadable',
+      message: `its status cannot be read: ${why}`,
+      conditions: [],
+      containerStatuses: [],
+      qosClass: qosClass([...(pod.spec.initContainers ?? []), ...pod.spec.containers]),
+    },
+  };
+}
+
 export function readStoredPod(paths: RuntimePaths, name: string): StoredPod | null {
   const pp = podPaths(paths, name);
   if (!present(pp.state)) return null;
-  const record = readRecord(pp.recordFile);
-  return { name, paths: pp, pod: readJson<PodObject>(pp.podFile), record, live: isLive(record) };
+  let recordRead: Read<PodRecord>;
+  let podRead: Read<PodObject>;
+  let supervisor: ReturnType<typeof supervisorOf>;
+  for (const deadline = Date.now() + REPAIR_WAIT_MS; ; sleepSync(20)) {
+    recordRead = readRecordFile(pp.recordFile);
+    podRead = readJsonFile<PodObject>(pp.podFile, isPodObject);
+    supervisor = supervisorOf(paths, pp, 'value' in recordRead ? recordRead.value : null);
+    // A live supervisor rewrites what it finds changed under it: give it a moment.
+    const damaged = 'unreadable' in recordRead || 'unreadable' in podRead;
+    if (!damaged || !supervisor.live || Date.now() > deadline) break;
+  }
+  const record = 'value' in recordRead ? recordRead.value : null;
+  let pod = 'value' in podRead ? podRead.value : null;
+  if ('unreadable' in podRead && (record || supervisor.live)) {
+    const why = [`${pp.podFile}: ${podRead.unreadable}`, ...('unreadable' in recordRead ? [`${pp.recordFile}: ${recordRead.unreadable}`] : [])].join('; ');
+    pod = unknownPod(name, record, why, statSync(pp.state).mtime.toISOString());
+  }
+  // Dead, the pod is what the next reclaim will leave of it.
+  if (record && !supervisor.live) pod = tombstone(pod, record);
+  return {
+    name,
+    paths: pp,
+    pod,
+    record,
+    ...('unreadable' in recordRead ? { recordError: `${pp.recordFile}: ${recordRead.unreadable}` } : {}),
+    live: supervisor.live,
+    ...(supervisor.live && supervisor.pid !== null ? { supervisorPid: supervisor.pid } : {}),
+  };
 }
 
 export function getStoredPod(paths: RuntimePaths, name: string): StoredPod {
@@ -75,23 +144,33 @@ export function getStoredPod(paths: RuntimePaths, name: string): StoredPod {
   return stored;
 }
 
-export function listStoredPods(paths: RuntimePaths): StoredPod[] {
+function podNames(paths: RuntimePaths): string[] {
   return podDirNames(paths)
     .filter((name) => !name.startsWith('.'))
-    .sort()
+    .sort();
+}
+
+export function listStoredPods(paths: RuntimePaths): StoredPod[] {
+  return podNames(paths)
     .map((name) => readStoredPod(paths, name))
     .filter((p): p is StoredPod => p !== null && (p.pod !== null || p.live));
 }
 
 export function readEvents(pp: PodPaths): PodEvent[] {
-  return readJson<PodEvent[]>(pp.eventsFile) ?? [];
+  const read = readJsonFile<PodEvent[]>(pp.eventsFile, Array.isArray);
+  return 'value' in read ? read.value : [];
 }
 
-/** The records of the pods whose supervisor runs (admission needs only these: one small file each). */
-export function liveRecords(paths: RuntimePaths): PodRecord[] {
-  return podDirNames(paths).flatMap((name) => {
-    if (name.startsWith('.')) return [];
-    const record = readRecord(podPaths(paths, name).recordFile);
-    return record && isLive(record) ? [record] : [];
+/** The specs of the pods whose supervisor runs (admission needs only these: one small file each, two when a record is damaged). */
+export function livePodSpecs(paths: RuntimePaths): Array<{ name: string; spec: PodSpec }> {
+  return podNames(paths).flatMap((name) => {
+    const pp = podPaths(paths, name);
+    const read = readRecordFile(pp.recordFile);
+    if ('missing' in read) return [];
+    const record = 'value' in read ? read.value : null;
+    if (!supervisorOf(paths, pp, record).live) return [];
+    if (record) return [{ name, spec: record.pod.spec }];
+    const status = readJsonFile<PodObject>(pp.podFile, isPodObject);
+    return 'value' in status ? [{ name, spec: status.value.spec }] : [];
   });
 }

@@ -1,0 +1,85 @@
+// The peapod command as a test types it (a separate process, its own root),
+// and what the kernel shows of a pod it started: its record's pids, and its
+// cgroups in every hierarchy.
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { detectDriver } from '../../src/runtime/cgroups/detect.js';
+import type { TestRoot } from './helpers.js';
+
+const execFileP = promisify(execFile);
+export const bin = join(process.cwd(), 'bin', 'peapod.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `peapod VERB --root ROOT ARGS...`; `--root` right after the verb, since exec's command follows `--`. */
+export async function peapod(root: TestRoot, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await execFileP(process.execPath, [bin, args[0] as string, '--root', root.dir, ...args.slice(1)], {
+      env: { ...process.env, ...env },
+      maxBuffer: 64 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+export function manifest(root: TestRoot, name: string, yaml: string): string {
+  const file = join(root.dir, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  return file;
+}
+
+/** A one-container pod manifest running `script` under sh. */
+export function shPod(name: string, script: string, extra = ''): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:${extra}
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, ${JSON.stringify(script)}]
+`;
+}
+
+export interface RecordPids {
+  uid: string;
+  supervisor: { pid: number };
+  sandbox: { pid: number };
+  containers: Record<string, { pid: number }>;
+  cgroups?: { pod: string };
+}
+
+/** The pod's record, its processes added to what the leak check waits for. */
+export function trackRecord(root: TestRoot, name: string): RecordPids {
+  const record = JSON.parse(readFileSync(join(root.dir, 'pods', name, 'runtime.json'), 'utf8')) as RecordPids;
+  for (const pid of [record.supervisor.pid, record.sandbox.pid, ...Object.values(record.containers).map((c) => c.pid)]) root.pids.add(pid);
+  return record;
+}
+
+const driver = detectDriver();
+
+/** The pod's cgroup directories that exist now, in every hierarchy peapod uses. */
+export function cgroupDirs(podPath: string | undefined): string[] {
+  if (!podPath || !driver) return [];
+  const roots = driver.kind === 'v2' ? ['/sys/fs/cgroup'] : ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
+  return roots.map((r) => `${r}/${podPath}`).filter((d) => existsSync(d));
+}
+
+/** The state letter of /proc/PID/stat (R, S, D, T, Z, ...), or null when the pid is gone. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] ?? null;
+  } catch {
+    return null;
+  }
+}
