@@ -24,6 +24,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "fd_message.h"
 #include "plan.h"
 
 // The new mount API (Linux 5.2; mount_setattr 5.12), for libcs that predate it.
@@ -314,22 +315,9 @@ int OpenPty(const Step& s) {
     }
   }
   if (peer > 2) close(peer);
-  char byte = 'm';
-  struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  memset(control, 0, sizeof control);
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(cmsg), &m, sizeof m);
-  ssize_t sent = sendmsg(static_cast<int>(s.n), &msg, MSG_NOSIGNAL);
+  FdMessage out;  // plain bytes on this stack: no allocation, no lock
+  out.Carry(m);
+  ssize_t sent = sendmsg(static_cast<int>(s.n), &out.msg, MSG_NOSIGNAL);
   int saved = errno;
   close(m);
   close(static_cast<int>(s.n));

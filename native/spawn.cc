@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include "errors.h"
+#include "fd_message.h"
 #include "plan.h"
 
 namespace peapod {
@@ -269,20 +270,10 @@ int ReadExecStatus(int fd) {
 
 // The master the child sent over the pty socket.
 int ReceiveFd(Napi::Env env, int sock) {
-  char byte;
-  struct iovec iov = {&byte, 1};
-  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  struct msghdr msg;
-  memset(&msg, 0, sizeof msg);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) throw SyscallError(env, "recvmsg (pty master)", errno);
-  struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) throw SyscallError(env, "recvmsg (pty master)", EBADMSG);
-  int fd;
-  memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+  FdMessage in;
+  if (recvmsg(sock, &in.msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) < 0) throw SyscallError(env, "recvmsg (pty master)", errno);
+  int fd = in.Carried();
+  if (fd < 0) throw SyscallError(env, "recvmsg (pty master)", EBADMSG);
   return fd;
 }
 
