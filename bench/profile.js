@@ -71,7 +71,7 @@ for (const name of FS) {
 syncBuiltinESMExports();
 
 process.env.PEAPOD_IMAGES ??= join(REPO, '.cache', 'images');
-const { PodRuntime } = await import(pathToFileURL(join(REPO, 'dist', 'runtime', 'pod.js')).href);
+const { PodWorker } = await import(pathToFileURL(join(REPO, 'dist', 'runtime', 'pod.js')).href);
 const { runtimePaths } = await import(pathToFileURL(join(REPO, 'dist', 'runtime', 'paths.js')).href);
 const { umount } = await import(pathToFileURL(join(REPO, 'dist', 'native', 'addon.js')).href);
 
@@ -82,7 +82,7 @@ const totals = { up: [], down: [] };
 const session = new inspector.Session();
 const live = new Set();
 try {
-  for (let i = 0; i < 3; i++) await (await PodRuntime.start(podSpec(`warm-${i}`, containers), { paths })).stop({ force: true });
+  for (let i = 0; i < 3; i++) await (await PodWorker.start(podSpec(`warm-${i}`, containers), { paths })).stop({ force: true });
   if (CPU) {
     session.connect();
     await new Promise((r) => session.post('Profiler.enable', r));
@@ -94,7 +94,7 @@ try {
     phase = 'up';
     let t = now();
     for (let i = 0; i < DENSITY; i++) {
-      const rt = await PodRuntime.start(podSpec(`d-${i}`, [sleeper('c')]), { paths });
+      const rt = await PodWorker.start(podSpec(`d-${i}`, [sleeper('c')]), { paths });
       live.add(rt);
       pods.push(rt);
     }
@@ -109,7 +109,7 @@ try {
   for (let i = 0; i < (DENSITY > 0 ? 0 : RUNS); i++) {
     phase = 'up';
     let t = now();
-    const rt = await PodRuntime.start(podSpec(`p-${i}`, containers), { paths });
+    const rt = await PodWorker.start(podSpec(`p-${i}`, containers), { paths });
     live.add(rt);
     totals.up.push(now() - t);
     phase = 'down';
@@ -127,7 +127,7 @@ try {
     const total = totals[p].reduce((a, b) => a + b, 0) / totals[p].length;
     const what = DENSITY > 0
       ? `${p === 'up' ? `${DENSITY} pods of 1 container, one by one` : `all ${DENSITY} stopped at once`}: ${total.toFixed(2)} ms per pod`
-      : `pod ${p === 'up' ? 'up (PodRuntime.start)' : 'delete (stop, cooperative)'}, ${CONTAINERS} containers: ${total.toFixed(2)} ms mean over ${RUNS}`;
+      : `pod ${p === 'up' ? 'up (PodWorker.start)' : 'delete (stop, cooperative)'}, ${CONTAINERS} containers: ${total.toFixed(2)} ms mean over ${RUNS}`;
     console.log(`\n${what}`);
     const rows = [...acc[p]].sort((a, b) => b[1].ms - a[1].ms);
     let accounted = 0;

@@ -71,7 +71,7 @@ function probe(rt, podman, ctx) {
     'cli:run-d': /peapod run\b[^\n]*(\s-d\b|--detach)/.test(help),
     'cli:delete': /peapod delete\b/.test(help),
     'cli:exec': /peapod exec\b/.test(help),
-    'lib:exec': typeof rt.PodRuntime.prototype.exec === 'function',
+    'lib:exec': typeof rt.PodWorker.prototype.exec === 'function',
     podman: podman.ok,
     tmpfs: ctx.tmpfsPaths !== undefined,
   };

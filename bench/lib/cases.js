@@ -287,7 +287,7 @@ async function zombies(ctx) {
       clearTimeout(timer);
     }
     const created = now() - t0;
-    const main = runtime.containers.get('orphans').process.pid;
+    const main = runtime.containers.get('orphans').pid;
     const procDir = `/proc/${main}/root/proc`;
     const base = 2; // pause and the container's main process
     // Every orphan must be blocked opening the FIFO (wchan wait_for_partner) before the trigger.
@@ -398,7 +398,7 @@ async function execSetup(ctx, cases) {
   const state = {};
   if (cases.some((c) => c.id !== 'exec.podman')) {
     state.runtime = await ctx.startPod(podSpec(ctx.name('exec'), [sleeper('a')]));
-    state.pid = state.runtime.containers.get('a').process.pid;
+    state.pid = state.runtime.containers.get('a').pid;
   }
   if (cases.some((c) => c.id === 'exec.podman')) {
     state.podmanPod = ctx.name('pmexec');
@@ -426,7 +426,7 @@ export const CASES = [
   },
   {
     id: 'up.lib', section: 'pod up', group: 'lifecycle', unit: 'ms', ratioTo: ['up.floor'],
-    label: 'library: PodRuntime.start, pause + 2 containers exec\'d',
+    label: 'library: PodWorker.start, pause + 2 containers exec\'d',
     target: { kind: 'ratioMax', value: 3, text: '<= 3x floor' },
     sample: (ctx) => libLifecycle(ctx),
   },

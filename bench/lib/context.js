@@ -16,7 +16,7 @@ const PREFIX = 'peapod-bench-';
 
 /** The compiled runtime (dist/), imported once. */
 export async function loadRuntime() {
-  const files = ['runtime/pod.js', 'runtime/paths.js', 'runtime/stale.js', 'native/addon.js'];
+  const files = ['kubelet/pod-worker.js', 'runtime/paths.js', 'node/stale.js', 'native/addon.js'];
   for (const f of files) {
     if (!existsSync(join(REPO, 'dist', f))) {
       throw new Error(`dist/${f} is missing: build first (npm run build, or: npx node-gyp rebuild --nodedir=/usr && npx tsc -p tsconfig.json && bash scripts/bundle.sh)`);
@@ -24,7 +24,7 @@ export async function loadRuntime() {
   }
   const [pod, paths, stale, addon] = await Promise.all(files.map((f) => import(pathToFileURL(join(REPO, 'dist', f)).href)));
   return {
-    PodRuntime: pod.PodRuntime,
+    PodWorker: pod.PodWorker,
     runtimePaths: paths.runtimePaths,
     podPaths: paths.podPaths,
     reclaimStalePods: stale.reclaimStalePods,
@@ -148,7 +148,7 @@ export async function timed(tracker, cmd, args, { env, timeoutMs = 60_000, stdou
 // ---------------------------------------------------------------- the run
 
 export class Tracker {
-  /** PodRuntime instances whose `done` has not resolved. */
+  /** PodWorker instances whose `done` has not resolved. */
   runtimes = new Set();
   /** Every pause the bench caused: pid -> start time. */
   pauses = new Map();
@@ -207,9 +207,9 @@ export class Context {
     if (pid > 0 && !this.tracker.pauses.has(pid)) this.tracker.pauses.set(pid, startTime(pid));
   }
 
-  /** PodRuntime.start, with the pod registered for cleanup. */
+  /** PodWorker.start, with the pod registered for cleanup. */
   async startPod(pod, onLog, paths = this.paths, options = {}) {
-    const runtime = await this.rt.PodRuntime.start(pod, { paths, ...(onLog ? { onLog } : {}), ...options });
+    const runtime = await this.rt.PodWorker.start(pod, { paths, ...(onLog ? { onLog } : {}), ...options });
     this.tracker.runtimes.add(runtime);
     this.trackPause(runtime.sandbox.pid);
     void runtime.done.then(() => this.tracker.runtimes.delete(runtime));

@@ -3,10 +3,10 @@
 // what it left. Whether it is dead is the kernel's to say; if it dies while
 // the pod is stopping, the pod went down without its grace period, and this
 // says so.
-import { controlSocketPath, requestDelete, SupervisorGoneError } from '../runtime/control.js';
+import { controlSocketPath, requestDelete, SupervisorGoneError } from '../node/control.js';
 import { runtimePaths, type RuntimePaths } from '../runtime/paths.js';
-import { reclaimPod } from '../runtime/stale.js';
-import { PodNotFoundError, readStoredPod } from '../runtime/store.js';
+import { reclaimPod } from '../node/stale.js';
+import { PodNotFoundError, readStoredPod } from '../node/store.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 interface DeleteOptions {

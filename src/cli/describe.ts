@@ -1,11 +1,11 @@
 // `peapod describe pod NAME`: kubectl's readable summary, with the
 // supervisor's events at the end.
 import { hostname } from 'node:os';
-import type { PodEvent } from '../runtime/events.js';
+import type { PodEvent } from '../kubelet/events.js';
 import { runtimePaths } from '../runtime/paths.js';
-import type { PodObject } from '../runtime/pod.js';
-import { getStoredPod, readEvents } from '../runtime/store.js';
-import type { ContainerState, ContainerStatus } from '../runtime/status/types.js';
+import type { PodObject } from '../kubelet/pod-worker.js';
+import { getStoredPod, readEvents } from '../node/store.js';
+import type { ContainerState, ContainerStatus } from '../kubelet/status/types.js';
 import type { Container, Volume } from '../spec/types.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { age, table } from './format.js';

@@ -1,9 +1,10 @@
 // `peapod exec NAME [-c C] [-i] -- CMD...`: a command inside a running
 // container; peapod exits with its exit code.
 import { writeSync } from 'node:fs';
-import { copyOut, drainOutput, ExecError, execInContainer, type OutputCopy } from '../runtime/exec.js';
+import { ExecError, execInContainer } from '../node/exec.js';
+import { copyOut, drainOutput, type OutputCopy } from '../runtime/exec.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, type StoredPod } from '../runtime/store.js';
+import { getStoredPod, type StoredPod } from '../node/store.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 async function run(argv: readonly string[]): Promise<number> {

@@ -11,13 +11,15 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageDir, parseImageRef, readImageConfig, resolveImage, type Image } from '../image/store.js';
 import { packageRoot, pauseBinary as defaultPauseBinary } from '../native/addon.js';
-import { containerPlan, type PreparedVolume } from '../plan/container.js';
-import { sandboxPlan } from '../plan/sandbox.js';
 import type { FsView } from '../plan/scoped-path.js';
 import type { SpawnPlan, Step } from '../plan/types.js';
-import { withTerminationLog } from '../runtime/container.js';
-import { resolveEnv } from '../runtime/env.js';
+import { containerConfig, sandboxConfig, type PodContext } from '../kubelet/container-config.js';
+import { podHostname } from '../kubelet/pod-worker.js';
+import type { PreparedVolume } from '../kubelet/types.js';
+import { podPidsLimitFromEnv } from '../runtime/cgroups/pod.js';
+import { planContainer } from '../runtime/container.js';
 import { hostFs } from '../runtime/host-fs.js';
+import { planSandbox, sandboxFacts } from '../runtime/sandbox.js';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { formatIssue, readPodFile, type Pod } from '../spec/index.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
@@ -130,23 +132,16 @@ export interface ExplainOptions {
   pauseBinary?: string;
 }
 
+/**
+ * The pod as `run` makes it: the kubelet's requests (container-config.ts),
+ * then the runtime's plans from them (planSandbox, planContainer), with
+ * what only a running pod knows written as placeholders.
+ */
 export function explainPod(pod: Pod, options: ExplainOptions): PodExplanation {
   const pp = podPaths(options.paths, pod.metadata.name);
-  const hostname = pod.spec.hostname ?? pod.metadata.name;
-  const uid = pod.metadata.uid ?? POD_UID;
+  const pauseBinary = options.pauseBinary ?? defaultPauseBinary;
   const notes: string[] = [];
   const processes: ExplainedProcess[] = [];
-
-  try {
-    processes.push({
-      role: 'sandbox',
-      name: 'pause',
-      plan: sandboxPlan({ hostname, pauseBinary: options.pauseBinary ?? defaultPauseBinary, podSpec: pod.spec }),
-    });
-  } catch (err) {
-    processes.push({ role: 'sandbox', name: 'pause', error: (err as Error).message });
-  }
-
   let volumes: Map<string, PreparedVolume> | undefined;
   let volumeError: string | undefined;
   try {
@@ -154,6 +149,22 @@ export function explainPod(pod: Pod, options: ExplainOptions): PodExplanation {
   } catch (err) {
     volumeError = (err as Error).message;
   }
+  const ctx: PodContext = {
+    pod,
+    uid: pod.metadata.uid ?? POD_UID,
+    hostname: podHostname(pod),
+    paths: pp,
+    volumes: volumes ?? new Map(),
+    cgroupParent: process.env.PEAPOD_CGROUP_PARENT ?? 'peapod',
+    podPidsLimit: podPidsLimitFromEnv(),
+  };
+
+  try {
+    processes.push({ role: 'sandbox', name: 'pause', plan: planSandbox(sandboxConfig(ctx, 0), pauseBinary) });
+  } catch (err) {
+    processes.push({ role: 'sandbox', name: 'pause', error: (err as Error).message });
+  }
+
   const images = new Map<string, FoundImage>();
   const containers = [
     ...(pod.spec.initContainers ?? []).map((c) => ({ c, role: 'init' as const })),
@@ -166,17 +177,13 @@ export function explainPod(pod: Pod, options: ExplainOptions): PodExplanation {
       if (!images.has(c.image) && found.note) notes.push(found.note);
       images.set(c.image, found);
       if (!volumes) throw new Error(volumeError);
-      const mounted = withTerminationLog(resolveEnv(c, pod, uid), volumes, pp.container(c.name).terminationLog);
-      const plan = containerPlan({
-        container: mounted.container,
+      const { plan } = planContainer({
+        config: containerConfig(ctx, c, 0),
         image: found.image,
-        hostname,
-        sandboxPid: PAUSE_PID_SENTINEL,
+        sandbox: sandboxFacts(pp, ctx.hostname, PAUSE_PID_SENTINEL),
         dirs: pp.container(c.name),
-        pod: { shm: pp.shm, hosts: pp.etc.hosts, hostname: pp.etc.hostname, resolvConf: pp.etc.resolvConf },
-        volumes: mounted.volumes,
         fs: found.fs,
-        podSpec: pod.spec,
+        launcher: pauseBinary,
       });
       processes.push({ role, name: c.name, image: imageInfo(c.image, found), plan: withPlaceholders(plan) });
     } catch (err) {

@@ -1,9 +1,9 @@
 // `peapod get pods` / `get pod NAME`: kubectl's columns and output formats.
 import { hostname } from 'node:os';
-import type { PodObject } from '../runtime/pod.js';
+import type { PodObject } from '../kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../runtime/paths.js';
-import { getStoredPod, listStoredPods } from '../runtime/store.js';
-import type { ContainerStatus } from '../runtime/status/types.js';
+import { getStoredPod, listStoredPods } from '../node/store.js';
+import type { ContainerStatus } from '../kubelet/status/types.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { age, outputFormat, serialize, table } from './format.js';
 

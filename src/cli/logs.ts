@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { LogChain } from '../runtime/log-reader.js';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, readStoredPod, type StoredPod } from '../runtime/store.js';
+import { getStoredPod, readStoredPod, type StoredPod } from '../node/store.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export interface LogLine {

@@ -2,12 +2,12 @@
 // "[container] line"; Ctrl-C (or SIGTERM) is a graceful delete, a second
 // Ctrl-C kills at once. The exit code is 0 only if every container exited 0.
 import { formatIssue, readPodFile } from '../spec/index.js';
-import { PodRuntime } from '../runtime/pod.js';
+import { PodWorker } from '../kubelet/pod-worker.js';
 
 import { runtimePaths } from '../runtime/paths.js';
 import { MODE } from '../runtime/modes.js';
-import { reclaimStalePods } from '../runtime/stale.js';
-import { backoffFromEnv } from '../runtime/backoff.js';
+import { reclaimStalePods } from '../node/stale.js';
+import { backoffFromEnv } from '../kubelet/backoff.js';
 import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, writeSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +82,7 @@ async function run(argv: readonly string[]): Promise<number> {
 
   // Signals first: a Ctrl-C during start stops the pod as soon as it exists.
   let interrupts = 0;
-  let runtime: PodRuntime | undefined;
+  let runtime: PodWorker | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++;
     if (!runtime) return;
@@ -118,7 +118,7 @@ async function run(argv: readonly string[]): Promise<number> {
       ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
     });
     const allocatable = stringFlag(args, 'node-allocatable');
-    runtime = await PodRuntime.start(pod, {
+    runtime = await PodWorker.start(pod, {
       paths,
       backoff,
       ...(allocatable ? { nodeAllocatable: allocatable } : {}),

@@ -1,7 +1,7 @@
 // `peapod top pod [NAME] [--containers]`: CPU and memory from the cgroups,
 // in kubectl top's units (millicores, Mi).
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, listStoredPods } from '../runtime/store.js';
+import { getStoredPod, listStoredPods } from '../node/store.js';
 import { measureUsage } from '../runtime/usage.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { table } from './format.js';

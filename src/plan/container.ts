@@ -25,45 +25,43 @@
 //   8. PR_SET_PDEATHSIG (after the uid change, which clears it), setsid,
 //      exec of pause --exec, which execs the command.
 import { posix } from 'node:path';
-import type { Container, PodSpec, VolumeMount } from '../spec/types.js';
 import type { Image } from '../image/store.js';
 import { pauseBinary } from '../native/addon.js';
-import { buildEnv, expandReferences, resolveCommand } from './command.js';
+import type { ContainerConfig, Mount } from '../runtime/api.js';
+import { resolveCommand } from './command.js';
 import { execThroughPause, openPause } from './launch.js';
 import { scopedJoin, type FsView } from './scoped-path.js';
+import type { HostFileReader } from './seccomp.js';
 import { checkSubPath, resolveSecurity, SecurityError, securitySteps, type ProcessSecurity } from './security.js';
 import { PLAN_FDS, type MountFlag, type SpawnPlan, type Step } from './types.js';
 
-/** A volume as the runtime prepared it on the host. */
-export interface PreparedVolume {
-  hostPath: string;
-  kind: 'dir' | 'file';
-  /** The mode of the volume's root: a missing subPath is made with it (the kubelet's rule). */
-  mode?: number;
+/** The sandbox a container joins, as the runtime keeps it. */
+export interface SandboxFacts {
+  /** pause's pid, as seen from the host. */
+  pid: number;
+  hostname: string;
+  /** The sandbox's /dev/shm (on the host), and its /etc/hostname and /etc/resolv.conf. */
+  shm: string;
+  etc: { hostname: string; resolvConf: string };
 }
 
 export interface ContainerInputs {
-  container: Container;
+  /** What the kubelet asks for (the CRI's ContainerConfig). */
+  config: ContainerConfig;
   image: Pick<Image, 'rootfs' | 'config'>;
-  hostname: string;
-  /** pause's pid, as seen from the host. */
-  sandboxPid: number;
+  sandbox: SandboxFacts;
   /** Host directories of this container instance. */
   dirs: { rootfs: string; upper: string; work: string };
-  /** Host paths shared by the pod. */
-  pod: { shm: string; hosts: string; hostname: string; resolvConf: string };
-  volumes: ReadonlyMap<string, PreparedVolume>;
+  /** The image's files and the mounts' host paths, as the plan may look at them. */
   fs: FsView;
-  /**
-   * The pod's spec, for its securityContext (runAsUser, fsGroup, ...),
-   * hostPID/hostIPC and shareProcessNamespace. Without it: no pod-level
-   * settings, the pod's own namespaces, a shared PID namespace.
-   */
-  podSpec?: PodSpec | undefined;
   /** pause: what every process is started through, and the init of a container with its own PID namespace. Default: the built one. */
-  initBinary?: string | undefined;
+  launcher?: string | undefined;
   /** Node's process.arch, for the seccomp filter. Default: this process's. */
   arch?: string | undefined;
+  /** How a Localhost seccomp profile is read. Default: node:fs. */
+  readProfile?: HostFileReader | undefined;
+  /** The process's identity and privileges, when already resolved (resolveSecurity of the config's). */
+  security?: ProcessSecurity | undefined;
 }
 
 export class PlanError extends Error {
@@ -149,16 +147,6 @@ interface MountPlan {
   attach: Step[];
 }
 
-function subPathOf(m: VolumeMount, env: ReadonlyMap<string, string>, where: string): string | undefined {
-  if (m.subPath) return checkSubPath(m.subPath, `${where}.subPath`);
-  if (m.subPathExpr) {
-    // Kubernetes expands $(VAR) from the container's environment.
-    const expanded = expandReferences(m.subPathExpr, env);
-    return checkSubPath(expanded, `${where}.subPathExpr (${JSON.stringify(m.subPathExpr)} expanded to ${JSON.stringify(expanded)})`);
-  }
-  return undefined;
-}
-
 /** A mount already attached in the container: where it shows, and its tree's fd. */
 interface Placed {
   mountPath: string;
@@ -237,102 +225,89 @@ function concat(plans: MountPlan[]): MountPlan {
   return { early: plans.flatMap((p) => p.early), copy: plans.flatMap((p) => p.copy), attach: plans.flatMap((p) => p.attach) };
 }
 
-function volumeSteps(input: ContainerInputs, security: ProcessSecurity, ctx: { image: ImageView; placed: Placed[]; fds: Fds }): MountPlan {
+/** The kernel's word for the CRI's propagation. */
+const PROPAGATION: Record<Mount['propagation'], 'private' | 'slave' | 'shared'> = {
+  PROPAGATION_PRIVATE: 'private',
+  PROPAGATION_HOST_TO_CONTAINER: 'slave',
+  PROPAGATION_BIDIRECTIONAL: 'shared',
+};
+
+function mountsSteps(input: ContainerInputs, security: ProcessSecurity, ctx: { image: ImageView; placed: Placed[]; fds: Fds }): MountPlan {
+  const { config, fs } = input;
   const { fds } = ctx;
-  const { container, volumes, fs } = input;
-  const env = buildEnv(input.image.config, container, input.hostname);
-  // Parents before children, so a nested mountPath lands on its parent volume.
-  const mounts = (container.volumeMounts ?? [])
-    .map((m, i) => ({
-      m,
-      where: m.name === TERMINATION_LOG_VOLUME ? `container "${container.name}": terminationMessagePath` : `container "${container.name}": volumeMounts[${i}] (${m.name})`,
-    }))
-    .sort((a, b) => a.m.mountPath.length - b.m.mountPath.length);
+  // Parents before children, so a nested mount lands on its parent.
+  const mounts = config.mounts
+    .map((m, i) => ({ m, where: `container "${config.metadata.name}": ${m.field ?? `mounts[${i}]`}` }))
+    .sort((a, b) => a.m.containerPath.length - b.m.containerPath.length);
   const plans: MountPlan[] = [];
   for (const { m, where } of mounts) {
-    const volume = volumes.get(m.name);
-    if (!volume) throw new PlanError(`container "${container.name}": volume "${m.name}" was not prepared`);
-    const mountPath = checkMountPath(m.mountPath, m.name === TERMINATION_LOG_VOLUME ? where : `${where}.mountPath`);
-    const propagation = m.mountPropagation ?? 'None';
-    if (propagation === 'Bidirectional' && !security.privileged) {
+    // The field itself names the path (terminationMessagePath); a volume mount says which of its fields.
+    const mountPath = checkMountPath(m.containerPath, m.field === 'terminationMessagePath' ? where : `${where}.mountPath`);
+    const propagation = PROPAGATION[m.propagation];
+    if (propagation === 'shared' && !security.privileged) {
       throw new PlanError(
         `${where}.mountPropagation: Bidirectional propagation needs a privileged container (securityContext.privileged: true); use HostToContainer or None`,
       );
     }
-    let source: { path: string } | { fd: number; path: string } = { path: volume.hostPath };
-    let kind = volume.kind;
+    let source: { path: string } | { fd: number; path: string } = { path: m.hostPath };
+    let kind: 'dir' | 'file' = m.kind ?? (fs.isFile(m.hostPath) ? 'file' : 'dir');
     const early: Step[] = [];
-    const sub = subPathOf(m, env, where);
+    const sub = m.subPath === undefined ? undefined : checkSubPath(m.subPath, m.field?.includes('.subPathExpr') ? where : `${where}.subPath`);
     if (sub !== undefined && sub !== '.') {
-      if (volume.kind !== 'dir') throw new PlanError(`${where}: subPath needs a directory volume; ${volume.hostPath} is a file`);
+      if (kind !== 'dir') throw new PlanError(`${where}: subPath needs a directory volume; ${m.hostPath} is a file`);
       // Never the path string: the fd of what was found beneath the volume,
       // so a symlink planted in it cannot aim the mount at the host.
       const fd = fds.take();
-      kind = fs.isFile(posix.join(volume.hostPath, sub)) ? 'file' : 'dir';
+      kind = fs.isFile(posix.join(m.hostPath, sub)) ? 'file' : 'dir';
       early.push({
         op: 'open_beneath',
-        base: volume.hostPath,
+        base: m.hostPath,
         path: sub,
         fd,
-        ...(kind === 'dir' ? { make: 'dirs' as const, mode: volume.mode ?? 0o755 } : {}),
-        what: `subPath ${JSON.stringify(sub)} of volume ${JSON.stringify(m.name)}`,
+        ...(kind === 'dir' ? { make: 'dirs' as const, mode: m.subPathMode ?? 0o755 } : {}),
+        what: `subPath ${JSON.stringify(sub)} of ${m.what ?? m.hostPath}`,
       });
-      source = { fd, path: posix.join(volume.hostPath, sub) };
+      source = { fd, path: posix.join(m.hostPath, sub) };
     }
     // A copy taken before / went private keeps its peers on the host:
     // HostToContainer makes it their slave, Bidirectional their peer.
-    const plan = mountSteps(
-      source,
-      { path: mountPath, kind },
-      {
-        early: propagation !== 'None',
-        readOnly: m.readOnly === true,
-        propagation: propagation === 'Bidirectional' ? 'shared' : propagation === 'HostToContainer' ? 'slave' : 'private',
-        what: m.name === TERMINATION_LOG_VOLUME ? 'the termination log' : `volume ${JSON.stringify(m.name)}`,
-      },
-      ctx,
-    );
+    const what = m.what ?? `the mount of ${m.hostPath}`;
+    const plan = mountSteps(source, { path: mountPath, kind }, { early: propagation !== 'private', readOnly: m.readonly, propagation, what }, ctx);
     plans.push({ early: [...early, ...plan.early], copy: plan.copy, attach: plan.attach });
   }
   return concat(plans);
 }
 
-/** The PID namespace a container lives in: pause's (joined), or one of its own with pause as init. */
-function pidNamespace(input: ContainerInputs): { join?: string; own: boolean } {
-  const podSpec = input.podSpec;
-  const pauseNs = `/proc/${input.sandboxPid}/ns/pid`;
-  // hostPID: pause is in the host's namespace, and so is everyone.
-  if (podSpec?.hostPID) return { join: pauseNs, own: false };
-  if (podSpec?.shareProcessNamespace === false) return { own: true };
-  return { join: pauseNs, own: false };
-}
-
 export function containerPlan(input: ContainerInputs): SpawnPlan {
-  const { container, image, dirs, pod, podSpec } = input;
-  const command = resolveCommand(image.config, container, input.hostname);
+  const { config, image, dirs, sandbox } = input;
+  const name = config.metadata.name;
+  const sc = config.linux.securityContext;
+  const command = resolveCommand(image.config, { ...config, name }, sandbox.hostname);
   let security: ProcessSecurity;
   try {
-    security = resolveSecurity({ container, podSpec, rootfs: image.rootfs, fs: input.fs });
+    security = input.security ?? resolveSecurity({ sc, rootfs: image.rootfs, fs: input.fs, where: `container "${name}"`, readProfile: input.readProfile });
   } catch (err) {
     if (err instanceof SecurityError) throw new PlanError(err.message);
     throw err;
   }
-  const ns = (name: string): string => `/proc/${input.sandboxPid}/ns/${name}`;
-  const pid = pidNamespace(input);
+  const ns = (kind: string): string => `/proc/${sandbox.pid}/ns/${kind}`;
+  // Its own PID namespace (pause --init as its PID 1), or the sandbox's
+  // (which for hostPID is the host's): joined by a child born in it.
+  const ownPid = sc.namespaceOptions.pid === 'CONTAINER';
   const fds = new Fds();
-  const pidNsFd = pid.join ? fds.take() : undefined;
-  const pause = openPause(input.initBinary ?? pauseBinary, fds.take());
+  const pidNsFd = ownPid ? undefined : fds.take();
+  const pause = openPause(input.launcher ?? pauseBinary, fds.take());
   const hostProc = fds.take();
   const where = { image: { rootfs: image.rootfs, fs: input.fs }, placed: [] as Placed[], fds };
   const private_ = { early: false, readOnly: false, propagation: 'private' as const };
-  // hostIPC: the host's IPC namespace, and the host's /dev/shm with it.
-  const shm = mountSteps({ path: podSpec?.hostIPC ? '/dev/shm' : pod.shm }, { path: '/dev/shm', kind: 'dir' }, { ...private_, what: "the pod's /dev/shm" }, where);
+  // NODE IPC: the host's IPC namespace, and the host's /dev/shm with it.
+  const shm = mountSteps({ path: sc.namespaceOptions.ipc === 'NODE' ? '/dev/shm' : sandbox.shm }, { path: '/dev/shm', kind: 'dir' }, { ...private_, what: "the pod's /dev/shm" }, where);
   const etc = concat(
-    (['hosts', 'hostname', 'resolv.conf'] as const).map((file) =>
-      mountSteps({ path: file === 'hosts' ? pod.hosts : file === 'hostname' ? pod.hostname : pod.resolvConf }, { path: `/etc/${file}`, kind: 'file' }, { ...private_, what: `/etc/${file}` }, where),
+    (['hostname', 'resolv.conf'] as const).map((file) =>
+      mountSteps({ path: file === 'hostname' ? sandbox.etc.hostname : sandbox.etc.resolvConf }, { path: `/etc/${file}`, kind: 'file' }, { ...private_, what: `/etc/${file}` }, where),
     ),
   );
-  const volumes = volumeSteps(input, security, where);
+  const mounts = mountsSteps(input, security, where);
   // Kubernetes gives a privileged container a writable /sys.
   const sysFlags: MountFlag[] = security.privileged ? ['nosuid', 'nodev', 'noexec'] : ['rdonly', 'nosuid', 'nodev', 'noexec'];
 
@@ -340,19 +315,19 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     { op: 'setns', path: ns('net'), ns: 'net' },
     { op: 'setns', path: ns('ipc'), ns: 'ipc' },
     { op: 'setns', path: ns('uts'), ns: 'uts' },
-    ...(pidNsFd !== undefined && pid.join ? [{ op: 'open' as const, path: pid.join, fd: pidNsFd, read: true }] : []),
+    ...(pidNsFd !== undefined ? [{ op: 'open' as const, path: ns('pid'), fd: pidNsFd, read: true }] : []),
     { op: 'new_session_keyring' },
     pause.open,
     // Who the parent is, for the PR_SET_PDEATHSIG check (step 8).
     { op: 'open', path: '/proc', fd: hostProc },
     // Directories made on the way to a subPath get the volume's mode exactly.
     { op: 'umask', mask: 0 },
-    ...volumes.early,
+    ...mounts.early,
     // Nothing mounted from here on may propagate back to the host.
     { op: 'mount', source: '', target: '/', flags: ['rec', 'private'] },
     ...shm.copy,
     ...etc.copy,
-    ...volumes.copy,
+    ...mounts.copy,
     {
       op: 'mount', source: 'overlay', target: dirs.rootfs, fstype: 'overlay', flags: [],
       data: `lowerdir=${image.rootfs},upperdir=${dirs.upper},workdir=${dirs.work}`,
@@ -363,7 +338,7 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     ...devSteps(),
     ...shm.attach,
     ...etc.attach,
-    ...volumes.attach,
+    ...mounts.attach,
   ];
   if (pidNsFd !== undefined) steps.push({ op: 'enter_pid_ns', fd: pidNsFd });
   steps.push({ op: 'mkdir', path: '/proc', mode: 0o555 }, { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: ['nosuid', 'nodev', 'noexec'] });
@@ -383,13 +358,13 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     { op: 'setsid' },
     // PID 1 of the container's own namespace is pause --init, which starts the
     // command as its child, reaps every orphan, and exits as the command does.
-    execThroughPause(pause.fd, command, pid.own ? 'init' : 'exec'),
+    execThroughPause(pause.fd, command, ownPid ? 'init' : 'exec'),
   );
   return {
-    name: container.name,
-    newNamespaces: pid.own ? ['mnt', 'pid'] : ['mnt'],
+    name,
+    newNamespaces: ownPid ? ['mnt', 'pid'] : ['mnt'],
     // pause as init takes its signals with sigwaitinfo: blocked across exec, none is lost.
-    keepSignalsBlocked: pid.own,
+    keepSignalsBlocked: ownPid,
     steps,
   };
 }

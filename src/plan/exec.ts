@@ -12,9 +12,18 @@ import { PLAN_FDS, type SpawnPlan, type Step } from './types.js';
 
 /** A default container's privileges: what a process exec'd into a container gets when nothing more precise is known. */
 export const DEFAULT_EXEC_SECURITY: ProcessSecurity = resolveSecurity({
-  container: { name: 'exec', image: '' },
+  sc: {
+    capabilities: { addCapabilities: [], dropCapabilities: [] },
+    privileged: false,
+    namespaceOptions: { network: 'POD', pid: 'POD', ipc: 'POD' },
+    readonlyRootfs: false,
+    supplementalGroups: [],
+    noNewPrivs: true,
+    seccomp: { profileType: 'RuntimeDefault' },
+  },
   rootfs: '/',
   fs: { readlink: () => null, exists: () => false, isFile: () => false },
+  where: 'exec',
 });
 
 export interface ExecInputs {

@@ -8,7 +8,7 @@
 // the host behind /proc/1/root, /proc/1/cwd or /proc/1/environ (and, pause
 // running as another uid, is refused even a look: EACCES).
 import { posix } from 'node:path';
-import type { PodSpec } from '../spec/types.js';
+import type { NamespaceOption } from '../runtime/api.js';
 import { PLAN_FDS, type Namespace, type SpawnPlan, type Step } from './types.js';
 
 /** The uid and gid of Kubernetes' pause image (USER 65535:65535). */
@@ -17,23 +17,23 @@ export const PAUSE_ID = 65535;
 export interface SandboxInputs {
   hostname: string;
   pauseBinary: string;
-  /** hostNetwork, hostPID, hostIPC: share the host's namespace instead. Default: none. */
-  podSpec?: PodSpec | undefined;
+  /** NODE: share the host's namespace instead. Default: the pod's own, all of them. */
+  namespaces?: NamespaceOption | undefined;
 }
 
 /** The namespaces pause creates: those of the four the pod does not take from the host. */
-export function sandboxNamespaces(podSpec: PodSpec | undefined): Namespace[] {
+export function sandboxNamespaces(options: NamespaceOption | undefined): Namespace[] {
   const ns: Namespace[] = ['mnt'];
-  if (!podSpec?.hostPID) ns.push('pid');
-  if (!podSpec?.hostNetwork) ns.push('net');
-  if (!podSpec?.hostIPC) ns.push('ipc');
+  if (options?.pid !== 'NODE') ns.push('pid');
+  if (options?.network !== 'NODE') ns.push('net');
+  if (options?.ipc !== 'NODE') ns.push('ipc');
   // A pod on the host's network has the host's name too (the kubelet's rule).
-  if (!podSpec?.hostNetwork) ns.push('uts');
+  if (options?.network !== 'NODE') ns.push('uts');
   return ns;
 }
 
 export function sandboxPlan(input: SandboxInputs): SpawnPlan {
-  const namespaces = sandboxNamespaces(input.podSpec);
+  const namespaces = sandboxNamespaces(input.namespaces);
   // pause's root: an empty read-only tmpfs, mounted over a directory that
   // exists wherever pause is installed (its own); the binary itself is run
   // by fd, from a private read-only copy of its mount.

@@ -1,6 +1,5 @@
-// The seccomp filter of a container's processes, chosen as the kubelet and
-// containerd choose it (securityContext.seccompProfile, the container's over
-// the pod's):
+// The seccomp filter of a container's processes, from the profile the
+// kubelet asks for (src/kubelet/security-context.ts), as containerd makes it:
 //
 //   RuntimeDefault  Docker's / containerd's default allowlist (seccomp/default-profile.ts);
 //                   peapod's default for every non-privileged container, as podman's
@@ -15,8 +14,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { posix } from 'node:path';
-import type { Container, PodSpec } from '../spec/types.js';
+import type { LinuxContainerSecurityContext } from '../runtime/api.js';
 import type { BpfInstruction } from './seccomp/bpf.js';
 import { compileProfile } from './seccomp/compile.js';
 import { DEVICE_NODE_RULES, RUNTIME_DEFAULT } from './seccomp/default-profile.js';
@@ -38,30 +36,6 @@ export type SeccompChoice =
       digest: string;
     };
 
-/** What the manifest asks for, before any file is read. */
-export type SeccompRequest =
-  | { type: 'Unconfined'; why: 'privileged' | 'profile' }
-  | { type: 'RuntimeDefault' }
-  | { type: 'Localhost'; localhostProfile: string; field: string };
-
-/** The container's seccompProfile over the pod's, RuntimeDefault when neither says; none for a privileged container. */
-export function seccompRequest(container: Container, podSpec: PodSpec | undefined): SeccompRequest {
-  if (container.securityContext?.privileged === true) return { type: 'Unconfined', why: 'privileged' };
-  const own = container.securityContext?.seccompProfile;
-  const sp = own ?? podSpec?.securityContext?.seccompProfile;
-  if (sp?.type === 'Unconfined') return { type: 'Unconfined', why: 'profile' };
-  if (sp?.type !== 'Localhost') return { type: 'RuntimeDefault' };
-  const field = own ? 'securityContext.seccompProfile' : 'spec.securityContext.seccompProfile';
-  return { type: 'Localhost', localhostProfile: sp.localhostProfile ?? '', field };
-}
-
-export const DEFAULT_SECCOMP_ROOT = '/var/lib/peapod/seccomp';
-
-/** Where Localhost profiles are: $PEAPOD_SECCOMP_ROOT, or /var/lib/peapod/seccomp (the kubelet's is /var/lib/kubelet/seccomp). */
-export function seccompRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.PEAPOD_SECCOMP_ROOT || DEFAULT_SECCOMP_ROOT;
-}
-
 export class SeccompLoadError extends Error {
   override name = 'SeccompLoadError';
 }
@@ -79,13 +53,8 @@ function unreadable(err: unknown): string {
   return (err as Error).message;
 }
 
-/** Reads and checks a Localhost profile; the message names the file and what is wrong in it. */
-export function loadLocalhostProfile(root: string, localhostProfile: string, read: HostFileReader = readHostFile): SeccompChoice {
-  const parts = localhostProfile.split('/');
-  if (localhostProfile === '' || localhostProfile.startsWith('/') || parts.includes('..')) {
-    throw new SeccompLoadError(`localhostProfile must be a relative path below ${root} without "..", got ${JSON.stringify(localhostProfile)}`);
-  }
-  const file = posix.join(root, localhostProfile);
+/** Reads and checks a Localhost profile at `file`; the message names the file and what is wrong in it. */
+export function loadLocalhostProfile(file: string, localhostProfile: string, read: HostFileReader = readHostFile): SeccompChoice {
   let text: string;
   try {
     text = read(file);
@@ -102,10 +71,18 @@ export function loadLocalhostProfile(root: string, localhostProfile: string, rea
 }
 
 /** "RuntimeDefault", "Localhost /var/lib/peapod/seccomp/x.json", "Unconfined (privileged)". */
-export function describeSeccomp(choice: SeccompChoice | SeccompRequest, root: string = seccompRoot()): string {
-  if (choice.type === 'Localhost') return `Localhost ${'file' in choice ? choice.file : posix.join(root, choice.localhostProfile)}`;
+export function describeSeccomp(choice: SeccompChoice): string {
+  if (choice.type === 'Localhost') return `Localhost ${choice.file}`;
   if (choice.type === 'Unconfined') return choice.why === 'privileged' ? 'Unconfined (privileged)' : 'Unconfined';
   return 'RuntimeDefault';
+}
+
+/** What a CRI security context asks for, in describeSeccomp's words ("?" when unknown). */
+export function describeProfile(sc: Pick<LinuxContainerSecurityContext, 'privileged' | 'seccomp'> | null): string {
+  if (!sc) return '?';
+  if (sc.privileged) return 'Unconfined (privileged)';
+  if (sc.seccomp.profileType === 'Localhost') return `Localhost ${sc.seccomp.localhostRef ?? '?'}`;
+  return sc.seccomp.profileType;
 }
 
 /** The running kernel's [major, minor]. */

@@ -1,6 +1,6 @@
-// Who a container's process is and what it may do, decided from the pod's
-// and the container's securityContext the way the kubelet and containerd
-// decide it, then written as kernel steps:
+// Who a container's process is and what it may do: the runtime's part
+// (containerd's), from the CRI security context the kubelet computed
+// (src/kubelet/security-context.ts) and the image, written as kernel steps:
 //
 //   seccomp filter      the profile of securityContext.seccompProfile
 //                        (RuntimeDefault unless said otherwise; none if
@@ -24,10 +24,10 @@
 // its capabilities at exec; podman's rule is taken for the ones a user asks
 // for by name: `runAsUser: 1000` with `add: [NET_BIND_SERVICE]` can bind :80.
 import { posix } from 'node:path';
-import type { Container, PodSpec } from '../spec/types.js';
+import type { LinuxContainerSecurityContext } from '../runtime/api.js';
 import { capabilitySets, type Capability } from './capabilities.js';
 import { scopedJoin, type FsView } from './scoped-path.js';
-import { loadLocalhostProfile, SeccompLoadError, seccompFilter, seccompRequest, seccompRoot, type HostFileReader, type SeccompChoice, type SeccompFilter } from './seccomp.js';
+import { loadLocalhostProfile, SeccompLoadError, seccompFilter, type HostFileReader, type SeccompChoice, type SeccompFilter } from './seccomp.js';
 import { SeccompCompileError } from './seccomp/compile.js';
 import type { Step } from './types.js';
 
@@ -52,16 +52,6 @@ export interface ProcessSecurity {
   ambient: Capability[];
   /** The seccomp profile: RuntimeDefault unless the spec says otherwise; Unconfined when privileged. */
   seccomp: SeccompChoice;
-}
-
-const MAX_ID = 2147483647;
-
-function checkId(value: number | undefined, where: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isInteger(value) || value < 0 || value > MAX_ID) {
-    throw new SecurityError(`${where}: must be between 0 and ${MAX_ID}, got ${value}`);
-  }
-  return value;
 }
 
 /** An /etc/passwd or /etc/group of the image, one entry per line, `:`-separated. */
@@ -92,61 +82,48 @@ function imageGroups(uid: number, rootfs: string, fs: FsView): { gid: number | u
 }
 
 export interface SecurityInputs {
-  container: Container;
-  podSpec?: PodSpec | undefined;
+  /** What the kubelet asks for (the CRI's LinuxContainerSecurityContext). */
+  sc: LinuxContainerSecurityContext;
   /** The image's root (for /etc/passwd and /etc/group), and how to read it. */
   rootfs: string;
   fs: FsView;
-  /** For messages: spec.containers[0] or the container's name. */
-  where?: string;
-  /** Where Localhost seccomp profiles are. Default: $PEAPOD_SECCOMP_ROOT or /var/lib/peapod/seccomp. */
-  seccompRoot?: string;
+  /** For messages: `container "web"`. */
+  where: string;
   /** How a Localhost profile is read from the host. Default: node:fs. */
   readProfile?: HostFileReader;
 }
 
-/** The container's seccompProfile over the pod's; a Localhost profile is read (and checked) here. */
-function seccompChoice(input: SecurityInputs, where: string): SeccompChoice {
-  const request = seccompRequest(input.container, input.podSpec);
-  if (request.type !== 'Localhost') return request;
+/** The seccomp filter asked for; a Localhost profile is read (and checked) here. None for a privileged container. */
+function seccompChoice(input: SecurityInputs): SeccompChoice {
+  const { sc } = input;
+  if (sc.privileged) return { type: 'Unconfined', why: 'privileged' };
+  const p = sc.seccomp;
+  if (p.profileType === 'Unconfined') return { type: 'Unconfined', why: 'profile' };
+  if (p.profileType === 'RuntimeDefault') return { type: 'RuntimeDefault' };
   try {
-    return loadLocalhostProfile(input.seccompRoot ?? seccompRoot(), request.localhostProfile, input.readProfile);
+    return loadLocalhostProfile(p.localhostRef ?? '', p.localhostProfile ?? p.localhostRef ?? '', input.readProfile);
   } catch (err) {
     if (!(err instanceof SeccompLoadError)) throw err;
-    throw new SecurityError(`${where}: ${request.field}: ${err.message}`);
+    throw new SecurityError(`${p.field ?? input.where}: ${err.message}`);
   }
 }
 
-/** The container's effective security: the container's settings over the pod's. */
+/** The process's identity and privileges: the kubelet's request over the image and the runtime's defaults. */
 export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
-  const { container } = input;
-  const where = input.where ?? `container "${container.name}"`;
-  const sc = container.securityContext ?? {};
-  const pod = input.podSpec?.securityContext ?? {};
-  const privileged = sc.privileged === true;
-
-  if (privileged && sc.allowPrivilegeEscalation === false) {
-    throw new SecurityError(
-      `${where}: securityContext: cannot set allowPrivilegeEscalation to false and privileged to true; a privileged container can always escalate`,
-    );
-  }
-  const uid = checkId(sc.runAsUser, `${where}: securityContext.runAsUser`) ?? checkId(pod.runAsUser, 'spec.securityContext.runAsUser') ?? 0;
-  const runAsNonRoot = sc.runAsNonRoot ?? pod.runAsNonRoot ?? false;
-  if (runAsNonRoot && uid === 0) {
-    const set = sc.runAsUser !== undefined || pod.runAsUser !== undefined;
-    throw new SecurityError(
-      `${where}: runAsNonRoot is set but the container would run as root (uid 0${set ? ', from runAsUser' : ', the image has no user'}); set securityContext.runAsUser to a non-zero uid`,
-    );
-  }
+  const { sc, where } = input;
+  const privileged = sc.privileged;
+  const uid = sc.runAsUser ?? 0;
+  // containerd's WithUserID + WithAdditionalGIDs.
   const fromImage = imageGroups(uid, input.rootfs, input.fs);
-  const gid =
-    checkId(sc.runAsGroup, `${where}: securityContext.runAsGroup`) ?? checkId(pod.runAsGroup, 'spec.securityContext.runAsGroup') ?? fromImage.gid ?? 0;
-  const supplemental = (pod.supplementalGroups ?? []).map((g, i) => checkId(g, `spec.securityContext.supplementalGroups[${i}]`) as number);
-  const fsGroup = checkId(pod.fsGroup, 'spec.securityContext.fsGroup');
-  const groups = [...new Set([gid, ...fromImage.groups, ...supplemental, ...(fsGroup === undefined ? [] : [fsGroup])])];
+  const gid = sc.runAsGroup ?? fromImage.gid ?? 0;
+  const groups = [...new Set([gid, ...fromImage.groups, ...sc.supplementalGroups])];
 
-  const seccomp = seccompChoice(input, where);
-  const requested = capabilitySets(sc.capabilities, privileged, `${where}: securityContext.capabilities`);
+  const seccomp = seccompChoice(input);
+  const requested = capabilitySets(
+    { add: sc.capabilities.addCapabilities, drop: sc.capabilities.dropCapabilities },
+    privileged,
+    `${where}: securityContext.capabilities`,
+  );
   // Every filter peapod installs refuses device nodes, since it has no
   // devices cgroup; without a filter (Unconfined), MKNOD itself goes,
   // unless the spec asks for it by name.
@@ -161,11 +138,8 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
     gid,
     groups,
     privileged,
-    // Kubernetes leaves allowPrivilegeEscalation unset as true; peapod's
-    // default is the safer one, as the issue asks: only an explicit true
-    // (or privileged) lets setuid binaries and file capabilities raise privileges.
-    noNewPrivs: !privileged && sc.allowPrivilegeEscalation !== true,
-    readOnlyRootFilesystem: sc.readOnlyRootFilesystem === true,
+    noNewPrivs: !privileged && sc.noNewPrivs,
+    readOnlyRootFilesystem: sc.readonlyRootfs,
     bounding: caps.kept,
     permitted: root ? caps.kept : ambient,
     inheritable: ambient,

@@ -1,253 +1,178 @@
-// One container of a pod across its restarts: each run is a fresh instance
-// (a new overlay upper layer, a new log file, the same namespaces and
-// volumes), and what was observed of every run feeds its status.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { pipe } from '../native/addon.js';
+// One container of the runtime layer, as containerd keeps one: made from a
+// ContainerConfig (created), its process started (running), ended with
+// whatever it left (exited), removed. It knows nothing of restart policies
+// or hooks: a new attempt is a new container, made by the kubelet's half.
+import { closeSync, fstatSync, openSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Image } from '../image/store.js';
-import { resolveCommand } from '../plan/command.js';
+import { pipe } from '../native/addon.js';
 import { joinCgroup } from '../plan/cgroup.js';
-import { containerPlan, TERMINATION_LOG_VOLUME, type PreparedVolume } from '../plan/container.js';
+import { containerPlan, PlanError, type SandboxFacts } from '../plan/container.js';
+import { resolveSecurity, SecurityError, type ProcessSecurity } from '../plan/security.js';
+import { resolveCommand } from '../plan/command.js';
+import type { FsView } from '../plan/scoped-path.js';
+import type { SpawnPlan } from '../plan/types.js';
+import type { ContainerConfig, ContainerState, ContainerStatus } from './api.js';
+import { nanos } from './api.js';
 import type { Cgroup } from './cgroups/types.js';
-import type { Container, PodSpec } from '../spec/types.js';
-import { Backoff, type BackoffConfig } from './backoff.js';
 import { hostFs } from './host-fs.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
-import { MODE, writeFileWithMode } from './modes.js';
-import { makeContainerDirs, type PodPaths } from './paths.js';
+import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitStatus } from './process.js';
-import { containerStatus } from './status/container-status.js';
-import type { ContainerObservation, ContainerStatus } from './status/types.js';
 
-export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
-const MESSAGE_LIMIT = 4096;
-const FALLBACK_LINES = 80;
-const FALLBACK_BYTES = 2048;
-
-/** Where a container instance lives: filled by the pod for each start. */
-export interface InstanceContext {
-  sandboxPid: number;
-  hostname: string;
-  paths: PodPaths;
-  volumes: ReadonlyMap<string, PreparedVolume>;
-  stdin: number;
-  onLog?: LogListener;
-  logRotation?: LogRotation;
-  /** The pod's spec: security context, host namespaces, process-namespace sharing. */
-  podSpec?: PodSpec;
-  /** The init that reaps in a container with its own PID namespace (pause --init). */
-  initBinary?: string;
+export interface ContainerContext {
+  id: string;
+  sandboxId: string;
+  config: ContainerConfig;
+  image: Image;
+  sandbox: SandboxFacts;
+  /** Where its root is assembled on the host. */
+  dirs: ContainerDirs;
+  /** The sandbox's logDirectory + the config's logPath. */
+  logPath: string;
+  cgroup: Cgroup | undefined;
+  launcher: string;
+  onLog?: LogListener | undefined;
+  logRotation?: LogRotation | undefined;
 }
 
+/** What a container's process is made of, decided once at create: exec and hooks read it, never re-resolve. */
+export interface ContainerProcessSpec {
+  plan: SpawnPlan;
+  env: string[];
+  workingDir: string;
+  security: ProcessSecurity;
+}
 
 /**
- * The container's termination message file is a mount the runtime adds (as
- * the kubelet does): the container with that mount, and the volumes with
- * the host file behind it. Also used by `explain`, so it shows what runs.
+ * The plan of a container's process, and what exec and hooks will reuse of
+ * it: pure (the host is only read through `fs`), so `explain` makes exactly
+ * what the runtime makes.
  */
-export function withTerminationLog(
-  container: Container,
-  volumes: ReadonlyMap<string, PreparedVolume>,
-  hostFile: string,
-): { container: Container; volumes: Map<string, PreparedVolume> } {
-  const mountPath = container.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
-  return {
-    container: { ...container, volumeMounts: [...(container.volumeMounts ?? []), { name: TERMINATION_LOG_VOLUME, mountPath }] },
-    volumes: new Map([...volumes, [TERMINATION_LOG_VOLUME, { hostPath: hostFile, kind: 'file' }]]),
-  };
-}
-
-function tailOfLog(path: string): string {
-  let text: string;
+export function planContainer(inputs: {
+  config: ContainerConfig;
+  image: Pick<Image, 'rootfs' | 'config'>;
+  sandbox: SandboxFacts;
+  dirs: ContainerDirs | { rootfs: string; upper: string; work: string };
+  fs: FsView;
+  launcher: string;
+}): ContainerProcessSpec {
+  const { config, image, sandbox, fs } = inputs;
+  const command = resolveCommand(image.config, { ...config, name: config.metadata.name }, sandbox.hostname);
+  let security: ProcessSecurity;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return '';
+    security = resolveSecurity({ sc: config.linux.securityContext, rootfs: image.rootfs, fs, where: `container "${config.metadata.name}"` });
+  } catch (err) {
+    throw err instanceof SecurityError ? new PlanError(err.message) : err;
   }
-  const lines = text
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => l.split(' ').slice(3).join(' '));
-  return lines.slice(-FALLBACK_LINES).join('\n').slice(-FALLBACK_BYTES);
+  const plan = containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security });
+  return { plan, env: command.env, workingDir: command.workingDir, security };
 }
 
-export class ContainerRunner {
-  readonly obs: ContainerObservation;
-  readonly backoff: Backoff;
+export class Container {
+  readonly createdAt = new Date();
+  state: ContainerState = 'CONTAINER_CREATED';
   process: PlanProcess | undefined;
   log: ContainerLog | undefined;
+  startedAt: Date | undefined;
+  finishedAt: Date | undefined;
+  exit: ExitStatus | undefined;
+  reason = '';
+  message = '';
+  readonly spec: ContainerProcessSpec;
+  /** Resolves once the container has exited: its leftovers killed and its output read to the end. */
+  readonly exited: Promise<ContainerStatus>;
+  private resolveExited!: (s: ContainerStatus) => void;
   /**
-   * The mount namespace of the current instance: its processes are the
-   * container's. An fd pins it while we may still look for its processes:
-   * a freed namespace's inode number is reused at once by the kernel.
+   * The mount namespace of its process: an fd pins it while its processes
+   * may still be looked for (a freed namespace's inode is reused at once).
    */
-  mntInode: number | null = null;
   private mntFd = -1;
-  env: string[] = [];
-  workingDir = '/';
-  /** A postStart or preStop hook is running. */
-  busy = false;
-  private hookAbort: AbortController | undefined;
-  /** The main process has exited; its output is still being read. */
-  draining = false;
-  /** When a scheduled restart is due (ms since epoch), and its timer. */
-  restartAt: number | undefined;
-  restartTimer: NodeJS.Timeout | undefined;
-  killTimer: NodeJS.Timeout | undefined;
-  /** Succeeded in the current sandbox (init containers run again in a new one). */
-  succeededHere = false;
-  /** The container's cgroup, when the host has cgroups: limits, OOM events, kill. */
-  cgroup: Cgroup | undefined;
+  mntInode: number | null = null;
   private oomKillsAtStart = 0;
-  private instances = 0;
 
-  constructor(
-    readonly spec: Container,
-    readonly image: Image,
-    readonly isInit: boolean,
-    backoff: BackoffConfig,
-  ) {
-    this.backoff = new Backoff(backoff);
-    this.obs = { name: spec.name, image: spec.image, imageID: `peapod://${image.dir}`, restartCount: 0, started: false };
+  constructor(readonly ctx: ContainerContext) {
+    const { config, image, sandbox } = ctx;
+    // A fresh upper layer: every container starts from its image.
+    rmSync(ctx.dirs.upper, { recursive: true, force: true });
+    rmSync(ctx.dirs.work, { recursive: true, force: true });
+    makeContainerDirs(ctx.dirs, image.rootfs);
+    const planned = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: hostFs, launcher: ctx.launcher });
+    this.spec = { ...planned, plan: joinCgroup(planned.plan, ctx.cgroup?.procsFiles ?? []) };
+    this.exited = new Promise((resolve) => (this.resolveExited = resolve));
   }
 
-  get fieldPath(): string {
-    return `spec.${this.isInit ? 'initContainers' : 'containers'}{${this.spec.name}}`;
+  get id(): string {
+    return this.ctx.id;
+  }
+
+  get name(): string {
+    return this.ctx.config.metadata.name;
   }
 
   get running(): boolean {
-    return this.process?.running === true || this.draining;
+    return this.state === 'CONTAINER_RUNNING';
   }
 
-  /** Ran, and its last instance has ended. */
-  get exited(): boolean {
-    return this.obs.current?.finishedAt !== undefined && !this.running;
-  }
-
-  get lastExitCode(): number | undefined {
-    return this.obs.current?.exitCode;
-  }
-
-  status(): ContainerStatus {
-    return containerStatus(this.obs);
-  }
-
-  get terminationMessagePath(): string {
-    return this.spec.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH;
-  }
-
-  /**
-   * Starts a new instance. Throws (with the failed step) if the process
-   * cannot be made; the caller decides whether that rolls back the pod.
-   */
-  startInstance(ctx: InstanceContext): PlanProcess {
-    const dirs = ctx.paths.container(this.spec.name);
-    // A fresh upper layer: a restarted container starts from its image again.
-    rmSync(dirs.upper, { recursive: true, force: true });
-    rmSync(dirs.work, { recursive: true, force: true });
-    makeContainerDirs(dirs, this.image.rootfs);
-    // Any uid the container runs as may write its termination message (the kubelet does the same).
-    writeFileWithMode(dirs.terminationLog, '', MODE.terminationLog);
-
-    const { container: spec, volumes } = withTerminationLog(this.spec, ctx.volumes, dirs.terminationLog);
-
-    const command = resolveCommand(this.image.config, this.spec, ctx.hostname);
-    this.env = command.env;
-    this.workingDir = command.workingDir;
-    const plan = containerPlan({
-      container: spec,
-      image: this.image,
-      hostname: ctx.hostname,
-      sandboxPid: ctx.sandboxPid,
-      dirs,
-      pod: { shm: ctx.paths.shm, hosts: ctx.paths.etc.hosts, hostname: ctx.paths.etc.hostname, resolvConf: ctx.paths.etc.resolvConf },
-      volumes,
-      fs: hostFs,
-      podSpec: ctx.podSpec,
-      initBinary: ctx.initBinary,
-    });
-    const restartCount = this.instances === 0 ? 0 : this.obs.restartCount + 1;
-    this.oomKillsAtStart = this.cgroup?.oomKills() ?? 0;
+  /** Spawns its process; throws a SpawnError naming the step that failed (the container is then exited, never started). */
+  start(stdin: number): PlanProcess {
+    if (this.state !== 'CONTAINER_CREATED') throw new Error(`container ${this.id} is ${this.state}, not created`);
+    this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
     const [outR, outW] = pipe();
     const [errR, errW] = pipe();
     let proc: PlanProcess;
     try {
-      proc = PlanProcess.spawn(joinCgroup(plan, this.cgroup?.procsFiles ?? []), [ctx.stdin, outW, errW]);
+      proc = PlanProcess.spawn(this.spec.plan, [stdin, outW, errW]);
     } catch (err) {
       closeSync(outR);
       closeSync(errR);
+      this.state = 'CONTAINER_EXITED';
+      this.finishedAt = new Date();
+      this.reason = 'ContainerCannotRun';
+      this.message = (err as Error).message;
+      this.resolveExited(this.status());
       throw err;
     } finally {
-      // Only the child may hold the write ends, or the logs never see EOF.
+      // Only the child may hold the write ends, or the log never sees EOF.
       closeSync(outW);
       closeSync(errW);
     }
-    this.instances++;
-    this.obs.restartCount = restartCount;
-    this.log = new ContainerLog(this.spec.name, ctx.paths.log(this.spec.name, restartCount), ctx.onLog, ctx.logRotation);
+    this.log = new ContainerLog(this.name, this.ctx.logPath, this.ctx.onLog, this.ctx.logRotation);
     this.log.attach(outR, 'stdout');
     this.log.attach(errR, 'stderr');
     this.process = proc;
+    this.startedAt = proc.startedAt;
+    this.state = 'CONTAINER_RUNNING';
     this.pinNamespace(proc.pid);
-    if (this.obs.current) this.obs.previous = this.obs.current;
-    this.obs.current = { id: `peapod://${randomBytes(16).toString('hex')}`, startedAt: proc.startedAt.toISOString() };
-    delete this.obs.waiting;
-    this.obs.started = false;
-    this.succeededHere = false;
-    this.restartAt = undefined;
+    void proc.exited.then((exit) => this.onExit(exit));
     return proc;
   }
 
   /**
-   * A start that failed before the program ran counts as a run that ended at
-   * once, so the restart policy and back-off apply. As the kubelet reports
-   * it: exec failing is a terminated StartError (exit 128); anything before
-   * it (a mount, a namespace, the identity) leaves the container waiting in
-   * CreateContainerError.
+   * Its main process has ended: whatever it left in the container goes with
+   * it, its output is read to the end, and then it is exited (with OOMKilled
+   * when the cgroup's own count says the kernel's OOM killer did it).
    */
-  recordStartError(message: string, beforeExec: boolean): void {
-    const now = new Date().toISOString();
-    if (this.obs.current) this.obs.previous = this.obs.current;
-    if (this.instances > 0) this.obs.restartCount++;
-    this.instances++;
-    this.obs.current = { id: '', startedAt: now, finishedAt: now, exitCode: 128, reason: 'StartError', message };
-    if (beforeExec) this.obs.waiting = { reason: 'CreateContainerError', message };
-    else delete this.obs.waiting;
-    this.obs.started = false;
-    this.restartAt = undefined;
-  }
-
-  /** Records the end of the current instance, with its termination message. */
-  recordExit(exit: ExitStatus, podPaths: PodPaths): void {
-    const cur = this.obs.current;
-    if (!cur) return;
-    cur.finishedAt = (this.process?.finishedAt ?? new Date()).toISOString();
-    if (exit.signal !== undefined) {
-      cur.signal = exit.signal;
-      cur.exitCode = 128 + exit.signal;
-      // The cgroup's own count says whether the kernel's OOM killer did it.
-      if (exit.signal === 9 && (this.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart) cur.reason = 'OOMKilled';
-    } else {
-      cur.exitCode = exit.code;
-    }
-    const message = this.terminationMessage(podPaths, cur.exitCode);
-    if (message) cur.message = message;
-    this.obs.started = false;
-    if (this.isInit && cur.exitCode === 0) this.succeededHere = true;
-  }
-
-  private terminationMessage(podPaths: PodPaths, exitCode: number): string {
-    let message = '';
+  private async onExit(exit: ExitStatus): Promise<void> {
     try {
-      message = readFileSync(podPaths.container(this.spec.name).terminationLog, 'utf8').slice(0, MESSAGE_LIMIT);
-    } catch {
-      // No file: no message.
+      await this.kill();
+      await this.log?.done;
+      await this.kill();
+    } finally {
+      this.releaseNamespace();
+      this.exit = exit;
+      this.finishedAt = this.process?.finishedAt ?? new Date();
+      const oom = exit.signal === 9 && (this.ctx.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart;
+      this.reason = oom ? 'OOMKilled' : exit.code === 0 ? 'Completed' : 'Error';
+      this.state = 'CONTAINER_EXITED';
+      this.resolveExited(this.status());
     }
-    if (message === '' && exitCode !== 0 && this.spec.terminationMessagePolicy === 'FallbackToLogsOnError') {
-      message = tailOfLog(podPaths.log(this.spec.name, this.obs.restartCount));
-    }
-    return message;
+  }
+
+  /** A signal to its main process; false once it has exited. */
+  signal(sig: NodeJS.Signals): boolean {
+    return this.process?.signal(sig) ?? false;
   }
 
   /**
@@ -256,11 +181,11 @@ export class ContainerRunner {
    * pod's PID tree), else every process in its mount namespace.
    */
   async kill(): Promise<void> {
-    this.abortHooks();
     this.process?.signal('SIGKILL');
-    if (this.cgroup) {
+    const cgroup = this.ctx.cgroup;
+    if (cgroup) {
       try {
-        await this.cgroup.killAll();
+        await cgroup.killAll();
       } catch {
         // The cgroup went away meanwhile (teardown): nothing left in it to kill.
       }
@@ -276,15 +201,21 @@ export class ContainerRunner {
     }
   }
 
-  /** The signal that ends a hook of this container early (when it is killed). */
-  hookSignal(): AbortSignal {
-    this.hookAbort = new AbortController();
-    return this.hookAbort.signal;
-  }
-
-  abortHooks(): void {
-    this.hookAbort?.abort();
-    this.hookAbort = undefined;
+  /**
+   * The CRI's StopContainer: its stop signal (the image's StopSignal, else
+   * SIGTERM), then, if it has not exited `timeoutSeconds` later, SIGKILL
+   * to all of it. Resolves once it has exited.
+   */
+  async stop(timeoutSeconds: number): Promise<void> {
+    if (this.state !== 'CONTAINER_RUNNING') return;
+    if (timeoutSeconds <= 0) {
+      await this.kill();
+    } else {
+      this.signal((this.ctx.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+      const timer = setTimeout(() => void this.kill(), timeoutSeconds * 1000);
+      void this.exited.then(() => clearTimeout(timer));
+    }
+    await this.exited;
   }
 
   private pinNamespace(pid: number): void {
@@ -298,17 +229,45 @@ export class ContainerRunner {
     }
   }
 
-  /** Once the instance is over and its leftovers killed, the namespace may go. */
+  /** Once it is over and its leftovers killed, the namespace may go. */
   releaseNamespace(): void {
     if (this.mntFd >= 0) closeSync(this.mntFd);
     this.mntFd = -1;
     this.mntInode = null;
   }
 
-  clearTimers(): void {
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    if (this.killTimer) clearTimeout(this.killTimer);
-    this.restartTimer = undefined;
-    this.killTimer = undefined;
+  /** Its directories (the writable layer) go; the log stays (the kubelet prunes logs). */
+  remove(): void {
+    this.releaseNamespace();
+    rmSync(this.ctx.dirs.upper, { recursive: true, force: true });
+    rmSync(this.ctx.dirs.work, { recursive: true, force: true });
   }
+
+  status(): ContainerStatus {
+    const exit = this.exit;
+    return {
+      id: this.id,
+      metadata: this.ctx.config.metadata,
+      state: this.state,
+      createdAt: nanos(this.createdAt),
+      startedAt: nanos(this.startedAt),
+      finishedAt: nanos(this.finishedAt),
+      exitCode: exit ? (exit.signal !== undefined ? 128 + exit.signal : exit.code) : this.state === 'CONTAINER_EXITED' ? 128 : 0,
+      image: this.ctx.config.image,
+      imageRef: `peapod://${this.ctx.image.dir}`,
+      reason: this.reason,
+      message: this.message,
+      labels: this.ctx.config.labels,
+      annotations: this.ctx.config.annotations,
+      mounts: this.ctx.config.mounts,
+      logPath: this.ctx.logPath,
+      pid: this.process?.pid ?? 0,
+      ...(exit?.signal !== undefined ? { signal: exit.signal } : {}),
+    };
+  }
+}
+
+/** The sandbox's logDirectory joined with a container's logPath. */
+export function containerLogPath(logDirectory: string, logPath: string): string {
+  return join(logDirectory, logPath);
 }

@@ -1,18 +1,14 @@
-// A command run inside a running container: hooks, the library's exec and
-// the CLI's (from any peapod process). The container's namespaces, cgroup,
-// identity, environment and working directory, and a session of its own.
-// The CLI's exec never lends the container its own descriptors: the command
-// gets pipes (or a pty of its container with -t) that peapod copies.
-import { closeSync, createReadStream, writeSync } from 'node:fs';
-import { pauseBinary, pipe, setWinsize, SpawnError } from '../native/addon.js';
+// A command run inside a running container (the runtime's Exec and
+// ExecSync, hooks, the CLI's exec from any peapod process): the container's
+// namespaces, cgroup, identity, environment and working directory, and a
+// session of its own.
+import { closeSync, createReadStream } from 'node:fs';
+import { pauseBinary, pipe, SpawnError } from '../native/addon.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { execPlan } from '../plan/exec.js';
-import { resolveSecurity, type ProcessSecurity } from '../plan/security.js';
-import { resolveImage } from '../image/store.js';
-import { hostFs } from './host-fs.js';
-import { isSameProcess } from './proc.js';
+import type { ProcessSecurity } from '../plan/security.js';
+import type { ExecSyncResponse } from './api.js';
 import { exitCodeOf, PlanProcess } from './process.js';
-import type { StoredPod } from './store.js';
 
 /** A running container, as much as an exec into it needs to know. */
 export interface ExecTarget {
@@ -45,25 +41,71 @@ export function spawnInContainer(target: ExecTarget, label: string, argv: string
   return PlanProcess.spawn(joinCgroup(plan, target.cgroupProcs), stdio);
 }
 
-export class ExecError extends Error {
-  override name = 'ExecError';
-  constructor(
-    message: string,
-    readonly exitCode: number,
-  ) {
-    super(message);
-  }
+/** How long output may still arrive after the command has exited, in ExecSync (a background child may hold the pipe). */
+const SYNC_DRAIN_MS = 100;
+/** ExecSync keeps this much of each stream (hook messages need no more). */
+const SYNC_OUTPUT_LIMIT = 16 * 1024;
+
+/** Collects a pipe's output up to a limit; `stop()` gives up on it. */
+function collect(fd: number): { data: Promise<Buffer>; stop(): void } {
+  const reader = createReadStream('', { fd, autoClose: true });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const data = new Promise<Buffer>((resolve) => {
+    reader.on('data', (chunk) => {
+      const b = chunk as Buffer;
+      if (size < SYNC_OUTPUT_LIMIT) chunks.push(b.subarray(0, SYNC_OUTPUT_LIMIT - size));
+      size += b.length;
+    });
+    reader.on('error', () => resolve(Buffer.concat(chunks)));
+    reader.on('close', () => resolve(Buffer.concat(chunks)));
+  });
+  return { data, stop: () => reader.destroy() };
 }
 
-export interface ExecOptions {
-  /** Copy this process's stdin to the command (-i); without it the command reads an empty pipe. */
-  stdin: boolean;
-  /**
-   * A pseudo-terminal from the container's devpts: the command gets its
-   * peer as stdin/out/err and controlling terminal; the caller gets the
-   * master to copy to and from, and may resize it.
-   */
-  tty?: { onMaster(master: number, resize: (rows: number, cols: number) => void): void; rows: number; cols: number };
+/**
+ * The CRI's ExecSync: the command in the container, its output collected,
+ * killed at the timeout (0: none) or when `abort` fires; never thrown at:
+ * a command that cannot start says why in `startError`.
+ */
+export async function execSyncIn(target: ExecTarget, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec'): Promise<ExecSyncResponse> {
+  const [outR, outW] = pipe();
+  const [errR, errW] = pipe();
+  const [inR, inW] = pipe();
+  closeSync(inW);
+  let proc: PlanProcess;
+  try {
+    proc = spawnInContainer(target, label, argv, [inR, outW, errW]);
+  } catch (err) {
+    closeSync(outR);
+    closeSync(errR);
+    const code = err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;
+    return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: code, startError: (err as Error).message };
+  } finally {
+    closeSync(inR);
+    closeSync(outW);
+    closeSync(errW);
+  }
+  const out = collect(outR);
+  const err = collect(errR);
+  let timedOut = false;
+  const kill = (): void => void proc.signal('SIGKILL');
+  const timer = timeoutSeconds > 0 ? setTimeout(() => ((timedOut = true), kill()), timeoutSeconds * 1000) : undefined;
+  abort?.addEventListener('abort', kill, { once: true });
+  const exit = await proc.exited;
+  if (timer) clearTimeout(timer);
+  abort?.removeEventListener('abort', kill);
+  const drained = setTimeout(() => (out.stop(), err.stop()), SYNC_DRAIN_MS);
+  const [stdout, stderr] = await Promise.all([out.data, err.data]);
+  clearTimeout(drained);
+  return {
+    stdout,
+    stderr,
+    exitCode: exitCodeOf(exit),
+    ...(timedOut ? { timedOut } : {}),
+    ...(abort?.aborted ? { aborted: true } : {}),
+    ...(exit.signal !== undefined ? { signal: exit.signal } : {}),
+  };
 }
 
 /**
@@ -113,83 +155,3 @@ export async function drainOutput(copies: readonly OutputCopy[]): Promise<void> 
   for (const c of copies) c.stop();
 }
 
-/** Copies our stdin into the command's pipe until either ends. */
-function copyIn(fd: number): () => void {
-  const onData = (d: Buffer): void => {
-    try {
-      writeSync(fd, d);
-    } catch {
-      // The command closed its stdin.
-    }
-  };
-  let closed = false;
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    process.stdin.off('data', onData);
-    process.stdin.off('end', close);
-    process.stdin.pause();
-    closeSync(fd);
-  };
-  process.stdin.on('data', onData);
-  process.stdin.on('end', close);
-  return close;
-}
-
-export async function execInContainer(stored: StoredPod, container: string, argv: string[], opts: ExecOptions): Promise<number> {
-  const pod = stored.pod ?? stored.record?.pod;
-  const names = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].map((c) => c.name);
-  if (!names.includes(container)) throw new ExecError(`container ${container} is not valid for pod ${stored.name}`, 1);
-  const record = stored.record?.containers[container];
-  if (!stored.live || !record || !isSameProcess(record.pid, record.startTime)) {
-    throw new ExecError(`cannot exec in a stopped container: container "${container}" of pod "${stored.name}" is not running`, 1);
-  }
-  const spec = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].find((c) => c.name === container);
-  const imagesDir = stored.record?.imagesDir;
-  const image = spec && imagesDir ? resolveImage(imagesDir, spec.image) : undefined;
-  const target: ExecTarget = {
-    name: container,
-    containerPid: record.pid,
-    env: record.env ?? [],
-    workingDir: record.workingDir ?? '/',
-    cgroupProcs: stored.record?.cgroups?.containers[container] ?? [],
-    security: spec && image ? resolveSecurity({ container: spec, podSpec: pod?.spec, rootfs: image.rootfs, fs: hostFs }) : undefined,
-  };
-  // The child's ends are closed here once it runs; ours are copied.
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  let stdio: [number, number, number] = [-1, -1, -1];
-  if (!opts.tty) {
-    const [inR, inW] = pipe();
-    const [outR, outW] = pipe();
-    const [errR, errW] = pipe();
-    ours.push(inW, outR, errR);
-    theirs.push(inR, outW, errW);
-    stdio = [inR, outW, errW];
-  }
-  let proc: PlanProcess;
-  try {
-    proc = spawnInContainer(target, 'exec', argv, stdio, opts.tty && { rows: opts.tty.rows, cols: opts.tty.cols });
-  } catch (err) {
-    for (const fd of ours) closeSync(fd);
-    // The shell's convention: 127 when the command is not found, 126 when it cannot run.
-    const code = err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;
-    throw new ExecError((err as Error).message, code);
-  } finally {
-    for (const fd of theirs) closeSync(fd);
-  }
-  if (opts.tty) {
-    const master = proc.master;
-    if (master === undefined) throw new ExecError('exec -t: the container sent no terminal', 126);
-    opts.tty.onMaster(master, (rows, cols) => setWinsize(master, rows, cols));
-    return exitCodeOf(await proc.exited);
-  }
-  const [inW, outR, errR] = ours as [number, number, number];
-  const closeIn = opts.stdin ? copyIn(inW) : (closeSync(inW), () => {});
-  const out = copyOut(outR, process.stdout);
-  const err = copyOut(errR, process.stderr);
-  const code = exitCodeOf(await proc.exited);
-  closeIn();
-  await drainOutput([out, err]);
-  return code;
-}

@@ -7,14 +7,24 @@
 // inspect` shows. Never writes, never signals.
 import { readFileSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
-import { describeSeccomp, seccompRequest } from '../plan/seccomp.js';
+import { describeSeccomp, describeProfile } from '../plan/seccomp.js';
+import { containerSecurityContext } from '../kubelet/security-context.js';
 import type { Container } from '../spec/types.js';
-import { DEFAULT_TERMINATION_MESSAGE_PATH } from './container.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../kubelet/container-config.js';
 import type { RuntimePaths } from './paths.js';
-import type { PodObject } from './pod.js';
+import type { PodObject } from '../kubelet/types.js';
 import { isSameProcess, namespaceInode, pidsInNamespace } from './proc.js';
-import { getStoredPod, type StoredPod } from './store.js';
-import type { ContainerStatus } from './status/types.js';
+import { getStoredPod, type StoredPod } from '../node/store.js';
+import type { ContainerStatus } from '../kubelet/status/types.js';
+
+/** The security context the kubelet would ask for, or none when the spec cannot give one. */
+function safeSecurityContext(c: Container, spec: PodObject['spec']): ReturnType<typeof containerSecurityContext> | null {
+  try {
+    return containerSecurityContext(c, spec);
+  } catch {
+    return null;
+  }
+}
 
 /** Every kind of namespace Linux has, in the order inspect shows them. */
 export const NAMESPACE_KINDS = ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup', 'user', 'time'] as const;
@@ -406,7 +416,9 @@ export function inspectPod(paths: RuntimePaths, name: string): PodInspection {
   const all = [...(spec.initContainers ?? []).map((c) => ({ c, init: true })), ...spec.containers.map((c) => ({ c, init: false }))];
   const containers: ContainerView[] = [];
   for (const { c, init } of all) {
-    const seccompProfile = describeSeccomp(seccompRequest(c, spec));
+    // What was applied (the record keeps it), else what the spec asks for.
+    const applied = record.containers[c.name]?.security?.seccomp;
+    const seccompProfile = applied ? describeSeccomp(applied) : describeProfile(safeSecurityContext(c, spec));
     const view: ContainerView = { name: c.name, init, ...stateOf(statuses.get(c.name)), seccompProfile, mainPid: null, processes: [], mounts: [] };
     containers.push(view);
     const main = record.containers[c.name];

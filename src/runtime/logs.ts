@@ -188,7 +188,9 @@ export class ContainerLog {
     this.reopen();
   }
 
-  private reopen(): void {
+  /** ReopenContainerLog: a new file at the log path (after the kubelet moved the old one away). */
+  reopen(): void {
+    if (this.fd >= 0) closeSync(this.fd);
     this.fd = openWithMode(this.path, 'a', MODE.log);
     this.size = fstatSync(this.fd).size;
   }

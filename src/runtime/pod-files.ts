@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
 import { mountsUnder } from './proc.js';
 import { makeDir, MODE, octal, writeFileWithMode } from './modes.js';
+import type { DNSConfig } from './api.js';
 import type { PodPaths } from './paths.js';
 
 export const SHM_SIZE = '64m';
@@ -25,14 +26,32 @@ export function hostsFile(hostname: string): string {
   ].join('\n');
 }
 
-export function writePodFiles(paths: PodPaths, hostname: string): void {
-  makeDir(dirname(paths.etc.hosts), MODE.podDir);
+/** resolv.conf of a DNS config, as containerd writes it; none: the node's own. */
+export function resolvConf(dns: DNSConfig | undefined): string {
+  if (!dns || (dns.servers.length === 0 && dns.searches.length === 0 && dns.options.length === 0)) {
+    return existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : '';
+  }
+  return [
+    ...(dns.searches.length > 0 ? [`search ${dns.searches.join(' ')}`] : []),
+    ...dns.servers.map((s) => `nameserver ${s}`),
+    ...(dns.options.length > 0 ? [`options ${dns.options.join(' ')}`] : []),
+    '',
+  ].join('\n');
+}
+
+/** The runtime's files of a sandbox: /etc/hostname and /etc/resolv.conf. */
+export function writeSandboxFiles(paths: PodPaths, hostname: string, dns?: DNSConfig): void {
+  makeDir(dirname(paths.etc.hostname), MODE.podDir);
   // Every uid of every container reads them: the host's own mode (here
   // /etc/resolv.conf's) and the umask do not matter.
-  writeFileWithMode(paths.etc.hosts, hostsFile(hostname), MODE.podEtcFile);
   writeFileWithMode(paths.etc.hostname, `${hostname}\n`, MODE.podEtcFile);
-  // dnsPolicy Default: the node's resolver configuration.
-  writeFileWithMode(paths.etc.resolvConf, existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf') : '', MODE.podEtcFile);
+  writeFileWithMode(paths.etc.resolvConf, resolvConf(dns), MODE.podEtcFile);
+}
+
+/** The kubelet's file of a pod: /etc/hosts (its etc-hosts), mounted into each container. */
+export function writeHostsFile(paths: PodPaths, hostname: string): void {
+  makeDir(dirname(paths.etc.hosts), MODE.podDir);
+  writeFileWithMode(paths.etc.hosts, hostsFile(hostname), MODE.podEtcFile);
 }
 
 export function mountPodShm(paths: PodPaths): void {

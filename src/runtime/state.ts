@@ -3,6 +3,7 @@
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { makeDir, MODE, writeFileWithMode } from './modes.js';
+import type { ProcessSecurity } from '../plan/security.js';
 import type { Pod } from '../spec/types.js';
 
 export interface ProcessRecord {
@@ -12,6 +13,8 @@ export interface ProcessRecord {
   /** A container's environment and working directory, for exec. */
   env?: string[];
   workingDir?: string;
+  /** A container's identity and privileges, resolved once at its creation: exec reads them, never re-resolves. */
+  security?: ProcessSecurity;
 }
 
 export interface PodRecord {

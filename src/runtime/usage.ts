@@ -2,7 +2,7 @@
 // memory now, and CPU as the rate between two readings (millicores).
 import { detectDriver } from './cgroups/detect.js';
 import type { Cgroup } from './cgroups/types.js';
-import type { StoredPod } from './store.js';
+import type { StoredPod } from '../node/store.js';
 
 export interface UsageRow {
   name: string;

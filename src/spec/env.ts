@@ -1,5 +1,5 @@
 // Container env: names, and valueFrom.fieldRef (the downward API) limited to
-// the fields src/runtime/env.ts can fill in.
+// the fields src/kubelet/env.ts can fill in.
 import { exactlyOne, nameCheck, oneOf, required } from './checks.js';
 import { type DocContext, field, index } from './context.js';
 import type { Loose } from './decode.js';

@@ -1,5 +1,5 @@
 // postStart and preStop hooks: one handler each, in the forms
-// src/runtime/hooks.ts can run (exec, httpGet over HTTP, sleep).
+// src/kubelet/hooks.ts can run (exec, httpGet over HTTP, sleep).
 import { exactlyOne, nameCheck, oneOf, required } from './checks.js';
 import { type DocContext, field, index } from './context.js';
 import type { Loose } from './decode.js';

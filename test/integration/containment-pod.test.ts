@@ -7,7 +7,7 @@ import { pauseBinary } from '../../src/native/addon.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start as startPod, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start as startPod, type TestRoot, waitFor, exitOf } from './helpers.js';
 import { procStatus, runToEnd } from './containment-harness.js';
 
 const start = startPod;
@@ -161,8 +161,7 @@ describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
     };
     await waitFor('the orphan to be adopted by init', () => (orphan = childrenOf(a).find(isSleep)) !== undefined, 1000);
     await waitFor('the orphan to be reaped', () => !readdirSync('/proc').includes(String(orphan)), 2000);
-    const c = s.runtime.containers.get('c')?.process;
-    expect(await c?.exited).toEqual({ code: 3 });
+    expect(await exitOf(s.runtime, 'c')).toEqual({ code: 3 });
     await new Promise((r) => setTimeout(r, 200)); // b's trap is set
     const result = await s.runtime.stop({ gracePeriodSeconds: 5 });
     expect(s.logs.get('b')).toContain('got TERM');

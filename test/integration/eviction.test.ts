@@ -4,16 +4,16 @@
 // under its limit is left alone.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { PodRuntime } from '../../src/runtime/pod.js';
+import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/spec/types.js';
 import { freshRootPerTest, isAlive, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 
 /** Measured every 0.1 s here (the default is the kubelet's 10 s). */
 const INTERVAL = 0.1;
 
-const startWatched = async (root: TestRoot, p: Pod): Promise<PodRuntime> => (await start(root, p, { evictionInterval: INTERVAL })).runtime;
+const startWatched = async (root: TestRoot, p: Pod): Promise<PodWorker> => (await start(root, p, { evictionInterval: INTERVAL })).runtime;
 
-const logged = (runtime: PodRuntime, container: string, text: string): boolean => {
+const logged = (runtime: PodWorker, container: string, text: string): boolean => {
   const path = runtime.paths.log(container, 0);
   return existsSync(path) && readFileSync(path, 'utf8').includes(text);
 };
@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)('emptyDir sizeLimit on disk', () => {
         { restartPolicy: 'Always', terminationGracePeriodSeconds: 30 },
       ),
     );
-    const pids = [...runtime.containers.values()].map((c) => c.process?.pid as number);
+    const pids = [...runtime.containers.values()].map((c) => c.pid as number);
     // Far inside the 30 s grace period the bystander would have had.
     let ended = false;
     void runtime.done.then(() => (ended = true));
@@ -70,7 +70,7 @@ describe.skipIf(!isRoot)('emptyDir sizeLimit on disk', () => {
     expect(status.phase).toBe('Running');
     expect(status.reason).toBeUndefined();
     expect(runtime.events.events.some((e) => e.reason === 'Evicted')).toBe(false);
-    expect(runtime.containers.get('writer')?.process?.running).toBe(true);
+    expect(runtime.containers.get('writer')?.running).toBe(true);
     await runtime.stop({ force: true });
   }, 30_000);
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { PodRuntime, type PodOptions } from '../../src/runtime/pod.js';
+import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { Container, Pod, Volume } from '../../src/spec/types.js';
 
@@ -20,7 +20,7 @@ export interface TestRoot {
   paths: RuntimePaths;
   /** Pids of every pause and container started under this root. */
   pids: Set<number>;
-  runtimes: PodRuntime[];
+  runtimes: PodWorker[];
   cleanup(): void;
 }
 
@@ -39,13 +39,13 @@ export function sh(name: string, script: string, extra: Partial<Container> = {})
 }
 
 export interface Started {
-  runtime: PodRuntime;
+  runtime: PodWorker;
   logs: Map<string, string[]>;
 }
 
 export async function start(root: TestRoot, p: Pod, options: Omit<PodOptions, 'paths' | 'onLog'> = {}): Promise<Started> {
   const logs = new Map<string, string[]>();
-  const runtime = await PodRuntime.start(p, {
+  const runtime = await PodWorker.start(p, {
     ...options,
     paths: root.paths,
     onLog: (c, _s, line) => {
@@ -56,15 +56,21 @@ export async function start(root: TestRoot, p: Pod, options: Omit<PodOptions, 'p
   });
   root.runtimes.push(runtime);
   root.pids.add(runtime.sandbox.pid);
-  for (const c of runtime.containers.values()) if (c.process) root.pids.add(c.process.pid);
+  for (const c of runtime.containers.values()) if (c.pid) root.pids.add(c.pid);
   return { runtime, logs };
 }
 
 export function containerPid(s: Started, name: string): number {
   const c = s.runtime.containers.get(name);
   if (!c) throw new Error(`no container ${name}`);
-  if (!c.process) throw new Error(`container ${name} has not started`);
-  return c.process.pid;
+  if (!c.pid) throw new Error(`container ${name} has not started`);
+  return c.pid;
+}
+
+/** How a container's current attempt ended: its exit code, or the signal that ended it. */
+export async function exitOf(worker: PodWorker, name: string): Promise<{ code: number } | { signal: number }> {
+  const status = await worker.waitContainer(name);
+  return status.signal !== undefined ? { signal: status.signal } : { code: status.exitCode };
 }
 
 /** Runs a command inside a container's namespaces (all of them, and its root). */

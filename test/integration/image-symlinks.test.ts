@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
       root,
       pod('evil', [{ ...sh('c', 'sleep 30'), image: 'evil', volumeMounts: [{ name: 'v', mountPath: '/data/created-on-host/sub' }] }], [{ name: 'v', emptyDir: {} }]),
     );
-    const pid = s.runtime.containers.get('c')!.process!.pid;
+    const pid = s.runtime.containers.get('c')!.pid;
     expect(readdirSync(target)).toEqual([]);
     // Inside, the link resolves within the container's root: the volume is there.
     const inside = await execIn(pid, ['sh', '-c', `ls -d ${target}/created-on-host/sub && cat /etc/hostname`]);

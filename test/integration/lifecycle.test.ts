@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PodRuntime, type PodObject } from '../../src/runtime/pod.js';
-import type { ContainerStatus } from '../../src/runtime/status/types.js';
+import { PodWorker, type PodObject } from '../../src/kubelet/pod-worker.js';
+import type { ContainerStatus } from '../../src/kubelet/status/types.js';
 import type { Pod } from '../../src/spec/types.js';
 import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 import { expectV1PodShape } from './pod-shape.js';
@@ -14,7 +14,7 @@ import { expectV1PodShape } from './pod-shape.js';
 const FAST = { baseSeconds: 0.4, capSeconds: 1.6, resetSeconds: 600 };
 
 interface Watched {
-  runtime: PodRuntime;
+  runtime: PodWorker;
   snapshots: PodObject[];
   logs: Map<string, string[]>;
   latest(): PodObject;
@@ -24,7 +24,7 @@ interface Watched {
 async function watch(root: TestRoot, p: Pod): Promise<Watched> {
   const snapshots: PodObject[] = [];
   const logs = new Map<string, string[]>();
-  const runtime = await PodRuntime.start(p, {
+  const runtime = await PodWorker.start(p, {
     paths: root.paths,
     backoff: FAST,
     onStatus: (o) => snapshots.push(structuredClone(o)),
@@ -129,7 +129,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     const pauseNet = nsInode(w.runtime.sandbox.pid, 'net');
     await waitFor('a restart', () => w.container('c').restartCount >= 1, 5000);
     await waitFor('the second run to be running', () => w.runtime.containers.get('c')!.running);
-    expect(nsInode(w.runtime.containers.get('c')!.process!.pid, 'net')).toBe(pauseNet);
+    expect(nsInode(w.runtime.containers.get('c')!.pid, 'net')).toBe(pauseNet);
     expect(w.logs.get('c') ?? []).not.toContain('marker-survived');
     await w.runtime.stop({ force: true });
   });
@@ -186,7 +186,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
         { restartPolicy: 'Never' },
       ),
     );
-    const good = w.runtime.containers.get('good')!.process!.pid;
+    const good = w.runtime.containers.get('good')!.pid;
     expect((await execIn(good, ['cat', '/tmp/hook'])).stdout).toBe('hooked-poststart\n');
     await waitFor('bad to be killed', () => w.container('bad').state.terminated !== undefined, 5000);
     expect(w.container('bad').state.terminated).toMatchObject({ signal: 9, exitCode: 137 });
@@ -325,7 +325,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     await waitFor('a new sandbox', () => w.runtime.sandbox.pid !== oldPause && w.runtime.sandbox.running, 5000);
     root.pids.add(w.runtime.sandbox.pid);
     await waitFor('the container restarted', () => w.container('c').restartCount === 1 && w.runtime.containers.get('c')!.running, 5000);
-    const pid = w.runtime.containers.get('c')!.process!.pid;
+    const pid = w.runtime.containers.get('c')!.pid;
     root.pids.add(pid);
     expect(nsInode(w.runtime.sandbox.pid, 'net')).not.toBe(oldNet);
     expect(nsInode(pid, 'pid')).not.toBe(oldPid);

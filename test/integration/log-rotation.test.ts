@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { PodRuntime } from '../../src/runtime/pod.js';
+import { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { freshRootPerTest, isRoot, pod, sh, type TestRoot } from './helpers.js';
 
 const execFileP = promisify(execFile);
@@ -18,7 +18,7 @@ describe.skipIf(!isRoot)('log rotation', () => {
   it('rotates at the size limit without losing or repeating a line', async () => {
     // 50 000 numbered lines of 1 000 bytes: 50 MB.
     const script = `awk 'BEGIN { pad = sprintf("%990s", ""); gsub(/ /, "x", pad); for (i = 1; i <= ${LINES}; i++) printf "%08d %s\\n", i, pad }'; echo done; sleep 60`;
-    const runtime = await PodRuntime.start(pod('chatty', [sh('c', script)], [], { restartPolicy: 'Never' }), {
+    const runtime = await PodWorker.start(pod('chatty', [sh('c', script)], [], { restartPolicy: 'Never' }), {
       paths: root.paths,
       logRotation: { maxBytes: 1024 * 1024, maxFiles: 1000 },
     });
@@ -46,7 +46,7 @@ describe.skipIf(!isRoot)('log rotation', () => {
   }, 60_000);
 
   it('logs -f follows every line through many rotations between two looks', async () => {
-    const runtime = await PodRuntime.start(pod('burst', [sh('c', 'sleep 1; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo line-$i; done; sleep 30')], [], { restartPolicy: 'Never' }), {
+    const runtime = await PodWorker.start(pod('burst', [sh('c', 'sleep 1; i=0; while [ $i -lt 3000 ]; do i=$((i+1)); echo line-$i; done; sleep 30')], [], { restartPolicy: 'Never' }), {
       paths: root.paths,
       logRotation: { maxBytes: 300, maxFiles: 100000 },
     });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PodRuntime } from '../../src/runtime/pod.js';
+import { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { bin, manifest, peapod, trackRecord } from './cli-harness.js';
 import { freshRootPerTest, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
 
@@ -59,15 +59,15 @@ spec:
   it('keeps the logs of the current and the previous instance only', async () => {
     // Five quick failures, then a run that stays.
     const script = 'n=$(cat /v/n 2>/dev/null || echo 0); echo $((n+1)) > /v/n; echo run $n; [ $n -ge 5 ] && exec sleep 600; exit 1';
-    const runtime = await PodRuntime.start(pod('crashy', [sh('c', script, { volumeMounts: [{ name: 'v', mountPath: '/v' }] })], [{ name: 'v', emptyDir: {} }], { restartPolicy: 'Always' }), {
+    const runtime = await PodWorker.start(pod('crashy', [sh('c', script, { volumeMounts: [{ name: 'v', mountPath: '/v' }] })], [{ name: 'v', emptyDir: {} }], { restartPolicy: 'Always' }), {
       paths: root.paths,
       backoff: { baseSeconds: 0, capSeconds: 0, resetSeconds: 600 },
     });
     root.runtimes.push(runtime);
     root.pids.add(runtime.sandbox.pid);
     const c = runtime.containers.get('c')!;
-    await waitFor('the sixth run', () => c.obs.restartCount === 5 && c.process?.running === true, 20_000);
-    root.pids.add(c.process!.pid);
+    await waitFor('the sixth run', () => c.obs.restartCount === 5 && c.running, 20_000);
+    root.pids.add(c.pid);
     await waitFor('its first line logged', () => readdirSync(join(root.dir, 'pods', 'crashy', 'logs', 'c')).includes('5.log'));
     expect(readdirSync(join(root.dir, 'pods', 'crashy', 'logs', 'c')).sort()).toEqual(['4.log', '5.log']);
     const previous = await peapod(root, ['logs', 'crashy', '--previous']);

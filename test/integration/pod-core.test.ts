@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor, exitOf } from './helpers.js';
 
 describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   let root: TestRoot;
@@ -68,7 +68,7 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
         sh('client', 'for i in $(seq 1 50); do wget -qO- http://127.0.0.1:8080/index.html && exit 0; sleep 0.1; done; exit 1'),
       ]),
     );
-    const [client] = await Promise.all([s.runtime.containers.get('client')!.process!.exited]);
+    const client = await exitOf(s.runtime, 'client');
     expect(client).toEqual({ code: 0 });
     await waitFor('the client log', () => (s.logs.get('client') ?? []).includes('served-by-b'));
     // The host's own loopback has no such server.

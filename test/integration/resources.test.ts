@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
-import { PodRuntime, type PodOptions } from '../../src/runtime/pod.js';
+import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/spec/types.js';
 import { freshRootPerTest, isAlive, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
 
@@ -27,11 +27,11 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
     for (const r of root.runtimes) expect(cgroupDirsOf(r.uid)).toEqual([]);
   });
 
-  async function start(p: Pod, options: Partial<PodOptions> = {}): Promise<PodRuntime> {
-    const runtime = await PodRuntime.start(p, { paths: root.paths, ...options });
+  async function start(p: Pod, options: Partial<PodOptions> = {}): Promise<PodWorker> {
+    const runtime = await PodWorker.start(p, { paths: root.paths, ...options });
     root.runtimes.push(runtime);
     root.pids.add(runtime.sandbox.pid);
-    for (const c of runtime.containers.values()) if (c.process) root.pids.add(c.process.pid);
+    for (const c of runtime.containers.values()) if (c.pid) root.pids.add(c.pid);
     return runtime;
   }
 
@@ -81,7 +81,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
 
   it('holds a fork bomb under a pod pids limit of 64; the host can still fork; the pod deletes cleanly', async () => {
     const runtime = await start(pod('bomb', [sh('b', 'bomb() { bomb | bomb & }; bomb; sleep 30')]), { podPidsLimit: 64 });
-    const cg = runtime.containers.get('b')!.cgroup!;
+    const cg = runtime.cgroupOf('b')!;
     // The bomb grows to the limit and is held there: the kernel refuses the
     // forks past it (counted in pids.events) and the shells give up.
     let peak = 0;
@@ -108,7 +108,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
 
   it('gives a CPU-bound container with a 200m limit about a fifth of a core', async () => {
     const runtime = await start(pod('spin', [sh('s', 'while :; do :; done', { resources: { limits: { cpu: '200m' } } })]));
-    const cg = runtime.containers.get('s')!.cgroup!;
+    const cg = runtime.cgroupOf('s')!;
     const a = cg.usage().cpuNanos;
     await new Promise((r) => setTimeout(r, 2000));
     const share = (cg.usage().cpuNanos - a) / 2e9;
@@ -133,7 +133,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
 
   it('leaves nothing of a process that double-forked and setsid-ed away from its container', async () => {
     const runtime = await start(pod('escape', [sh('e', '(setsid sh -c "sleep 1000" &); echo escaped; sleep 30')]));
-    const cg = runtime.containers.get('e')!.cgroup!;
+    const cg = runtime.cgroupOf('e')!;
     let escaped: number | undefined;
     await waitFor('the escaped sleep', () => {
       escaped = cg.pids().find((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep\u00001000'));

@@ -3,7 +3,7 @@
 // namespace), and stopped with SIGSTOP when the pod is deleted.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PodRuntime } from '../../src/runtime/pod.js';
+import { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { pidsInNamespace } from '../../src/runtime/proc.js';
 import { freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 
@@ -13,11 +13,11 @@ describe.skipIf(!isRoot)('pause in trouble', () => {
   let root: TestRoot;
   freshRootPerTest((r) => (root = r));
 
-  async function startPod(name: string): Promise<PodRuntime> {
-    const runtime = await PodRuntime.start(pod(name, [sh('c', 'sleep 600')], [], { restartPolicy: 'Always' }), { paths: root.paths });
+  async function startPod(name: string): Promise<PodWorker> {
+    const runtime = await PodWorker.start(pod(name, [sh('c', 'sleep 600')], [], { restartPolicy: 'Always' }), { paths: root.paths });
     root.runtimes.push(runtime);
     root.pids.add(runtime.sandbox.pid);
-    for (const c of runtime.containers.values()) if (c.process) root.pids.add(c.process.pid);
+    for (const c of runtime.containers.values()) if (c.pid) root.pids.add(c.pid);
     return runtime;
   }
 
@@ -28,16 +28,15 @@ describe.skipIf(!isRoot)('pause in trouble', () => {
       const pause = runtime.sandbox.pid;
       process.kill(pause, 'SIGKILL');
       await waitFor(`restart ${i} in a new sandbox`, () => {
-        const p = c.process;
         if (runtime.events.events.some((e) => e.type === 'Warning')) return true;
-        return runtime.sandbox.pid !== pause && p !== undefined && p.running && c.obs.restartCount >= i && isAlive(p.pid);
+        return runtime.sandbox.pid !== pause && c.running && c.obs.restartCount >= i && isAlive(c.pid);
       });
       root.pids.add(runtime.sandbox.pid);
-      root.pids.add(c.process!.pid);
+      root.pids.add(c.pid);
       expect(runtime.events.events.filter((e) => e.type === 'Warning')).toEqual([]);
     }
     expect(c.status().restartCount).toBe(KILLS);
-    expect(nsInode(c.process!.pid, 'pid')).toBe(nsInode(runtime.sandbox.pid, 'pid'));
+    expect(nsInode(c.pid, 'pid')).toBe(nsInode(runtime.sandbox.pid, 'pid'));
     expect(runtime.events.events.find((e) => e.reason === 'SandboxChanged')?.count).toBe(KILLS);
   }, 60_000);
 
@@ -45,7 +44,7 @@ describe.skipIf(!isRoot)('pause in trouble', () => {
     const runtime = await startPod('dying');
     const c = runtime.containers.get('c')!;
     const pause = runtime.sandbox.pid;
-    const first = c.process!.pid;
+    const first = c.pid;
     // A process of the pod's PID namespace whose parent, outside the pod, is stopped: pause
     // cannot finish dying (the kernel waits for every process of its namespace to be reaped).
     const holder = spawn('nsenter', ['-t', String(pause), '-p', '--', 'sleep', '600'], { stdio: 'ignore' });
@@ -54,12 +53,12 @@ describe.skipIf(!isRoot)('pause in trouble', () => {
     process.kill(holder.pid!, 'SIGSTOP');
     try {
       process.kill(pause, 'SIGKILL');
-      await waitFor('a restart, or a failed one', () => runtime.events.events.some((e) => e.type === 'Warning') || (c.obs.restartCount === 1 && c.process?.pid !== first && c.process?.running === true));
+      await waitFor('a restart, or a failed one', () => runtime.events.events.some((e) => e.type === 'Warning') || (c.obs.restartCount === 1 && c.pid !== first && c.running));
       expect(runtime.events.events.filter((e) => e.type === 'Warning')).toEqual([]);
       expect(runtime.sandbox.pid).not.toBe(pause);
       root.pids.add(runtime.sandbox.pid);
-      root.pids.add(c.process!.pid);
-      expect(nsInode(c.process!.pid, 'pid')).toBe(nsInode(runtime.sandbox.pid, 'pid'));
+      root.pids.add(c.pid);
+      expect(nsInode(c.pid, 'pid')).toBe(nsInode(runtime.sandbox.pid, 'pid'));
     } finally {
       process.kill(holder.pid!, 'SIGCONT');
       await new Promise((resolve) => (holder.exitCode !== null || holder.signalCode !== null ? resolve(null) : holder.on('exit', resolve)));

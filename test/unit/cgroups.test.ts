@@ -85,7 +85,7 @@ describe('pod and container limits', () => {
 });
 
 describe('admission arithmetic', async () => {
-  const { admit, nodeAllocatable, podRequests } = await import('../../src/runtime/admission.js');
+  const { admit, nodeAllocatable, podRequests } = await import('../../src/kubelet/admission.js');
   const c = (name: string, requests: Record<string, string>, limits?: Record<string, string>): { name: string; image: string; resources: { requests: Record<string, string>; limits?: Record<string, string> } } => ({
     name,
     image: 'busybox',

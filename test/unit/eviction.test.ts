@@ -5,7 +5,7 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalBytes, diskUsage, emptyDirEvictionMessage, evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs } from '../../src/runtime/eviction.js';
+import { canonicalBytes, diskUsage, emptyDirEvictionMessage, evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs } from '../../src/kubelet/eviction.js';
 
 describe('emptyDir eviction: the words and the volumes', () => {
   it('writes the limit as Kubernetes stores it, in the kubelet\'s message', () => {

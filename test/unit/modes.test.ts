@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LayoutError, makeDir, makeOwnDir, openWithMode, withUmaskFor, writeFileWithMode } from '../../src/runtime/modes.js';
-import { controlSocketPath, serveControl } from '../../src/runtime/control.js';
+import { controlSocketPath, serveControl } from '../../src/node/control.js';
 import { podPaths, prepareRoots, runtimePaths } from '../../src/runtime/paths.js';
 
 const isRoot = process.getuid?.() === 0;

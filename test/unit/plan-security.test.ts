@@ -4,10 +4,11 @@
 // kernel does what these steps say.
 import { describe, expect, it } from 'vitest';
 import { capabilityMask, capabilitySets, DEFAULT_CAPABILITIES, normalizeCapability } from '../../src/plan/capabilities.js';
-import { containerPlan, MASKED_PATHS, READONLY_PATHS, type ContainerInputs } from '../../src/plan/container.js';
+import { MASKED_PATHS, READONLY_PATHS } from '../../src/plan/container.js';
+import { containerPlan, secure, type ContainerInputs } from './old-inputs.js';
 import { sandboxPlan } from '../../src/plan/sandbox.js';
 import type { FsView } from '../../src/plan/scoped-path.js';
-import { resolveSecurity, securitySteps } from '../../src/plan/security.js';
+import { securitySteps } from '../../src/plan/security.js';
 import type { Step } from '../../src/plan/types.js';
 import type { Container, PodSpec } from '../../src/spec/types.js';
 
@@ -65,7 +66,7 @@ describe('capabilities', () => {
 describe('identity and privileges', () => {
   const passwd = { '/img/etc/passwd': 'root:x:0:0::/:/bin/sh\nweb:x:33:33::/:/bin/false\n', '/img/etc/group': 'web:x:33:\nlogs:x:40:web,other\n' };
   const resolve = (c: Container['securityContext'], pod?: PodSpec['securityContext']) =>
-    resolveSecurity({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(passwd) });
+    secure({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(passwd) });
 
   it('runs as root with the default set, no_new_privs and the filter by default', () => {
     expect(resolve(undefined)).toMatchObject({ uid: 0, gid: 0, groups: [0], noNewPrivs: true, seccomp: { type: 'RuntimeDefault' }, inheritable: [], ambient: [] });
@@ -116,7 +117,7 @@ describe('the seccomp profile', () => {
     throw Object.assign(new Error(path), { code: path === '/sec/dir' ? 'EISDIR' : 'ENOENT' });
   };
   const resolve = (c?: Container['securityContext'], pod?: PodSpec['securityContext']) =>
-    resolveSecurity({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(), seccompRoot: ROOT, readProfile });
+    secure({ container: { name: 'c', image: 'i', securityContext: c }, podSpec: { containers: [], securityContext: pod }, rootfs: '/img', fs: fakeFs(), seccompRoot: ROOT, readProfile });
   const localhost = (localhostProfile: string) => ({ seccompProfile: { type: 'Localhost' as const, localhostProfile } });
 
   it('is RuntimeDefault unless said otherwise; the container’s over the pod’s; none when privileged', () => {
@@ -238,11 +239,11 @@ describe('container plan: containment', () => {
   });
 
   it('refuses mount destinations under /proc and /sys, the termination message path too', () => {
-    const vol = { volumes: new Map([['v', { hostPath: '/vol', kind: 'dir' as const }], ['peapod:termination-log', { hostPath: '/t', kind: 'file' as const }]]) };
+    const vol = { volumes: new Map([['v', { hostPath: '/vol', kind: 'dir' as const }]]) };
     for (const mountPath of ['/proc/self/root/tmp/x', '/proc', '/sys/x', '/a/../proc/1/root']) {
       expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'v', mountPath }] }, vol))).toThrow(/volumeMounts\[0\] \(v\)\.mountPath: .* is under \/(proc|sys); peapod refuses mounts there/);
     }
-    expect(() => containerPlan(inputs({ volumeMounts: [{ name: 'peapod:termination-log', mountPath: '/proc/self/root/tmp/t' }] }, vol))).toThrow(/container "c": terminationMessagePath: "\/proc\/self\/root\/tmp\/t" is under \/proc/);
+    expect(() => containerPlan(inputs({ terminationMessagePath: '/proc/self/root/tmp/t' }, vol))).toThrow(/container "c": terminationMessagePath: "\/proc\/self\/root\/tmp\/t" is under \/proc/);
   });
 
   it('takes a copy of the host’s mounts before going private for HostToContainer (rslave) and Bidirectional (rshared)', () => {
@@ -296,11 +297,11 @@ describe('sandbox plan: pause contained', () => {
   });
 
   it('leaves out the namespaces the pod takes from the host, and never names the host', () => {
-    const net = sandboxPlan({ hostname: 'p', pauseBinary: '/x/pause', podSpec: { containers: [], hostNetwork: true } });
+    const net = sandboxPlan({ hostname: 'p', pauseBinary: '/x/pause', namespaces: { network: 'NODE', pid: 'POD', ipc: 'POD' } });
     expect(net.newNamespaces.sort()).toEqual(['ipc', 'mnt', 'pid']);
     expect(ops(net.steps)).not.toContain('sethostname');
     expect(ops(net.steps)).not.toContain('loopback_up');
-    const all = sandboxPlan({ hostname: 'p', pauseBinary: '/x/pause', podSpec: { containers: [], hostNetwork: true, hostPID: true, hostIPC: true } });
+    const all = sandboxPlan({ hostname: 'p', pauseBinary: '/x/pause', namespaces: { network: 'NODE', pid: 'NODE', ipc: 'NODE' } });
     expect(all.newNamespaces).toEqual(['mnt']);
   });
 });
@@ -310,9 +311,9 @@ describe('Unconfined without a devices cgroup', () => {
     const unconfined = { seccompProfile: { type: 'Unconfined' as const } };
     const fs = fakeFs();
     const base = { rootfs: '/img', fs };
-    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i' } }).bounding).toContain('MKNOD');
-    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i', securityContext: unconfined } }).bounding).not.toContain('MKNOD');
-    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i', securityContext: { ...unconfined, capabilities: { add: ['MKNOD'] } } } }).bounding).toContain('MKNOD');
-    expect(resolveSecurity({ ...base, container: { name: 'c', image: 'i', securityContext: { ...unconfined, privileged: true } } }).bounding).toContain('MKNOD');
+    expect(secure({ ...base, container: { name: 'c', image: 'i' } }).bounding).toContain('MKNOD');
+    expect(secure({ ...base, container: { name: 'c', image: 'i', securityContext: unconfined } }).bounding).not.toContain('MKNOD');
+    expect(secure({ ...base, container: { name: 'c', image: 'i', securityContext: { ...unconfined, capabilities: { add: ['MKNOD'] } } } }).bounding).toContain('MKNOD');
+    expect(secure({ ...base, container: { name: 'c', image: 'i', securityContext: { ...unconfined, privileged: true } } }).bounding).toContain('MKNOD');
   });
 });

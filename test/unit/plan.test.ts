@@ -1,9 +1,10 @@
 // Plans are data: what a pod's processes will do to the kernel, asserted
 // without root and without running anything.
 import { describe, expect, it } from 'vitest';
-import { containerPlan, type ContainerInputs } from '../../src/plan/container.js';
+import { commandOf, containerPlan, type ContainerInputs } from './old-inputs.js';
 import { sandboxPlan } from '../../src/plan/sandbox.js';
-import { expandReferences, resolveCommand, execCandidates } from '../../src/plan/command.js';
+import { execCandidates } from '../../src/plan/command.js';
+import { expandReferences } from '../../src/kubelet/expansion.js';
 import { scopedJoin, ancestorsWithin, type FsView } from '../../src/plan/scoped-path.js';
 import type { Step } from '../../src/plan/types.js';
 
@@ -161,24 +162,24 @@ describe('container plan', () => {
 describe('command resolution (Kubernetes rules)', () => {
   const img = { entrypoint: ['/entry'], cmd: ['--default'], env: ['PATH=/bin', 'A=image'], workingDir: '/srv' };
   it('command replaces entrypoint and cmd; args alone replace cmd only', () => {
-    expect(resolveCommand(img, { name: 'c', image: 'i', command: ['run'], args: ['x'] }, 'h').argv).toEqual(['run', 'x']);
-    expect(resolveCommand(img, { name: 'c', image: 'i', command: ['run'] }, 'h').argv).toEqual(['run']);
-    expect(resolveCommand(img, { name: 'c', image: 'i', args: ['--mine'] }, 'h').argv).toEqual(['/entry', '--mine']);
-    expect(resolveCommand(img, { name: 'c', image: 'i' }, 'h').argv).toEqual(['/entry', '--default']);
+    expect(commandOf(img, { name: 'c', image: 'i', command: ['run'], args: ['x'] }, 'h').argv).toEqual(['run', 'x']);
+    expect(commandOf(img, { name: 'c', image: 'i', command: ['run'] }, 'h').argv).toEqual(['run']);
+    expect(commandOf(img, { name: 'c', image: 'i', args: ['--mine'] }, 'h').argv).toEqual(['/entry', '--mine']);
+    expect(commandOf(img, { name: 'c', image: 'i' }, 'h').argv).toEqual(['/entry', '--default']);
   });
   it('takes env from the image, then the container, and expands $(VAR)', () => {
-    const r = resolveCommand(img, { name: 'c', image: 'i', command: ['echo', '$(GREETING)', '$$(A)', '$(MISSING)'], env: [{ name: 'A', value: 'pod' }, { name: 'GREETING', value: 'hi-$(A)' }] }, 'h');
+    const r = commandOf(img, { name: 'c', image: 'i', command: ['echo', '$(GREETING)', '$$(A)', '$(MISSING)'], env: [{ name: 'A', value: 'pod' }, { name: 'GREETING', value: 'hi-$(A)' }] }, 'h');
     expect(r.env).toEqual(['PATH=/bin', 'A=pod', 'HOSTNAME=h', 'GREETING=hi-pod']);
     expect(r.argv).toEqual(['echo', 'hi-pod', '$(A)', '$(MISSING)']);
   });
   it('falls back to the image working directory, and searches PATH', () => {
-    const r = resolveCommand(img, { name: 'c', image: 'i', command: ['tool'] }, 'h');
+    const r = commandOf(img, { name: 'c', image: 'i', command: ['tool'] }, 'h');
     expect(r.workingDir).toBe('/srv');
     expect(r.candidates).toEqual(['/bin/tool']);
     expect(execCandidates('./x', '/bin')).toEqual(['./x']);
   });
   it('refuses a container with nothing to run', () => {
-    expect(() => resolveCommand({ ...img, entrypoint: [], cmd: [] }, { name: 'c', image: 'i' }, 'h')).toThrow(/no command to run/);
+    expect(() => commandOf({ ...img, entrypoint: [], cmd: [] }, { name: 'c', image: 'i' }, 'h')).toThrow(/no command to run/);
   });
   it('expandReferences leaves unknown references alone', () => {
     expect(expandReferences('$(X)-$(Y)', new Map([['X', '1']]))).toBe('1-$(Y)');

@@ -2,7 +2,7 @@
 // of integers) and Bidirectional mount propagation, which only a privileged
 // container may ask for.
 import { describe, expect, it } from 'vitest';
-import { resolveSecurity } from '../../src/plan/security.js';
+import { secure } from './old-inputs.js';
 import { ManifestError, NOT_IMPLEMENTED, type Pod, readPods } from '../../src/spec/index.js';
 import { SCHEMA } from '../../src/spec/schema.js';
 
@@ -111,7 +111,7 @@ describe('spec.securityContext.supplementalGroups', () => {
     const container = p.spec.containers[0];
     if (!container) throw new Error('no container');
     const fs = { readlink: () => null, exists: () => false, isFile: () => false, readFile: () => null };
-    expect(resolveSecurity({ container, podSpec: p.spec, rootfs: '/img', fs })).toMatchObject({
+    expect(secure({ container, podSpec: p.spec, rootfs: '/img', fs })).toMatchObject({
       uid: 1000,
       gid: 3000,
       groups: [3000, 4000, 2147483647],
@@ -233,7 +233,7 @@ describe('securityContext.seccompProfile', () => {
     const container = p.spec.containers[0];
     if (!container) throw new Error('no container');
     const readProfile = (f: string): string => (f === '/sec/team/audit.json' ? audit : '');
-    expect(resolveSecurity({ container, podSpec: p.spec, rootfs: '/img', fs, seccompRoot: '/sec', readProfile }).seccomp).toMatchObject({
+    expect(secure({ container, podSpec: p.spec, rootfs: '/img', fs, seccompRoot: '/sec', readProfile }).seccomp).toMatchObject({
       type: 'Localhost',
       file: '/sec/team/audit.json',
       profile: { defaultAction: 'SCMP_ACT_LOG', syscalls: [] },

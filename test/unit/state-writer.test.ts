@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RETRY_MS, StateWriter } from '../../src/runtime/state-writer.js';
+import { RETRY_MS, StateWriter } from '../../src/node/state-writer.js';
 
 async function waitFor(what: string, test: () => boolean, ms = 3000): Promise<void> {
   const deadline = Date.now() + ms;

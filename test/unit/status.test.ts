@@ -1,11 +1,11 @@
 // Status and phase are pure functions of what was observed (as in the
 // kubelet's kuberuntime): tested here without any process.
 import { describe, expect, it } from 'vitest';
-import { Backoff, backoffFromEnv } from '../../src/runtime/backoff.js';
-import { containerStatus } from '../../src/runtime/status/container-status.js';
-import { podPhase, shouldRestart } from '../../src/runtime/status/phase.js';
-import { podStatus, qosClass } from '../../src/runtime/status/pod-status.js';
-import type { ContainerObservation, ContainerStatus } from '../../src/runtime/status/types.js';
+import { Backoff, backoffFromEnv } from '../../src/kubelet/backoff.js';
+import { containerStatus } from '../../src/kubelet/status/container-status.js';
+import { podPhase, shouldRestart } from '../../src/kubelet/status/phase.js';
+import { podStatus, qosClass } from '../../src/kubelet/status/pod-status.js';
+import type { ContainerObservation, ContainerStatus } from '../../src/kubelet/status/types.js';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:00:05.000Z';

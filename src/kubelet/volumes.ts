@@ -6,10 +6,10 @@
 import { chmodSync, chownSync, closeSync, existsSync, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
-import type { PreparedVolume } from '../plan/container.js';
+import type { PreparedVolume } from './types.js';
 import { bytes, QuantityError } from '../spec/quantity.js';
 import type { HostPathType, Volume } from '../spec/types.js';
-import { makeDir, MODE, octal, openWithMode } from './modes.js';
+import { makeDir, MODE, octal, openWithMode } from '../runtime/modes.js';
 
 export class VolumeError extends Error {
   override name = 'VolumeError';

@@ -7,8 +7,8 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createConnection, createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
-import { makeOwnDir, MODE, withUmaskFor } from './modes.js';
-import type { PodPaths } from './paths.js';
+import { makeOwnDir, MODE, withUmaskFor } from '../runtime/modes.js';
+import type { PodPaths } from '../runtime/paths.js';
 
 export interface DeleteRequest {
   op: 'delete';

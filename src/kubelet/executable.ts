@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import { resolveCommand } from '../plan/command.js';
 import { scopedJoin, type FsView } from '../plan/scoped-path.js';
 import type { Image } from '../image/store.js';
+import type { ContainerConfig } from '../runtime/api.js';
 import type { Container } from '../spec/types.js';
 
 export class ExecutableError extends Error {
@@ -14,8 +15,8 @@ function underVolume(container: Container, path: string): boolean {
   return (container.volumeMounts ?? []).some((m) => path === m.mountPath || path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
 }
 
-export function checkExecutable(container: Container, image: Pick<Image, 'ref' | 'rootfs' | 'config'>, hostname: string, fs: FsView): void {
-  const command = resolveCommand(image.config, container, hostname);
+export function checkExecutable(container: Container, config: ContainerConfig, image: Pick<Image, 'ref' | 'rootfs' | 'config'>, hostname: string, fs: FsView): void {
+  const command = resolveCommand(image.config, { ...config, name: container.name }, hostname);
   for (const candidate of command.candidates) {
     // A volume may bring the binary: the kernel will tell at exec.
     if (underVolume(container, posix.dirname(candidate))) return;

@@ -6,13 +6,13 @@
 // moment; one that cannot be read is said so. Never writes.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PodEvent } from './events.js';
+import type { PodEvent } from '../kubelet/events.js';
 import { supervisorOf } from './liveness.js';
-import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
-import type { PodObject } from './pod.js';
+import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
+import type { PodObject } from '../kubelet/pod-worker.js';
 import { tombstone } from './stale.js';
-import { readJsonFile, readRecordFile, type PodRecord, type Read } from './state.js';
-import { qosClass } from './status/pod-status.js';
+import { readJsonFile, readRecordFile, type PodRecord, type Read } from '../runtime/state.js';
+import { qosClass } from '../kubelet/status/pod-status.js';
 import type { PodSpec } from '../spec/types.js';
 
 export interface StoredPod {

@@ -5,9 +5,9 @@
 // A file alone never decides that a pod is dead.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { controlSocketPath } from './control.js';
-import type { PodPaths, RuntimePaths } from './paths.js';
-import { isRunning } from './proc.js';
-import type { PodRecord } from './state.js';
+import type { PodPaths, RuntimePaths } from '../runtime/paths.js';
+import { isRunning } from '../runtime/proc.js';
+import type { PodRecord } from '../runtime/state.js';
 
 export type Supervisor = { live: true; pid: number | null } | { live: false };
 

@@ -13,16 +13,16 @@
 // in their names, so that a crashed maker's leftovers are known as such.
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { detectDriver } from './cgroups/detect.js';
-import { removePodCgroups } from './cgroups/pod.js';
+import { detectDriver } from '../runtime/cgroups/detect.js';
+import { removePodCgroups } from '../runtime/cgroups/pod.js';
 import { controlSocketPath } from './control.js';
 import { listeningSocket, supervisorOf } from './liveness.js';
-import { podPaths, type RuntimePaths } from './paths.js';
-import { unmountPodDir } from './pod-files.js';
-import { isRunning, isSameProcess, processStartTime } from './proc.js';
+import { podPaths, type RuntimePaths } from '../runtime/paths.js';
+import { unmountPodDir } from '../runtime/pod-files.js';
+import { isRunning, isSameProcess, processStartTime } from '../runtime/proc.js';
 import { withRootLock } from './root-lock.js';
-import { readJson, readRecordFile, writeJsonAtomic, type PodRecord } from './state.js';
-import type { PodStatus } from './status/types.js';
+import { readJson, readRecordFile, writeJsonAtomic, type PodRecord } from '../runtime/state.js';
+import type { PodStatus } from '../kubelet/status/types.js';
 
 export const SUPERVISOR_LOST = 'SupervisorLost';
 

@@ -5,10 +5,10 @@
 // and the name claimed in one step that no other claim or reclaim can cut.
 import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareRoots, type PodPaths, type RuntimePaths } from './paths.js';
+import { prepareRoots, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { withRootLock } from './root-lock.js';
 import { CLAIM_PREFIX, cleanUp, madeByMe, moveAway, moveAwayData, podState, type Moved } from './stale.js';
-import { writeRecord, type PodRecord } from './state.js';
+import { writeRecord, type PodRecord } from '../runtime/state.js';
 
 export class PodExistsError extends Error {
   override name = 'PodExistsError';

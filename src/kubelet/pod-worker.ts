@@ -1,50 +1,52 @@
-// A pod's life in this process, its supervisor. Like the kubelet's syncPod,
-// one function (sync) looks at what is observed and does the next thing:
-// re-create a dead sandbox, run init containers in order, start or restart
-// app containers with back-off, and end the pod when its phase is terminal.
-// Every exit, timer and hook calls sync again; status is recomputed from
-// observations and written to disk whenever it changes.
+// The kubelet's half for one pod (its pod worker): everything decided here,
+// everything done through the runtime layer's interface (RuntimeApi), as the
+// kubelet's syncPod does through the CRI. computePodActions (pod-actions.ts)
+// says what to do next from what is observed; this carries it out (a
+// sandbox, containers started in order with their postStart hooks,
+// restarts with back-off, init containers), ends the pod in the seed's
+// seven steps when asked, computes the v1 status, records events, and keeps
+// the supervisor's files. Every exit, timer and hook asks for another sync.
 import { randomUUID } from 'node:crypto';
-import { hostname as osHostname } from 'node:os';
-import { resolveSecurity } from '../plan/security.js';
 import { closeSync, openSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
-import { resolveImage, type Image } from '../image/store.js';
-import type { PreparedVolume } from '../plan/container.js';
-import { sandboxPlan } from '../plan/sandbox.js';
-import type { Pod } from '../spec/types.js';
-import { backoffFromEnv, type BackoffConfig } from './backoff.js';
-import { ContainerRunner, type InstanceContext } from './container.js';
-import { resolveEnv } from './env.js';
-import { EventLog, type PodEvent } from './events.js';
-import { admit, nodeAllocatable } from './admission.js';
-import { containerLimits, podLimits, podPidsLimitFromEnv, removePodCgroups } from './cgroups/pod.js';
-import { detectDriver } from './cgroups/detect.js';
-import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { livePodSpecs } from './store.js';
-import { claimName } from './claim.js';
-export { PodExistsError } from './claim.js';
-import { joinCgroup } from '../plan/cgroup.js';
-import { controlSocketPath, serveControl } from './control.js';
 import type { Server } from 'node:net';
+import { hostname as osHostname } from 'node:os';
+import { dirname } from 'node:path';
+import { resolveImage, type Image } from '../image/store.js';
+import { SpawnError } from '../native/addon.js';
+import { NotFoundError, RuntimeService, type RuntimeOptions } from '../runtime/runtime-service.js';
+import { podPidsLimitFromEnv } from '../runtime/cgroups/pod.js';
+import type { CgroupDriver } from '../runtime/cgroups/types.js';
+import { hostFs } from '../runtime/host-fs.js';
+import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from '../runtime/logs.js';
+import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
+import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
+import { unmountPodDir, writeHostsFile } from '../runtime/pod-files.js';
+import { processStartTime } from '../runtime/proc.js';
+import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
+import { writeRecord, type PodRecord } from '../runtime/state.js';
+import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.js';
+import type { Pod } from '../spec/types.js';
+import { claimName } from '../node/claim.js';
+import { controlSocketPath, serveControl } from '../node/control.js';
+import { RETRY_MS, StateWriter } from '../node/state-writer.js';
+import { livePodSpecs } from '../node/store.js';
+import { admit, nodeAllocatable } from './admission.js';
+import { backoffFromEnv, type BackoffConfig } from './backoff.js';
+import { containerConfig, sandboxConfig, type PodContext } from './container-config.js';
+import { ContainerState } from './container-state.js';
+import { EventLog, type PodEvent } from './events.js';
+import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
 import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
-import { spawnInContainer } from './exec.js';
-import { hostFs } from './host-fs.js';
-import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
-import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
-import { makeDir, MODE } from './modes.js';
-import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
-import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
-import { processStartTime } from './proc.js';
-import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
-import { writeRecord, type PodRecord } from './state.js';
-import { RETRY_MS, StateWriter } from './state-writer.js';
-import { isTerminal, shouldRestart } from './status/phase.js';
+import { computePodActions, type ObservedContainer, type PodAction } from './pod-actions.js';
+import { isTerminal } from './status/phase.js';
 import { podStatus } from './status/pod-status.js';
 import type { PodStatus } from './status/types.js';
+import type { PodObject, PodResult, PreparedVolume, StopOptions } from './types.js';
 import { prepareVolumes, removeCreated } from './volumes.js';
+
+export type { PodObject, PodResult, ContainerResult, StopOptions } from './types.js';
+export { PodExistsError } from '../node/claim.js';
 
 /** The kubelet's floor for a zero grace period; only force skips it. */
 export const MIN_GRACE_SECONDS = 2;
@@ -59,7 +61,7 @@ export interface PodOptions {
   backoff?: BackoffConfig;
   /** Called after every status change (already written to disk). */
   onStatus?: (pod: PodObject) => void;
-  /** Called for every event the supervisor records. */
+  /** Called for every event recorded. */
   onEvent?: (event: PodEvent) => void;
   /** Log rotation; defaults to the kubelet's, overridable by PEAPOD_LOG_MAX_BYTES/FILES. */
   logRotation?: LogRotation;
@@ -75,60 +77,33 @@ export interface PodOptions {
   evictionInterval?: number;
 }
 
-export interface ContainerResult {
-  name: string;
-  exit: ExitStatus;
-  /** Set when the runtime knows why, beyond the exit (OOMKilled). */
-  reason?: string;
-  exitCode: number;
-  restartCount: number;
-  startedAt: Date;
-  finishedAt: Date;
+/** The kubelet's hostname rule: the host's on its network, else spec.hostname or the name cut to 63 (and any '-' or '.' left at the end). */
+export function podHostname(pod: Pod): string {
+  return pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name.slice(0, 63).replace(/[-.]+$/, ''));
 }
 
-export interface PodResult {
-  containers: ContainerResult[];
-  /** 0 when every app container's last run exited 0. */
-  exitCode: number;
-  status: PodStatus;
-}
-
-export interface StopOptions {
-  gracePeriodSeconds?: number;
-  force?: boolean;
-}
-
-/** The v1 Pod as peapod reports it: the manifest plus what was observed. */
-export interface PodObject extends Pod {
-  metadata: Pod['metadata'] & {
-    uid: string;
-    namespace: string;
-    creationTimestamp: string;
-    deletionTimestamp?: string;
-    deletionGracePeriodSeconds?: number;
-  };
-  status: PodStatus;
-}
-
-export class PodRuntime {
+export class PodWorker {
   readonly name: string;
   readonly uid: string;
   readonly hostname: string;
   readonly paths: PodPaths;
-  readonly init: ContainerRunner[] = [];
-  readonly app: ContainerRunner[] = [];
+  readonly init: ContainerState[] = [];
+  readonly app: ContainerState[] = [];
   readonly events = new EventLog();
-  sandbox!: PlanProcess;
+  /** The runtime layer this pod's sandbox and containers live in. */
+  readonly runtime: RuntimeService;
   readonly done: Promise<PodResult>;
-
   readonly record: PodRecord;
-  private readonly logRotation: LogRotation;
+  private sandboxId: string | undefined;
+  private pause: PlanProcess | undefined;
+  /** How many sandboxes this pod has had (the CRI's attempt). */
+  private sandboxAttempt = 0;
   private readonly createdAt = new Date().toISOString();
   private startTime: string | undefined;
   private volumes = new Map<string, PreparedVolume>();
   private createdVolumes: string[] = [];
-  private nul = -1;
   private supervising = false;
+  private recreating = false;
   private syncing = false;
   private syncAgain = false;
   private finishing = false;
@@ -138,10 +113,9 @@ export class PodRuntime {
   private deadlineTimer: NodeJS.Timeout | undefined;
   private control: Server | undefined;
   private eviction: EvictionWatch | undefined;
-  private podCgroup: Cgroup | undefined;
-  private sandboxCgroup: Cgroup | undefined;
   private lastStatus: PodStatus | undefined;
   private lastWritten = '';
+  private nul = -1;
   /** pod.json, runtime.json and events.json: written when changed, retried when the disk is full, repaired when changed under us. */
   private readonly files = new StateWriter({
     onWriteFailed: (path, err) =>
@@ -156,9 +130,7 @@ export class PodRuntime {
   ) {
     this.name = pod.metadata.name;
     this.uid = pod.metadata.uid ?? randomUUID();
-    // On the host's network the pod has the host's name too (the kubelet's rule).
-    // A name may be 253 characters; a hostname 63: the kubelet cuts it there (and any '-' or '.' left at the end).
-    this.hostname = pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name.slice(0, 63).replace(/[-.]+$/, ''));
+    this.hostname = podHostname(pod);
     this.paths = podPaths(options.paths, this.name);
     this.record = {
       name: this.name,
@@ -171,13 +143,21 @@ export class PodRuntime {
       control: controlSocketPath(this.paths, options.paths.state),
       pod,
     };
-    this.logRotation = options.logRotation ?? rotationFromEnv();
+    const runtimeOptions: RuntimeOptions = {
+      paths: options.paths,
+      logRotation: options.logRotation ?? rotationFromEnv(),
+      onFacts: (id, now) => this.recordFacts(id, now),
+      ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
+      ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
+      ...(options.onLog ? { onLog: options.onLog } : {}),
+    };
+    this.runtime = new RuntimeService(runtimeOptions);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
-  /** All containers, init first, as a map by name (for tests and tools). */
-  get containers(): Map<string, ContainerRunner> {
-    return new Map([...this.init, ...this.app].map((r) => [r.spec.name, r]));
+  /** All containers, init first, by name (for tests and tools). */
+  get containers(): Map<string, ContainerState> {
+    return new Map([...this.init, ...this.app].map((r) => [r.name, r]));
   }
 
   get policy(): NonNullable<Pod['spec']['restartPolicy']> {
@@ -188,36 +168,67 @@ export class PodRuntime {
     return this.terminating !== undefined;
   }
 
+  /** pause of the current sandbox, or of the last one (for tools and tests: its pid, its exit). */
+  get sandbox(): PlanProcess {
+    return this.pause as PlanProcess;
+  }
+
+  /** The current attempt's cgroup of a container (for tools and tests). */
+  cgroupOf(name: string): ReturnType<RuntimeService['cgroupOf']> {
+    const id = this.containers.get(name)?.id;
+    return id === undefined ? undefined : this.runtime.cgroupOf(id);
+  }
+
+  /** Resolves when the current attempt of a container has exited. */
+  waitContainer(name: string): Promise<RuntimeContainerStatus> {
+    const id = this.containers.get(name)?.id;
+    if (id === undefined) throw new Error(`container ${name} has not started`);
+    return this.runtime.waitContainer(id);
+  }
+
   /**
    * Starts the pod: the sandbox, then the first init container or every app
    * container (each with its postStart hook). A failure here rolls the
    * whole pod back and throws: never half a pod.
    */
-  static async start(pod: Pod, options: PodOptions): Promise<PodRuntime> {
-    const runtime = new PodRuntime(pod, options);
+  static async start(pod: Pod, options: PodOptions): Promise<PodWorker> {
+    const worker = new PodWorker(pod, options);
     const evictionInterval = options.evictionInterval ?? evictionIntervalFromEnv();
-    const limitedDirs = limitedEmptyDirs(pod.spec.volumes ?? [], (v) => runtime.paths.volume(v));
-    runtime.prepare();
-    await claimName(options.paths, runtime.paths, runtime.name, runtime.record);
+    const limitedDirs = limitedEmptyDirs(pod.spec.volumes ?? [], (v) => worker.paths.volume(v));
+    worker.prepare();
+    await claimName(options.paths, worker.paths, worker.name, worker.record);
     try {
-      runtime.createPodFiles();
-      runtime.createSandbox();
-      await runtime.startFirst();
+      worker.createPodFiles();
+      worker.createSandbox();
+      await worker.startFirst();
     } catch (err) {
-      await runtime.rollback();
+      await worker.rollback();
       throw err;
     }
-    runtime.supervising = true;
-    runtime.saveRecord();
-    runtime.files.watch(runtime.paths.state);
-    runtime.control = serveControl(runtime.record.control as string, runtime);
+    worker.supervising = true;
+    worker.saveRecord();
+    worker.files.watch(worker.paths.state);
+    worker.control = serveControl(worker.record.control as string, worker);
     // The kubelet's eviction for an emptyDir over its sizeLimit: killed at once, Failed, Evicted.
-    runtime.eviction = watchEmptyDirs(limitedDirs, evictionInterval, (message) => !runtime.isTerminating && runtime.fail('Evicted', message));
-    runtime.armDeadline();
-    runtime.sync();
+    worker.eviction = watchEmptyDirs(limitedDirs, evictionInterval, (message) => !worker.isTerminating && worker.fail('Evicted', message));
+    worker.armDeadline();
+    worker.sync();
     // Whoever started it may read pod.json at once (run -d, then get).
-    runtime.flush();
-    return runtime;
+    worker.flush();
+    return worker;
+  }
+
+  /** What the translation to the runtime's requests needs of this pod. */
+  private podContext(): PodContext {
+    return {
+      pod: this.pod,
+      uid: this.uid,
+      hostname: this.hostname,
+      paths: this.paths,
+      volumes: this.volumes,
+      cgroupParent: this.options.cgroupParent ?? process.env.PEAPOD_CGROUP_PARENT ?? 'peapod',
+      podPidsLimit: this.options.podPidsLimit ?? podPidsLimitFromEnv(),
+    };
   }
 
   /** Everything that can be checked before touching the host, admission included. */
@@ -226,52 +237,23 @@ export class PodRuntime {
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();
-    const runner = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerRunner => {
+    const ctx = this.podContext();
+    const state = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerState => {
       const image = images.get(c.image) ?? resolveImage(this.options.paths.images, c.image);
       images.set(c.image, image);
-      const spec = resolveEnv(c, this.pod, this.uid);
-      checkExecutable(spec, image, this.hostname, hostFs);
-      return new ContainerRunner(spec, image, isInit, backoff);
+      // The whole request is made once here, so a bad one fails before anything exists.
+      const config = containerConfig({ ...ctx, volumes: new Map() }, { ...c, volumeMounts: [] }, 0);
+      checkExecutable(c, config, image, this.hostname, hostFs);
+      return new ContainerState(c, image, isInit, backoff);
     };
-    for (const c of this.pod.spec.initContainers ?? []) this.init.push(runner(c, true));
-    for (const c of this.pod.spec.containers) this.app.push(runner(c, false));
-  }
-
-  /**
-   * The pod's cgroup, with pause's and each container's below it, before
-   * any process exists. Their paths are on disk before the first mkdir, so
-   * a crash at any point leaves enough for the next peapod to remove them.
-   */
-  private createCgroups(): void {
-    const driver = this.options.cgroups === undefined ? detectDriver() : this.options.cgroups;
-    if (!driver) {
-      writeRecord(this.paths.recordFile, this.record);
-      return;
-    }
-    const parent = this.options.cgroupParent ?? process.env.PEAPOD_CGROUP_PARENT ?? 'peapod';
-    const podPath = `${parent}/pod${this.uid}`;
-    const all = [...this.init, ...this.app];
-    this.record.cgroups = {
-      driver: driver.kind,
-      pod: podPath,
-      containers: Object.fromEntries(all.map((r) => [r.spec.name, driver.open(`${podPath}/${r.spec.name}`).procsFiles])),
-    };
-    writeRecord(this.paths.recordFile, this.record);
-    this.podCgroup = driver.create(podPath);
-    this.podCgroup.setLimits(podLimits(this.pod.spec, this.options.podPidsLimit ?? podPidsLimitFromEnv()));
-    this.sandboxCgroup = driver.create(`${podPath}/pause`);
-    for (const r of all) {
-      r.cgroup = driver.create(`${podPath}/${r.spec.name}`);
-      r.cgroup.setLimits(containerLimits(r.spec));
-    }
+    for (const c of this.pod.spec.initContainers ?? []) this.init.push(state(c, true));
+    for (const c of this.pod.spec.containers) this.app.push(state(c, false));
   }
 
   private createPodFiles(): void {
     const { paths } = this;
-    this.createCgroups();
     makeDir(paths.data, MODE.podDir);
-    writePodFiles(paths, this.hostname);
-    mountPodShm(paths);
+    writeHostsFile(paths, this.hostname);
     const fsGroup = this.pod.spec.securityContext?.fsGroup;
     const prepared = prepareVolumes(this.pod.spec.volumes ?? [], (v) => paths.volume(v), fsGroup === undefined ? {} : { fsGroup });
     this.volumes = prepared.volumes;
@@ -281,60 +263,61 @@ export class PodRuntime {
   }
 
   private createSandbox(): void {
-    this.sandbox = PlanProcess.spawn(
-      joinCgroup(sandboxPlan({ hostname: this.hostname, pauseBinary: this.options.pauseBinary ?? defaultPause, podSpec: this.pod.spec }), this.sandboxCgroup?.procsFiles ?? []),
-      [this.nul, this.nul, this.nul],
-    );
-    this.startTime ??= this.sandbox.startedAt.toISOString();
-    this.record.sandbox = { pid: this.sandbox.pid, startTime: this.sandbox.startTime };
-    this.saveRecord();
-    void this.sandbox.exited.then(() => this.sync());
+    const id = this.runtime.runPodSandbox(sandboxConfig(this.podContext(), this.sandboxAttempt++));
+    this.sandboxId = id;
+    const pause = this.runtime.pauseOf(id);
+    this.pause = pause;
+    this.startTime ??= pause.startedAt.toISOString();
+    void pause.exited.then(() => this.sync());
   }
 
   private async startFirst(): Promise<void> {
-    const first = this.init.length > 0 ? [this.init[0] as ContainerRunner] : this.app;
+    const first = this.init.length > 0 ? [this.init[0] as ContainerState] : this.app;
     for (const r of first) await this.startContainer(r, true);
   }
 
-  private instanceContext(): InstanceContext {
-    return {
-      sandboxPid: this.sandbox.pid,
-      hostname: this.hostname,
-      paths: this.paths,
-      volumes: this.volumes,
-      stdin: this.nul,
-      logRotation: this.logRotation,
-      podSpec: this.pod.spec,
-      initBinary: this.options.pauseBinary ?? defaultPause,
-      ...(this.options.onLog ? { onLog: this.options.onLog } : {}),
-    };
+  private hookContext(r: ContainerState): HookContext {
+    return { runtime: this.runtime, containerId: r.id ?? '', container: r.spec, netns: `/proc/${this.sandbox.pid}/ns/net` };
   }
 
-  private hookContext(r: ContainerRunner): HookContext {
-    return {
-      name: r.spec.name,
-      container: r.spec,
-      containerPid: r.process?.pid ?? 0,
-      env: r.env,
-      workingDir: r.workingDir,
-      cgroupProcs: r.cgroup?.procsFiles ?? [],
-      // A hook runs with the container's identity and capabilities, never more.
-      security: resolveSecurity({ container: r.spec, podSpec: this.pod.spec, rootfs: r.image.rootfs, fs: hostFs }),
-      launcher: this.options.pauseBinary ?? defaultPause,
-    };
+  /** The runtime's facts of the sandbox changed: into the record, at once when they must be (before a cgroup is made). */
+  private recordFacts(id: string, now: boolean): void {
+    let facts;
+    try {
+      facts = this.runtime.facts(id);
+    } catch (err) {
+      if (err instanceof NotFoundError) return;
+      throw err;
+    }
+    this.record.sandbox = { pid: facts.pid, startTime: facts.startTime };
+    if (facts.cgroups) this.record.cgroups = facts.cgroups;
+    for (const [name, c] of Object.entries(facts.containers)) {
+      this.record.containers[name] = { pid: c.pid, startTime: c.startTime, env: c.target.env, workingDir: c.target.workingDir, security: c.target.security };
+    }
+    if (now && !this.tornDown) writeRecord(this.paths.recordFile, this.record);
+    else this.saveRecord();
   }
 
   /**
-   * Starts a new instance of a container, then its postStart hook (the next
-   * container waits for it, as in the kubelet). On the pod's first start a
-   * failure throws; later it is recorded as a StartError run and retried
-   * with back-off like a crash.
+   * Starts a new attempt of a container (CreateContainer, StartContainer),
+   * then its postStart hook (the next container waits for it, as in the
+   * kubelet). On the pod's first start a failure throws; later it is
+   * recorded as a StartError run and retried with back-off like a crash.
    */
-  private async startContainer(r: ContainerRunner, first: boolean): Promise<void> {
-    let proc: PlanProcess;
+  private async startContainer(r: ContainerState, first: boolean): Promise<void> {
+    const sandboxId = this.sandboxId as string;
+    // The attempt before goes (the kubelet's container GC keeps the last exited one only for its logs, which stay).
+    if (r.id) this.runtime.removeContainer(r.id);
+    // Any uid the container runs as may write its termination message (the kubelet does the same).
+    const dirs = this.paths.container(r.name);
+    makeDir(dirs.dir, MODE.podDir);
+    writeFileWithMode(dirs.terminationLog, '', MODE.terminationLog);
+    let id: string | undefined;
     try {
-      proc = r.startInstance(this.instanceContext());
+      id = this.runtime.createContainer(sandboxId, containerConfig(this.podContext(), r.spec, r.attempts));
+      this.runtime.startContainer(id);
     } catch (err) {
+      if (id) this.runtime.removeContainer(id);
       if (first) throw err;
       const message = (err as Error).message;
       r.recordStartError(message, !(err instanceof SpawnError && err.op === 'exec'));
@@ -342,49 +325,38 @@ export class PodRuntime {
       queueMicrotask(() => this.sync());
       return;
     }
-    this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir };
-    this.saveRecord();
-    pruneInstanceLogs(dirname(this.paths.log(r.spec.name, 0)), r.obs.restartCount);
+    const started = this.runtime.containerStatus(id);
+    r.recordStart(id, started.pid, new Date(started.startedAt / 1e6));
+    pruneInstanceLogs(dirname(this.paths.log(r.name, 0)), r.obs.restartCount);
     this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
-    this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
-    this.event('Normal', 'Started', `Started container ${r.spec.name}`, r);
-    void proc.exited.then((exit) => this.onExit(r, proc, exit));
+    this.event('Normal', 'Created', `Created container ${r.name}`, r);
+    this.event('Normal', 'Started', `Started container ${r.name}`, r);
+    const attempt = id;
+    void this.runtime.waitContainer(id).then((status) => this.onExit(r, attempt, status));
 
     const postStart = r.spec.lifecycle?.postStart;
     if (postStart && !r.isInit) {
       r.busy = true;
       const result = await runHook(this.hookContext(r), 'PostStart', postStart, 2 ** 31 - 1, r.hookSignal());
       r.busy = false;
-      if (!result.ok && proc.running) {
+      if (!result.ok && r.running && r.id === attempt) {
         // The kubelet kills a container whose postStart failed; the restart policy decides the rest.
         this.event('Warning', 'FailedPostStartHook', result.message, r);
-        void r.kill();
+        void this.runtime.killContainer(attempt);
       }
     }
-    if (proc.running) r.obs.started = true;
+    if (r.running && r.id === attempt) r.obs.started = true;
     this.writeStatus();
     if (this.supervising) this.sync();
   }
 
-  private onExit(r: ContainerRunner, proc: PlanProcess, exit: ExitStatus): void {
-    if (r.process !== proc) return;
+  /** An attempt has exited (its leftovers killed, its output read): recorded, then the next step. */
+  private onExit(r: ContainerState, id: string, status: RuntimeContainerStatus): void {
+    if (r.id !== id) return;
     if (r.killTimer) clearTimeout(r.killTimer);
     r.killTimer = undefined;
-    // Whatever the main process left behind in its container goes with it;
-    // then its output is read to the end before the exit is recorded
-    // (FallbackToLogsOnError reads the log).
-    r.draining = true;
-    void r
-      .kill()
-      .then(() => r.log?.done)
-      .then(() => r.kill())
-      .then(() => {
-        r.releaseNamespace();
-        r.draining = false;
-        r.recordExit(exit, this.paths);
-        this.sync();
-      })
-      .catch((err: unknown) => this.fail('SyncFailed', err));
+    r.recordExit(status, this.paths);
+    this.sync();
   }
 
   /**
@@ -394,11 +366,11 @@ export class PodRuntime {
    */
   async exec(container: string, argv: string[], stdio?: [number, number, number]): Promise<number> {
     const r = this.containers.get(container);
-    if (!r?.process?.running) throw new Error(`cannot exec in a stopped container: container "${container}" of pod "${this.name}" is not running`);
+    if (!r?.running || !r.id) throw new Error(`cannot exec in a stopped container: container "${container}" of pod "${this.name}" is not running`);
     const nul = stdio ? -1 : openSync('/dev/null', 'r+');
     let proc: PlanProcess;
     try {
-      proc = spawnInContainer(this.hookContext(r), 'exec', argv, stdio ?? [nul, nul, nul]);
+      proc = this.runtime.exec(r.id, argv, stdio ?? [nul, nul, nul]);
     } finally {
       if (nul >= 0) closeSync(nul);
     }
@@ -430,84 +402,84 @@ export class PodRuntime {
   }
 
   /**
-   * Something the supervisor cannot carry on from (pause cannot be made
-   * again, a cgroup vanished): the pod fails with the reason, and ends as
-   * any pod does, without leaving anything behind.
+   * Something the worker cannot carry on from (pause cannot be made again,
+   * a cgroup vanished): the pod fails with the reason, and ends as any pod
+   * does, without leaving anything behind.
    */
-  private fail(reason: string, err: unknown): void {
+  fail(reason: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     this.failure ??= { reason, message };
     this.event('Warning', reason, message);
     if (!this.finishing) void this.stop({ force: true });
-    if (!this.sandbox.running) void this.finish();
+    if (!this.sandboxAlive() && !this.recreating) void this.finish();
+  }
+
+  private sandboxAlive(): boolean {
+    if (this.sandboxId === undefined) return false;
+    try {
+      return this.runtime.podSandboxStatus(this.sandboxId).state === 'SANDBOX_READY';
+    } catch {
+      return false;
+    }
+  }
+
+  private observe(r: ContainerState): ObservedContainer {
+    return {
+      name: r.name,
+      running: r.running,
+      busy: r.busy,
+      exited: r.exited,
+      lastExitCode: r.lastExitCode,
+      succeededHere: r.succeededHere,
+      restartAt: r.restartAt,
+      hasPostStart: r.spec.lifecycle?.postStart !== undefined && !r.isInit,
+    };
   }
 
   private syncOnce(): void {
-    const all = [...this.init, ...this.app];
-    const quiet = (): boolean => all.every((r) => !r.running && !r.busy);
+    // A sandbox is being made again: the next pass comes when it is.
+    if (this.recreating) return;
+    const actions = computePodActions({
+      policy: this.policy,
+      terminating: this.terminating !== undefined,
+      sandboxAlive: this.sandboxAlive(),
+      init: this.init.map((r) => this.observe(r)),
+      app: this.app.map((r) => this.observe(r)),
+      terminalPhase: isTerminal(this.computeStatus().phase),
+    });
+    for (const action of actions) this.act(action);
+    this.writeStatus();
+  }
 
-    if (this.terminating) {
-      this.writeStatus();
-      if (quiet()) void this.finish();
-      return;
-    }
-
-    if (!this.sandbox.alive) {
-      // The kernel ends every process of the pod with pause; wait for their exits.
-      if (all.some((r) => r.running)) return;
-      if (this.policy === 'Never') {
-        this.writeStatus();
+  private act(action: PodAction): void {
+    const byName = (name: string): ContainerState => this.containers.get(name) as ContainerState;
+    switch (action.type) {
+      case 'KillPod':
         void this.finish();
         return;
-      }
-      this.recreateSandbox();
-    }
-
-    if (this.syncInit()) {
-      this.syncApp();
-    } else {
-      // App containers wait for every init container to succeed.
-      for (const r of this.app) if (!r.obs.current) r.obs.waiting = { reason: 'PodInitializing' };
-    }
-    const status = this.writeStatus();
-    if (isTerminal(status.phase) && quiet()) void this.finish();
-  }
-
-  /** Runs init containers one at a time; true once all have succeeded in this sandbox. */
-  private syncInit(): boolean {
-    for (const r of this.init) {
-      if (r.succeededHere) continue;
-      if (r.running || r.busy) return false;
-      if (!r.exited || r.restartAt === 0) {
+      case 'CreateSandbox':
+        void this.recreateSandbox();
+        return;
+      case 'StartContainer': {
+        const r = byName(action.name);
+        r.restartAt = undefined;
         void this.startContainer(r, false);
-        return false;
+        return;
       }
-      if (!shouldRestart(this.policy, r.lastExitCode ?? 1, true)) return false; // phase: Failed
-      this.scheduleRestart(r);
-      return false;
-    }
-    return true;
-  }
-
-  private syncApp(): void {
-    for (const r of this.app) {
-      if (r.running) continue;
-      // Containers start in order; a running postStart holds back the next.
-      if (r.busy) return;
-      if (!r.exited || r.restartAt === 0) {
-        void this.startContainer(r, false);
-        if (r.busy) return;
-        continue;
-      }
-      if (shouldRestart(this.policy, r.lastExitCode ?? 1, false)) this.scheduleRestart(r);
+      case 'BackOff':
+        this.scheduleRestart(byName(action.name));
+        return;
+      case 'WaitForInit':
+        for (const r of this.app) if (!r.obs.current) r.obs.waiting = { reason: 'PodInitializing' };
+        return;
     }
   }
 
   /** Restarts at once, or after the back-off delay (CrashLoopBackOff meanwhile). */
-  private scheduleRestart(r: ContainerRunner): void {
+  private scheduleRestart(r: ContainerState): void {
     if (r.restartAt !== undefined) {
       if (Date.now() < r.restartAt) return;
-      r.restartAt = 0;
+      r.restartAt = undefined;
       void this.startContainer(r, false);
       return;
     }
@@ -515,13 +487,12 @@ export class PodRuntime {
     const ran = cur?.finishedAt ? (Date.parse(cur.finishedAt) - Date.parse(cur.startedAt)) / 1000 : 0;
     const delay = r.backoff.next(ran);
     if (delay <= 0) {
-      r.restartAt = 0;
       void this.startContainer(r, false);
       return;
     }
     r.restartAt = Date.now() + delay * 1000;
     const ns = this.pod.metadata.namespace ?? 'default';
-    const message = `back-off ${formatSeconds(delay)} restarting failed container=${r.spec.name} pod=${this.name}_${ns}(${this.uid})`;
+    const message = `back-off ${formatSeconds(delay)} restarting failed container=${r.name} pod=${this.name}_${ns}(${this.uid})`;
     // A container that could not even be created keeps saying so while it waits.
     if (r.obs.waiting?.reason !== 'CreateContainerError') r.obs.waiting = { reason: 'CrashLoopBackOff', message };
     this.event('Warning', 'BackOff', 'Back-off restarting failed container', r);
@@ -533,18 +504,44 @@ export class PodRuntime {
     }, delay * 1000);
   }
 
-  /** pause died: a new sandbox, init containers again, and every container restarted in it. */
-  private recreateSandbox(): void {
+  /**
+   * pause died: the old sandbox goes (its files and cgroups with it), a new
+   * one comes, init containers run again, and every container restarts in it.
+   */
+  private async recreateSandbox(): Promise<void> {
+    if (this.recreating) return;
+    this.recreating = true;
     this.event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
-    this.createSandbox();
+    try {
+      const old = this.sandboxId;
+      this.sandboxId = undefined;
+      for (const r of [...this.init, ...this.app]) {
+        r.clearTimers();
+        r.id = undefined;
+      }
+      if (old) {
+        // Its containers are gone and its files released; pause may still be
+        // dying (the kernel waits for every process of its namespace): it is
+        // removed when it has, never waited for here.
+        await this.runtime.stopPodSandbox(old, true);
+        void this.runtime.removePodSandbox(old).catch((err: unknown) => this.event('Warning', 'FailedKillPod', (err as Error).message));
+      }
+      if (this.finishing) return;
+      this.createSandbox();
+    } catch (err) {
+      this.recreating = false;
+      this.fail('FailedCreatePodSandBox', err);
+      return;
+    }
+    this.recreating = false;
     for (const r of this.init) r.succeededHere = false;
     for (const r of [...this.init, ...this.app]) {
-      r.clearTimers();
       // OnFailure leaves a container that succeeded alone; the rest start at once.
       const done = this.policy === 'OnFailure' && r.exited && r.lastExitCode === 0 && !r.isInit;
       r.restartAt = done ? undefined : 0;
       if (!done) delete r.obs.waiting;
     }
+    this.sync();
   }
 
   private armDeadline(): void {
@@ -561,10 +558,10 @@ export class PodRuntime {
   /**
    * The seed's termination: the pod is Terminating at once; for every
    * container in parallel, preStop (its time comes out of the grace
-   * period), then SIGTERM, then SIGKILL to all of the container when the
-   * grace period ends; pause only after every container is gone. A zero
-   * grace period still gets the kubelet's minimum; only force kills at
-   * once. A later call may shorten the grace period, never lengthen it.
+   * period), then its stop signal, then SIGKILL to all of the container
+   * when the grace period ends; pause only after every container is gone.
+   * A zero grace period still gets the kubelet's minimum; only force kills
+   * at once. A later call may shorten the grace period, never lengthen it.
    */
   stop(options: StopOptions = {}): Promise<PodResult> {
     if (this.finishing) return this.done;
@@ -582,7 +579,7 @@ export class PodRuntime {
       if (options.force) r.abortHooks();
       if (!r.running) continue;
       if (options.force) {
-        void r.kill();
+        this.kill(r);
       } else if (first) {
         void this.terminateContainer(r);
       } else if (this.terminating) {
@@ -594,14 +591,21 @@ export class PodRuntime {
     return this.done;
   }
 
-  private async terminateContainer(r: ContainerRunner): Promise<void> {
+  /** SIGKILL to all of the container's current attempt, now. */
+  private kill(r: ContainerState): void {
+    r.abortHooks();
+    if (r.id) void this.runtime.killContainer(r.id).catch(() => undefined);
+  }
+
+  private async terminateContainer(r: ContainerState): Promise<void> {
     const t = this.terminating;
-    if (!t) return;
-    this.event('Normal', 'Killing', `Stopping container ${r.spec.name}`, r);
+    if (!t || !r.id) return;
+    const id = r.id;
+    this.event('Normal', 'Killing', `Stopping container ${r.name}`, r);
     const preStop = r.spec.lifecycle?.preStop;
     const minimum = MIN_GRACE_SECONDS * 1000;
     // The grace period bounds everything, the hook included, whatever the
-    // hook does; a preStop that used it all still leaves SIGTERM the
+    // hook does; a preStop that used it all still leaves the stop signal the
     // kubelet's minimum.
     this.armKill(r, t.deadline + (preStop ? minimum : 0));
     if (preStop && r.running) {
@@ -610,32 +614,15 @@ export class PodRuntime {
       r.busy = false;
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', result.message, r);
     }
-    if (!r.running) return this.sync();
-    r.process?.signal((r.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+    if (!r.running || r.id !== id) return this.sync();
+    this.runtime.signalContainer(id, (r.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
     this.armKill(r, preStop ? Math.max(t.deadline, Date.now() + minimum) : t.deadline);
   }
 
   /** SIGKILL to everything of the container at `at` (ms since epoch): the end of its grace period. */
-  private armKill(r: ContainerRunner, at: number): void {
+  private armKill(r: ContainerState, at: number): void {
     if (r.killTimer) clearTimeout(r.killTimer);
-    r.killTimer = setTimeout(() => void r.kill(), Math.max(at - Date.now(), 0));
-  }
-
-  /**
-   * pause goes last: SIGTERM (it exits 0), with SIGCONT so that a stopped
-   * pause takes it, and SIGKILL if it has not exited after the kubelet's
-   * minimum grace period. Forced, it is killed at once.
-   */
-  private stopSandbox(): void {
-    const pause = this.sandbox;
-    if (this.terminating?.grace === 0) {
-      pause.signal('SIGKILL');
-      return;
-    }
-    pause.signal('SIGTERM');
-    pause.signal('SIGCONT');
-    const kill = setTimeout(() => pause.signal('SIGKILL'), MIN_GRACE_SECONDS * 1000);
-    void pause.exited.then(() => clearTimeout(kill));
+    r.killTimer = setTimeout(() => this.kill(r), Math.max(at - Date.now(), 0));
   }
 
   /** The pod is over: stop pause (after every container), tear down, report. */
@@ -648,11 +635,12 @@ export class PodRuntime {
     for (const r of all) {
       r.clearTimers();
       r.abortHooks();
-      if (r.running) void r.kill();
+      if (r.running) this.kill(r);
     }
-    this.stopSandbox();
-    await Promise.all([this.sandbox.exited, ...all.map((r) => r.process?.exited)]);
-    await Promise.all(all.map((r) => r.log?.done));
+    const exits = all.flatMap((r) => (r.running && r.id ? [this.runtime.waitContainer(r.id)] : []));
+    await Promise.all(exits);
+    // pause goes last; forced, at once.
+    if (this.sandboxId) await this.runtime.stopPodSandbox(this.sandboxId, this.terminating?.grace === 0);
     const status = this.writeStatus();
     try {
       await this.teardown();
@@ -660,23 +648,28 @@ export class PodRuntime {
       // What could not be removed now, the next peapod reclaims; say what it was.
       process.stderr.write(`peapod: tearing down pod ${this.name}: ${(err as Error).message}\n`);
     }
+    this.resolveDone(this.result(status));
+  }
+
+  private result(status: PodStatus): PodResult {
     const containers = this.app
-      .filter((r) => r.process?.exit !== undefined)
+      .filter((r) => r.obs.current?.finishedAt !== undefined && r.obs.current.id !== '')
       .map((r) => {
-        const exit = r.process?.exit as ExitStatus;
+        const cur = r.obs.current as NonNullable<ContainerState['obs']['current']>;
+        const exit = cur.signal !== undefined ? { signal: cur.signal } : { code: cur.exitCode ?? 0 };
         return {
-          name: r.spec.name,
+          name: r.name,
           exit,
-          ...(r.obs.current?.reason ? { reason: r.obs.current.reason } : {}),
-          exitCode: exitCodeOf(exit),
+          ...(cur.reason ? { reason: cur.reason } : {}),
+          exitCode: cur.exitCode ?? 0,
           restartCount: r.obs.restartCount,
-          startedAt: (r.process as PlanProcess).startedAt,
-          finishedAt: (r.process as PlanProcess).finishedAt as Date,
+          startedAt: new Date(cur.startedAt),
+          finishedAt: new Date(cur.finishedAt as string),
         };
       });
     const failedInit = this.init.find((r) => r.exited && r.lastExitCode !== 0);
     const exitCode = containers.find((c) => c.exitCode !== 0)?.exitCode ?? (failedInit ? (failedInit.lastExitCode ?? 1) : 0);
-    this.resolveDone({ containers, exitCode, status });
+    return { containers, exitCode, status };
   }
 
   /** The pod as a v1 Pod object, with its status computed from observations. */
@@ -709,9 +702,8 @@ export class PodRuntime {
 
   /**
    * Recomputes the status; when it changed, tells the listener at once and
-   * schedules the write of pod.json. Writes are coalesced to one per turn
-   * of the event loop: a start changes the status a dozen times, and each
-   * write+rename costs most of a millisecond on a disk.
+   * schedules the write of pod.json (coalesced to one write per turn of the
+   * event loop: a start changes the status a dozen times).
    */
   private writeStatus(): PodStatus {
     const status = this.computeStatus();
@@ -727,7 +719,7 @@ export class PodRuntime {
     return status;
   }
 
-  private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerRunner): void {
+  private event(type: PodEvent['type'], reason: string, message: string, r?: ContainerState): void {
     const e = this.events.record(type, reason, message, r?.fieldPath);
     this.options.onEvent?.(e);
     if (!this.tornDown) this.files.set(this.paths.eventsFile, this.events.events);
@@ -743,35 +735,26 @@ export class PodRuntime {
     if (!this.tornDown) this.files.flush();
   }
 
+  /** The runtime's part (its sandboxes, with their mounts and cgroups), then the kubelet's (volumes, logs, state). */
   private async teardown(): Promise<void> {
     this.flush();
     this.tornDown = true;
     this.files.close();
-    for (const r of [...this.init, ...this.app]) r.releaseNamespace();
     this.control?.close();
     if (this.record.control) rmSync(this.record.control, { force: true });
     if (this.nul >= 0) closeSync(this.nul);
     this.nul = -1;
     this.supervising = false;
+    for (const s of this.runtime.listPodSandbox()) await this.runtime.removePodSandbox(s.id);
+    this.runtime.close();
     unmountPodDir(this.paths.data);
     rmSync(this.paths.data, { recursive: true, force: true });
-    // Cgroups last, leaves first: a cgroup can go once nothing lives in it.
-    await removePodCgroups(this.podCgroup, [...this.init, ...this.app].map((r) => r.cgroup), this.sandboxCgroup);
     rmSync(this.paths.state, { recursive: true, force: true });
   }
 
   /** A start that failed half-way: kill what runs, then remove everything. */
   private async rollback(): Promise<void> {
-    const all = [...this.init, ...this.app];
-    await Promise.all(all.map((r) => r.kill()));
-    const started = all.flatMap((r) => (r.process ? [r.process] : []));
-    // pause's death takes every process of its PID namespace with it.
-    if (this.sandbox) {
-      this.sandbox.signal('SIGKILL');
-      started.push(this.sandbox);
-    }
-    await Promise.all(started.map((p) => p.exited));
-    await Promise.all(all.map((r) => r.log?.done));
+    for (const r of [...this.init, ...this.app]) if (r.running) this.kill(r);
     await this.teardown();
     removeCreated(this.createdVolumes);
   }

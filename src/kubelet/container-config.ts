@@ -1,0 +1,155 @@
+// The kubelet's translation of a pod into what the runtime is asked for
+// (kuberuntime's generatePodSandboxConfig and generateContainerConfig):
+// names, hostname, log directory, namespaces and the pod's limits for the
+// sandbox; for each container its command and args and env with every
+// $(VAR) and fieldRef resolved, its mounts as host paths (volumes, the
+// pod's /etc/hosts, the termination log), its resources and its effective
+// security context. `run` and `explain` both go through here.
+import { posix } from 'node:path';
+import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../runtime/api.js';
+import type { PodPaths } from '../runtime/paths.js';
+import { bytes, cpuMillis } from '../spec/quantity.js';
+import type { Container, Pod } from '../spec/types.js';
+import { podLimits } from '../runtime/cgroups/pod.js';
+import { resolveEnv } from './env.js';
+import { expandReferences } from './expansion.js';
+import { containerSecurityContext, namespaceOptions } from './security-context.js';
+import type { PreparedVolume } from './types.js';
+
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+const CFS_PERIOD_US = 100_000;
+
+export class ContainerConfigError extends Error {
+  override name = 'ContainerConfigError';
+}
+
+/** Everything of a pod the translation needs besides its manifest. */
+export interface PodContext {
+  pod: Pod;
+  uid: string;
+  hostname: string;
+  paths: PodPaths;
+  volumes: ReadonlyMap<string, PreparedVolume>;
+  /** The cgroup every pod's cgroup goes under. */
+  cgroupParent: string;
+  podPidsLimit: number;
+  /** Where Localhost seccomp profiles are (default: $PEAPOD_SECCOMP_ROOT or /var/lib/peapod/seccomp). */
+  seccompRoot?: string;
+}
+
+/** The pod's containers' logs: <logDirectory>/<container>/<attempt>.log, as the kubelet lays them out. */
+export function logDirectory(paths: PodPaths): string {
+  return posix.dirname(posix.dirname(paths.log('c', 0)));
+}
+
+export function sandboxConfig(ctx: PodContext, attempt: number): PodSandboxConfig {
+  const { pod } = ctx;
+  const limits = podLimits(pod.spec, ctx.podPidsLimit);
+  return {
+    metadata: { name: pod.metadata.name, uid: ctx.uid, namespace: pod.metadata.namespace ?? 'default', attempt },
+    hostname: ctx.hostname,
+    logDirectory: logDirectory(ctx.paths),
+    labels: { ...(pod.metadata.labels ?? {}), 'io.kubernetes.pod.name': pod.metadata.name, 'io.kubernetes.pod.uid': ctx.uid },
+    annotations: { ...(pod.metadata.annotations ?? {}) },
+    linux: {
+      cgroupParent: ctx.cgroupParent,
+      securityContext: { namespaceOptions: namespaceOptions(pod.spec) },
+      resources: {
+        ...(limits.memoryBytes !== undefined ? { memoryLimitInBytes: limits.memoryBytes } : {}),
+        ...(limits.cpuMillis !== undefined ? { cpuPeriod: CFS_PERIOD_US, cpuQuota: (limits.cpuMillis * CFS_PERIOD_US) / 1000 } : {}),
+        ...(limits.pids !== undefined ? { pidsLimit: limits.pids } : {}),
+      },
+    },
+  };
+}
+
+/** The env the container is given, every $(VAR) of a later entry expanded with the earlier ones (makeEnvironmentVariables). */
+function environment(container: Container): { envs: KeyValue[]; vars: Map<string, string> } {
+  const vars = new Map<string, string>();
+  const envs: KeyValue[] = [];
+  for (const v of container.env ?? []) {
+    const value = expandReferences(v.value ?? '', vars);
+    vars.set(v.name, value);
+    envs.push({ key: v.name, value });
+  }
+  return { envs, vars };
+}
+
+function resources(container: Container): LinuxContainerResources {
+  const limits = container.resources?.limits ?? {};
+  const out: LinuxContainerResources = {};
+  if (limits.memory !== undefined) out.memoryLimitInBytes = bytes(limits.memory);
+  if (limits.cpu !== undefined) {
+    out.cpuPeriod = CFS_PERIOD_US;
+    out.cpuQuota = (cpuMillis(limits.cpu) * CFS_PERIOD_US) / 1000;
+  }
+  return out;
+}
+
+const PROPAGATION: Record<string, Mount['propagation']> = {
+  None: 'PROPAGATION_PRIVATE',
+  HostToContainer: 'PROPAGATION_HOST_TO_CONTAINER',
+  Bidirectional: 'PROPAGATION_BIDIRECTIONAL',
+};
+
+/** The container's volumeMounts as host paths (makeMounts), then the pod's /etc/hosts and the termination log. */
+function mounts(ctx: PodContext, container: Container, vars: ReadonlyMap<string, string>): Mount[] {
+  const out: Mount[] = (container.volumeMounts ?? []).map((m, i) => {
+    const volume = ctx.volumes.get(m.name);
+    const where = `volumeMounts[${i}] (${m.name})`;
+    if (!volume) throw new ContainerConfigError(`container "${container.name}": ${where}: volume "${m.name}" was not prepared`);
+    // subPathExpr: $(VAR) of the container's env, as the kubelet expands it.
+    const subPath = m.subPath || (m.subPathExpr ? expandReferences(m.subPathExpr, vars) : undefined);
+    return {
+      containerPath: m.mountPath,
+      hostPath: volume.hostPath,
+      readonly: m.readOnly === true,
+      propagation: PROPAGATION[m.mountPropagation ?? 'None'] ?? 'PROPAGATION_PRIVATE',
+      ...(subPath ? { subPath, subPathMode: volume.mode ?? 0o755 } : {}),
+      kind: volume.kind,
+      what: `volume ${JSON.stringify(m.name)}`,
+      field: m.subPathExpr && !m.subPath ? `${where}.subPathExpr (${JSON.stringify(m.subPathExpr)} expanded to ${JSON.stringify(subPath)})` : where,
+    };
+  });
+  if (!out.some((m) => posix.resolve('/', m.containerPath) === '/etc/hosts')) {
+    out.push({ containerPath: '/etc/hosts', hostPath: ctx.paths.etc.hosts, readonly: false, propagation: 'PROPAGATION_PRIVATE', kind: 'file', what: '/etc/hosts', field: 'the pod\'s /etc/hosts' });
+  }
+  out.push({
+    containerPath: container.terminationMessagePath || DEFAULT_TERMINATION_MESSAGE_PATH,
+    hostPath: ctx.paths.container(container.name).terminationLog,
+    readonly: false,
+    propagation: 'PROPAGATION_PRIVATE',
+    kind: 'file',
+    what: 'the termination log',
+    field: 'terminationMessagePath',
+  });
+  return out;
+}
+
+/** One attempt of a container, as the runtime is asked to create it. */
+export function containerConfig(ctx: PodContext, container: Container, attempt: number, imageUid?: number): ContainerConfig {
+  const resolved = resolveEnv(container, ctx.pod, ctx.uid);
+  const { envs, vars } = environment(resolved);
+  const expand = (list: readonly string[] | undefined): string[] => (list ?? []).map((a) => expandReferences(a, vars));
+  return {
+    metadata: { name: container.name, attempt },
+    image: { image: container.image },
+    command: expand(container.command),
+    args: expand(container.args),
+    workingDir: container.workingDir ?? '',
+    envs,
+    mounts: mounts(ctx, resolved, vars),
+    labels: { 'io.kubernetes.container.name': container.name, 'io.kubernetes.pod.name': ctx.pod.metadata.name, 'io.kubernetes.pod.uid': ctx.uid },
+    annotations: {},
+    logPath: `${container.name}/${attempt}.log`,
+    stdin: container.stdin === true,
+    tty: container.tty === true,
+    linux: {
+      resources: resources(container),
+      securityContext: containerSecurityContext(container, ctx.pod.spec, {
+        ...(ctx.seccompRoot !== undefined ? { seccompRoot: ctx.seccompRoot } : {}),
+        ...(imageUid !== undefined ? { imageUid } : {}),
+      }),
+    },
+  };
+}

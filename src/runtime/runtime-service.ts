@@ -1,0 +1,411 @@
+// The runtime layer: sandboxes and containers by id, with the operations of
+// the CRI's RuntimeService (runtime.v1) and nothing else: no restart
+// policy, no hooks, no phase. The kubelet's half (src/kubelet) decides;
+// this only acts, and says what happened (container events).
+//
+//   RunPodSandbox      the pod's cgroup, its files and /dev/shm, pause
+//   StopPodSandbox     every container of it killed, pause stopped
+//   RemovePodSandbox   containers removed, mounts, files and cgroups gone
+//   CreateContainer    its cgroup, its root's directories, its plan
+//   StartContainer     its process
+//   StopContainer      stop signal, timeout, SIGKILL to all of it
+//   RemoveContainer    its writable layer
+//   ExecSync / Exec    a process in the container, as the container
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, rmSync } from 'node:fs';
+import { resolveImage, type Image } from '../image/store.js';
+import { pauseBinary as defaultPause } from '../native/addon.js';
+import type {
+  ContainerConfig,
+  ContainerEvent,
+  ContainerFilter,
+  ContainerStatus,
+  ExecSyncResponse,
+  LinuxContainerResources,
+  PodSandboxConfig,
+  PodSandboxFilter,
+  PodSandboxStatus,
+} from './api.js';
+import { nanos } from './api.js';
+import { detectDriver } from './cgroups/detect.js';
+import { removePodCgroups } from './cgroups/pod.js';
+import type { CgroupDriver } from './cgroups/types.js';
+import { Container, containerLogPath } from './container.js';
+import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
+import type { LogListener, LogRotation } from './logs.js';
+import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
+import type { PlanProcess } from './process.js';
+import { Sandbox } from './sandbox.js';
+
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+}
+
+export interface RuntimeOptions {
+  paths: RuntimePaths;
+  /** The cgroup driver (detected from the host when undefined; null: no cgroups). */
+  cgroups?: CgroupDriver | null;
+  /** The sandbox's program (containerd's sandbox_image): the built pause by default. */
+  pauseBinary?: string;
+  /** peapod: every line a container writes, as it is logged. */
+  onLog?: LogListener;
+  logRotation?: LogRotation;
+  /** GetContainerEvents, pushed. */
+  onContainerEvent?: (event: ContainerEvent) => void;
+  /**
+   * The runtime's facts of a sandbox changed (a pid, a cgroup): whoever keeps
+   * them on disk writes them; `now` when it must be done before the runtime
+   * goes on (a cgroup about to be made must be findable after a crash).
+   */
+  onFacts?: (sandboxId: string, now: boolean) => void;
+}
+
+/** What the runtime knows of a sandbox that must outlive a crash of this process. */
+export interface SandboxFacts {
+  id: string;
+  pid: number;
+  startTime: number;
+  cgroups?: { driver: 'v1' | 'v2'; pod: string; containers: Record<string, string[]> };
+  containers: Record<string, { id: string; pid: number; startTime: number; target: Omit<ExecTarget, 'name' | 'containerPid' | 'launcher'> }>;
+}
+
+/** The CRI's RuntimeService, as the kubelet's half uses it (a fake implements it in unit tests). */
+export interface RuntimeApi {
+  runPodSandbox(config: PodSandboxConfig): string;
+  stopPodSandbox(id: string, force?: boolean): Promise<void>;
+  removePodSandbox(id: string): Promise<void>;
+  podSandboxStatus(id: string): PodSandboxStatus;
+  listPodSandbox(filter?: PodSandboxFilter): PodSandboxStatus[];
+  createContainer(sandboxId: string, config: ContainerConfig): string;
+  startContainer(id: string): void;
+  stopContainer(id: string, timeoutSeconds: number): Promise<void>;
+  removeContainer(id: string): void;
+  containerStatus(id: string): ContainerStatus;
+  listContainers(filter?: ContainerFilter): ContainerStatus[];
+  /** peapod: resolves when the container has exited (the CRI says it with a CONTAINER_STOPPED_EVENT). */
+  waitContainer(id: string): Promise<ContainerStatus>;
+  /** A process in the container with the given stdio (Exec, streamed by the caller). */
+  exec(id: string, argv: string[], stdio: [number, number, number], label?: string): PlanProcess;
+  /** ExecSync; a peapod AbortSignal ends it early (its container is being killed). */
+  execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label?: string): Promise<ExecSyncResponse>;
+  updateContainerResources(id: string, resources: LinuxContainerResources): void;
+  reopenContainerLog(id: string): void;
+}
+
+function newId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
+  return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
+}
+
+export class RuntimeService implements RuntimeApi {
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly containers = new Map<string, Container>();
+  private readonly driver: CgroupDriver | null;
+  private readonly pauseBinary: string;
+  /** /dev/null, read-write: stdio of pause and containers' stdin. */
+  private nul = -1;
+
+  constructor(private readonly options: RuntimeOptions) {
+    this.driver = options.cgroups === undefined ? detectDriver() : options.cgroups;
+    this.pauseBinary = options.pauseBinary ?? defaultPause;
+  }
+
+  private devNull(): number {
+    if (this.nul < 0) this.nul = openSync('/dev/null', 'r+');
+    return this.nul;
+  }
+
+  /** Closes what the runtime holds for itself (once every sandbox is removed). */
+  close(): void {
+    if (this.nul >= 0) closeSync(this.nul);
+    this.nul = -1;
+  }
+
+  private sandbox(id: string): Sandbox {
+    const s = this.sandboxes.get(id);
+    if (!s) throw new NotFoundError(`pod sandbox ${id} not found`);
+    return s;
+  }
+
+  private container(id: string): Container {
+    const c = this.containers.get(id);
+    if (!c) throw new NotFoundError(`container ${id} not found`);
+    return c;
+  }
+
+  /** peapod: pause of a sandbox, for tools and tests (its pid, its exit). */
+  pauseOf(id: string): PlanProcess {
+    return this.sandbox(id).pause;
+  }
+
+  /** peapod: a container's cgroup, for tools and tests. */
+  cgroupOf(id: string): Container['ctx']['cgroup'] {
+    return this.container(id).ctx.cgroup;
+  }
+
+  /** peapod: the host paths of a sandbox (the pod's directories). */
+  sandboxPaths(id: string): PodPaths {
+    return this.sandbox(id).ctx.paths;
+  }
+
+  cgroupPath(config: PodSandboxConfig): string {
+    return `${config.linux.cgroupParent}/pod${config.metadata.uid}`;
+  }
+
+  runPodSandbox(config: PodSandboxConfig): string {
+    const id = newId();
+    const sandbox = new Sandbox({ id, config, paths: podPaths(this.options.paths, config.metadata.name), pauseBinary: this.pauseBinary, nul: this.devNull() });
+    this.sandboxes.set(id, sandbox);
+    // Findable after a crash before anything exists: the cgroup paths first.
+    this.options.onFacts?.(id, true);
+    try {
+      sandbox.createCgroups(this.driver, this.cgroupPath(config));
+      sandbox.createFiles();
+      sandbox.startPause();
+    } catch (err) {
+      void this.removePodSandbox(id).catch(() => undefined);
+      throw err;
+    }
+    this.options.onFacts?.(id, false);
+    return id;
+  }
+
+  /**
+   * StopPodSandbox: every container of the sandbox killed (and waited for),
+   * pause stopped (SIGKILL at once with `force`) and its files released
+   * (/dev/shm unmounted), as containerd stops one. pause's own end is not
+   * waited for: a pause the kernel cannot finish (a process of its namespace
+   * nobody reaps) must not hold up a new sandbox; RemovePodSandbox waits.
+   */
+  async stopPodSandbox(id: string, force = false): Promise<void> {
+    const sandbox = this.sandbox(id);
+    sandbox.stopped = true;
+    const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === id);
+    await Promise.all(mine.map((c) => c.stop(0)));
+    const ended = sandbox.stopPause(force);
+    sandbox.removeFiles();
+    if (!force) await ended;
+  }
+
+  /** Other sandboxes of the same pod (a pause that died and was made again): they share its cgroups and directories. */
+  private siblings(sandbox: Sandbox): Sandbox[] {
+    const path = this.cgroupPath(sandbox.ctx.config);
+    return [...this.sandboxes.values()].filter((s) => s !== sandbox && this.cgroupPath(s.ctx.config) === path);
+  }
+
+  /**
+   * RemovePodSandbox: its containers removed, pause gone; then what it holds
+   * of the host: its files, and (the last sandbox of its pod) the
+   * containers' directories and every cgroup, leaves first.
+   */
+  async removePodSandbox(id: string): Promise<void> {
+    const sandbox = this.sandboxes.get(id);
+    if (!sandbox) return;
+    const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === id);
+    for (const c of mine) {
+      await c.kill();
+      await c.exited.catch(() => undefined);
+      this.removeContainer(c.id);
+    }
+    if (sandbox.pause?.running) {
+      sandbox.pause.signal('SIGKILL');
+      await sandbox.pause.exited;
+    }
+    if (!sandbox.stopped) sandbox.removeFiles();
+    sandbox.stopped = true;
+    this.sandboxes.delete(id);
+    if (this.siblings(sandbox).length > 0) return;
+    const podPath = this.cgroupPath(sandbox.ctx.config);
+    const names = this.cgroupNames.get(podPath) ?? [];
+    for (const name of names) {
+      const dirs = sandbox.ctx.paths.container(name);
+      for (const dir of [dirs.rootfs, dirs.upper, dirs.work]) rmSync(dir, { recursive: true, force: true });
+    }
+    // Cgroups last, leaves first: a cgroup can go once nothing lives in it.
+    const driver = this.driver;
+    const pod = sandbox.podCgroup;
+    const leaves = driver && pod ? names.map((n) => driver.open(`${pod.path}/${n}`)) : [];
+    await removePodCgroups(pod, leaves, sandbox.pauseCgroup);
+    this.cgroupNames.delete(podPath);
+  }
+
+  podSandboxStatus(id: string): PodSandboxStatus {
+    return this.sandbox(id).status();
+  }
+
+  listPodSandbox(filter: PodSandboxFilter = {}): PodSandboxStatus[] {
+    return [...this.sandboxes.values()]
+      .map((s) => s.status())
+      .filter((s) => (filter.id === undefined || s.id === filter.id) && (filter.state === undefined || s.state === filter.state) && matchesLabels(s.labels, filter.labelSelector));
+  }
+
+  /** The container's cgroup, made (or adopted: a name keeps its cgroup across attempts) below the pod's. */
+  private containerCgroup(sandbox: Sandbox, name: string): Container['ctx']['cgroup'] {
+    if (!this.driver || !sandbox.podCgroup) return undefined;
+    const podPath = sandbox.podCgroup.path;
+    const names = this.cgroupNames.get(podPath) ?? [];
+    if (!names.includes(name)) {
+      this.cgroupNames.set(podPath, [...names, name]);
+      this.options.onFacts?.(sandbox.id, true);
+    }
+    return this.driver.create(`${podPath}/${name}`);
+  }
+
+  /** By the pod's cgroup: the names whose cgroups it has (made before their first process, kept across attempts and sandboxes). */
+  private readonly cgroupNames = new Map<string, string[]>();
+
+  createContainer(sandboxId: string, config: ContainerConfig): string {
+    const sandbox = this.sandbox(sandboxId);
+    if (!sandbox.ready) throw new Error(`pod sandbox ${sandboxId} is not ready: its pause has exited`);
+    const image: Image = resolveImage(this.options.paths.images, config.image.image);
+    const id = newId();
+    const name = config.metadata.name;
+    const cgroup = this.containerCgroup(sandbox, name);
+    const { memoryLimitInBytes, cpuQuota, cpuPeriod } = config.linux.resources;
+    cgroup?.setLimits({
+      ...(memoryLimitInBytes !== undefined ? { memoryBytes: memoryLimitInBytes } : {}),
+      ...(cpuQuota !== undefined ? { cpuMillis: Math.round((cpuQuota * 1000) / (cpuPeriod ?? 100_000)) } : {}),
+    });
+    const container = new Container({
+      id,
+      sandboxId,
+      config,
+      image,
+      sandbox: sandbox.facts(),
+      dirs: sandbox.ctx.paths.container(name),
+      logPath: containerLogPath(sandbox.ctx.config.logDirectory, config.logPath),
+      cgroup,
+      launcher: this.pauseBinary,
+      onLog: this.options.onLog,
+      logRotation: this.options.logRotation,
+    });
+    this.containers.set(id, container);
+    this.event(container, 'CONTAINER_CREATED_EVENT');
+    return id;
+  }
+
+  startContainer(id: string): void {
+    const c = this.container(id);
+    try {
+      c.start(this.devNull());
+    } finally {
+      this.options.onFacts?.(c.ctx.sandboxId, false);
+    }
+    this.event(c, 'CONTAINER_STARTED_EVENT');
+    void c.exited.then(() => {
+      this.event(c, 'CONTAINER_STOPPED_EVENT');
+      this.options.onFacts?.(c.ctx.sandboxId, false);
+    });
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
+    await this.container(id).stop(timeoutSeconds);
+  }
+
+  /** peapod: SIGKILL to all of the container at once (a grace period ended; a pod forced). */
+  async killContainer(id: string): Promise<void> {
+    await this.container(id).kill();
+  }
+
+  /** peapod: a signal to the container's main process (the kubelet's stop signal, sent itself after preStop). */
+  signalContainer(id: string, sig: NodeJS.Signals): boolean {
+    return this.container(id).signal(sig);
+  }
+
+  removeContainer(id: string): void {
+    const c = this.containers.get(id);
+    if (!c) return;
+    if (c.running) throw new Error(`container ${id} is running; stop it first`);
+    c.remove();
+    this.containers.delete(id);
+    this.event(c, 'CONTAINER_DELETED_EVENT');
+  }
+
+  containerStatus(id: string): ContainerStatus {
+    return this.container(id).status();
+  }
+
+  listContainers(filter: ContainerFilter = {}): ContainerStatus[] {
+    return [...this.containers.values()]
+      .filter((c) => filter.podSandboxId === undefined || c.ctx.sandboxId === filter.podSandboxId)
+      .map((c) => c.status())
+      .filter((s) => (filter.id === undefined || s.id === filter.id) && (filter.state === undefined || s.state === filter.state) && matchesLabels(s.labels, filter.labelSelector));
+  }
+
+  waitContainer(id: string): Promise<ContainerStatus> {
+    return this.container(id).exited;
+  }
+
+  /** peapod: what an exec into the container is made of (its namespaces, cgroup, identity, env), read by other processes from the record. */
+  execTarget(id: string): ExecTarget {
+    const c = this.container(id);
+    if (!c.running || !c.process) throw new Error(`cannot exec in a stopped container: container "${c.name}" is not running`);
+    return {
+      name: c.name,
+      containerPid: c.process.pid,
+      env: c.spec.env,
+      workingDir: c.spec.workingDir,
+      cgroupProcs: c.ctx.cgroup?.procsFiles ?? [],
+      security: c.spec.security,
+      launcher: this.pauseBinary,
+    };
+  }
+
+  exec(id: string, argv: string[], stdio: [number, number, number], label = 'exec'): PlanProcess {
+    return spawnInContainer(this.execTarget(id), label, argv, stdio);
+  }
+
+  execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec'): Promise<ExecSyncResponse> {
+    return execSyncIn(this.execTarget(id), argv, timeoutSeconds, abort, label);
+  }
+
+  updateContainerResources(id: string, resources: LinuxContainerResources): void {
+    const c = this.container(id);
+    c.ctx.cgroup?.setLimits({
+      ...(resources.memoryLimitInBytes !== undefined ? { memoryBytes: resources.memoryLimitInBytes } : {}),
+      ...(resources.cpuQuota !== undefined ? { cpuMillis: Math.round((resources.cpuQuota * 1000) / (resources.cpuPeriod ?? 100_000)) } : {}),
+    });
+  }
+
+  reopenContainerLog(id: string): void {
+    this.container(id).log?.reopen();
+  }
+
+  /** peapod: the facts of a sandbox that must outlive a crash of this process (see onFacts). */
+  facts(sandboxId: string): SandboxFacts {
+    const s = this.sandbox(sandboxId);
+    const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === sandboxId);
+    const latest = new Map<string, Container>();
+    for (const c of mine) if (c.process || !latest.has(c.name)) latest.set(c.name, c);
+    const podPath = this.cgroupPath(s.ctx.config);
+    const names = this.cgroupNames.get(podPath) ?? [];
+    return {
+      id: s.id,
+      pid: s.pause?.pid ?? 0,
+      startTime: s.pause?.startTime ?? 0,
+      ...(this.driver
+        ? { cgroups: { driver: this.driver.kind, pod: podPath, containers: Object.fromEntries(names.map((n) => [n, this.driver?.open(`${podPath}/${n}`).procsFiles ?? []])) } }
+        : {}),
+      containers: Object.fromEntries(
+        [...latest.values()]
+          .filter((c) => c.process)
+          .map((c) => [
+            c.name,
+            {
+              id: c.id,
+              pid: c.process?.pid ?? 0,
+              startTime: c.process?.startTime ?? 0,
+              target: { env: c.spec.env, workingDir: c.spec.workingDir, cgroupProcs: c.ctx.cgroup?.procsFiles ?? [], security: c.spec.security },
+            },
+          ]),
+      ),
+    };
+  }
+
+  private event(c: Container, type: ContainerEvent['containerEventType']): void {
+    this.options.onContainerEvent?.({ containerId: c.id, containerEventType: type, createdAt: nanos(new Date()), podSandboxId: c.ctx.sandboxId });
+  }
+}

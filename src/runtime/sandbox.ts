@@ -1,0 +1,137 @@
+// A pod sandbox of the runtime layer: pause holding the pod's namespaces,
+// the pod's cgroup (and pause's below it), and what the sandbox shares with
+// its containers: /dev/shm, /etc/hostname, /etc/resolv.conf. It knows
+// nothing of the pod's containers beyond the cgroups they are given.
+import { rmSync } from 'node:fs';
+import { sandboxPlan } from '../plan/sandbox.js';
+import { joinCgroup } from '../plan/cgroup.js';
+import type { SpawnPlan } from '../plan/types.js';
+import type { SandboxFacts } from '../plan/container.js';
+import type { NamespaceOption, PodSandboxConfig, PodSandboxStatus } from './api.js';
+import { nanos } from './api.js';
+import type { Cgroup, CgroupDriver } from './cgroups/types.js';
+import { MODE, makeDir } from './modes.js';
+import type { PodPaths } from './paths.js';
+import { mountPodShm, unmountPodDir, writeSandboxFiles } from './pod-files.js';
+import { PlanProcess } from './process.js';
+
+/** pause's plan for a sandbox config: pure, so `explain` makes exactly what the runtime makes. */
+export function planSandbox(config: PodSandboxConfig, pauseBinary: string): SpawnPlan {
+  return sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions });
+}
+
+/** What a container of a sandbox is planned from: pause's pid, the hostname, the files the sandbox shares. */
+export function sandboxFacts(paths: PodPaths, hostname: string, pid: number): SandboxFacts {
+  return { pid, hostname, shm: paths.shm, etc: { hostname: paths.etc.hostname, resolvConf: paths.etc.resolvConf } };
+}
+
+/** The kubelet's floor for a grace period: how long a stopped pause is given before SIGKILL. */
+const PAUSE_GRACE_MS = 2000;
+
+export interface SandboxContext {
+  id: string;
+  config: PodSandboxConfig;
+  paths: PodPaths;
+  pauseBinary: string;
+  /** /dev/null, read-write: pause's stdio. */
+  nul: number;
+}
+
+export class Sandbox {
+  readonly createdAt = new Date();
+  pause!: PlanProcess;
+  podCgroup: Cgroup | undefined;
+  pauseCgroup: Cgroup | undefined;
+  /** Set once StopPodSandbox has been asked. */
+  stopped = false;
+  private filesRemoved = false;
+
+  constructor(readonly ctx: SandboxContext) {}
+
+  get id(): string {
+    return this.ctx.id;
+  }
+
+  get namespaces(): NamespaceOption {
+    return this.ctx.config.linux.securityContext.namespaceOptions;
+  }
+
+  /** The pod's cgroup (with its limits) and pause's, before any process exists. */
+  createCgroups(driver: CgroupDriver | null, podPath: string): void {
+    if (!driver) return;
+    this.podCgroup = driver.create(podPath);
+    this.podCgroup.setLimits({
+      ...(this.ctx.config.linux.resources.memoryLimitInBytes !== undefined ? { memoryBytes: this.ctx.config.linux.resources.memoryLimitInBytes } : {}),
+      ...(this.ctx.config.linux.resources.cpuQuota !== undefined ? { cpuMillis: Math.round((this.ctx.config.linux.resources.cpuQuota * 1000) / (this.ctx.config.linux.resources.cpuPeriod ?? 100_000)) } : {}),
+      ...(this.ctx.config.linux.resources.pidsLimit !== undefined ? { pids: this.ctx.config.linux.resources.pidsLimit } : {}),
+    });
+    this.pauseCgroup = driver.create(`${podPath}/pause`);
+  }
+
+  /** The files and /dev/shm the sandbox shares with its containers. */
+  createFiles(): void {
+    const { paths, config } = this.ctx;
+    makeDir(paths.data, MODE.podDir);
+    writeSandboxFiles(paths, config.hostname, config.dnsConfig);
+    mountPodShm(paths);
+  }
+
+  /** The files and /dev/shm go (the kubelet's files beside them stay): only while no other sandbox of the pod has made them again. */
+  removeFiles(): void {
+    if (this.filesRemoved) return;
+    this.filesRemoved = true;
+    const { paths } = this.ctx;
+    unmountPodDir(paths.shm);
+    for (const path of [paths.shm, paths.etc.hostname, paths.etc.resolvConf]) rmSync(path, { recursive: true, force: true });
+  }
+
+  /** pause, in new namespaces (or the host's, as the config says). */
+  startPause(): void {
+    const plan = planSandbox(this.ctx.config, this.ctx.pauseBinary);
+    this.pause = PlanProcess.spawn(joinCgroup(plan, this.pauseCgroup?.procsFiles ?? []), [this.ctx.nul, this.ctx.nul, this.ctx.nul]);
+  }
+
+  /** What a container of this sandbox is planned from. */
+  facts(): SandboxFacts {
+    return sandboxFacts(this.ctx.paths, this.ctx.config.hostname, this.pause.pid);
+  }
+
+  /** READY while pause runs (a dying pause is not ready: nothing may join it). */
+  get ready(): boolean {
+    return this.pause?.alive === true;
+  }
+
+  /**
+   * pause goes: SIGTERM (it exits 0), with SIGCONT so that a stopped pause
+   * takes it, and SIGKILL if it has not gone after the kubelet's minimum
+   * grace period; at once with `force`. Resolves when it has exited.
+   */
+  async stopPause(force = false): Promise<void> {
+    const pause = this.pause;
+    if (!pause) return;
+    if (force) {
+      pause.signal('SIGKILL');
+    } else {
+      pause.signal('SIGTERM');
+      pause.signal('SIGCONT');
+      const kill = setTimeout(() => pause.signal('SIGKILL'), PAUSE_GRACE_MS);
+      void pause.exited.then(() => clearTimeout(kill));
+    }
+    await pause.exited;
+  }
+
+  status(): PodSandboxStatus {
+    const { config } = this.ctx;
+    return {
+      id: this.id,
+      metadata: config.metadata,
+      state: this.ready && !this.stopped ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY',
+      createdAt: nanos(this.createdAt),
+      network: { ip: '', additionalIps: [] },
+      linux: { namespaces: { options: this.namespaces } },
+      labels: config.labels,
+      annotations: config.annotations,
+      pid: this.pause?.pid ?? 0,
+    };
+  }
+}
