@@ -34,7 +34,10 @@ import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
 import { podPaths, prepareRoots, type PodPaths, type RuntimePaths } from './paths.js';
 import { makeDir, MODE } from './modes.js';
 import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
-import { mountPodShm, unmountPodDir, writePodFiles } from './pod-files.js';
+import { mountPodShm, unmountPodDir, writeHostsFile, writePodFiles, type PodFilesInput } from './pod-files.js';
+import { PodNetwork } from '../network/pod-network.js';
+import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
+import { admitHostPorts } from '../network/host-ports.js';
 import { processStartTime } from './proc.js';
 import { exitCodeOf, PlanProcess, type ExitStatus } from './process.js';
 import { CLAIM_PREFIX, isLive, reclaimPod } from './stale.js';
@@ -71,6 +74,8 @@ export interface PodOptions {
   nodeAllocatable?: string;
   /** Seconds between two measures of the emptyDirs with a sizeLimit (default 10, or PEAPOD_EVICTION_INTERVAL). */
   evictionInterval?: number;
+  /** The pod network: CNI configuration and plugin directories, DNS (default: PEAPOD_NETWORK, PEAPOD_CNI_*, PEAPOD_CLUSTER_*). */
+  network?: Partial<NetworkOptions>;
 }
 
 export interface ContainerResult {
@@ -180,6 +185,10 @@ export class PodRuntime {
   private recordDirty = false;
   private flushScheduled = false;
   private resolveDone!: (r: PodResult) => void;
+  // Pod network (issue 14): CNI ADD after pause exists, DEL at teardown; containers wait while it is replaced.
+  private readonly networkOptions: NetworkOptions;
+  readonly network: PodNetwork;
+  private networkPending = false;
 
   private constructor(
     readonly pod: Pod,
@@ -204,6 +213,13 @@ export class PodRuntime {
     };
     this.logRotation = options.logRotation ?? rotationFromEnv();
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.networkOptions = { ...networkOptionsFromEnv(), ...options.network };
+    this.network = new PodNetwork({
+      pod: { name: this.name, namespace: pod.metadata.namespace ?? 'default', uid: this.uid, spec: pod.spec },
+      paths: options.paths,
+      options: this.networkOptions,
+      event: (type, reason, message) => this.event(type, reason, message),
+    });
   }
 
   /** All containers, init first, as a map by name (for tests and tools). */
@@ -233,6 +249,7 @@ export class PodRuntime {
     try {
       runtime.createPodFiles();
       runtime.createSandbox();
+      await runtime.setUpNetwork();
       await runtime.startFirst();
     } catch (err) {
       await runtime.rollback();
@@ -251,8 +268,9 @@ export class PodRuntime {
 
   /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
-    const admitted = liveRecords(this.options.paths).flatMap((r) => (r.name !== this.name ? [r.pod.spec] : []));
-    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
+    const others = liveRecords(this.options.paths).filter((r) => r.name !== this.name);
+    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), others.map((r) => r.pod.spec));
+    admitHostPorts(this.name, this.pod.spec, others.map((r) => ({ name: r.name, spec: r.pod.spec }))); // issue 14
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();
     const runner = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerRunner => {
@@ -299,7 +317,7 @@ export class PodRuntime {
     const { paths } = this;
     this.createCgroups();
     makeDir(paths.data, MODE.podDir);
-    writePodFiles(paths, this.hostname);
+    for (const w of writePodFiles(paths, this.podFilesInput())) this.event(w.type, w.reason, w.message);
     mountPodShm(paths);
     const fsGroup = this.pod.spec.securityContext?.fsGroup;
     const prepared = prepareVolumes(this.pod.spec.volumes ?? [], (v) => paths.volume(v), fsGroup === undefined ? {} : { fsGroup });
@@ -318,6 +336,17 @@ export class PodRuntime {
     this.record.sandbox = { pid: this.sandbox.pid, startTime: this.sandbox.startTime };
     this.saveRecord();
     void this.sandbox.exited.then(() => this.sync());
+  }
+
+  private podFilesInput(): PodFilesInput {
+    return { hostname: this.hostname, namespace: this.pod.metadata.namespace ?? 'default', spec: this.pod.spec, network: this.networkOptions };
+  }
+
+  /** Pod network (issue 14): CNI ADD for the pause that exists now, then /etc/hosts with the pod's IPs. */
+  private async setUpNetwork(replace = false): Promise<void> {
+    if (replace) await this.network.replace(this.sandbox.pid, this.sandbox.startTime);
+    else await this.network.setUp(this.sandbox.pid, this.sandbox.startTime);
+    writeHostsFile(this.paths, this.podFilesInput(), this.network.podIPs);
   }
 
   private async startFirst(): Promise<void> {
@@ -490,6 +519,10 @@ export class PodRuntime {
       }
       this.recreateSandbox();
     }
+    if (this.networkPending) {
+      this.writeStatus();
+      return;
+    }
 
     if (this.syncInit()) {
       this.syncApp();
@@ -565,6 +598,18 @@ export class PodRuntime {
   private recreateSandbox(): void {
     this.event('Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
     this.createSandbox();
+    // issue 14: the new pause gets its own attachment; containers start once it is there.
+    this.networkPending = true;
+    this.setUpNetwork(true).then(
+      () => {
+        this.networkPending = false;
+        this.sync();
+      },
+      (err: unknown) => {
+        this.networkPending = false;
+        this.fail('FailedCreatePodSandBox', err);
+      },
+    );
     for (const r of this.init) r.succeededHere = false;
     for (const r of [...this.init, ...this.app]) {
       r.clearTimers();
@@ -712,6 +757,7 @@ export class PodRuntime {
       init: this.init.map((r) => r.status()),
       app: this.app.map((r) => r.status()),
       ...(this.startTime ? { startTime: this.startTime } : {}),
+      network: this.network.statusIPs(),
       ...(this.failure ? { failure: this.failure } : {}),
       ...(this.lastStatus ? { previous: this.lastStatus } : {}),
       now: new Date().toISOString(),
@@ -772,6 +818,8 @@ export class PodRuntime {
   }
 
   private async teardown(): Promise<void> {
+    // issue 14: CNI DEL first, while the pinned namespace is there; it never throws (a failure is kept for the next reclaim).
+    await this.network.tearDown();
     this.flush();
     this.tornDown = true;
     for (const r of [...this.init, ...this.app]) r.releaseNamespace();

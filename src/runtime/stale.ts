@@ -9,6 +9,7 @@ import { unmountPodDir } from './pod-files.js';
 import { isSameProcess } from './proc.js';
 import { detectDriver } from './cgroups/detect.js';
 import { removePodCgroups } from './cgroups/pod.js';
+import { reclaimNetworks } from '../network/pod-network.js';
 import { readJson, readRecord, writeJsonAtomic, type PodRecord } from './state.js';
 import type { PodStatus } from './status/types.js';
 
@@ -84,6 +85,8 @@ export async function reclaimPod(paths: RuntimePaths, name: string, keepTombston
   if (record?.sandbox) killIfSame(record.sandbox.pid, record.sandbox.startTime);
   for (const c of Object.values(record?.containers ?? {})) killIfSame(c.pid, c.startTime);
   await reclaimCgroups(record);
+  // Pod network (issue 14): CNI DEL of what the dead supervisor attached (a failure is kept, retried, reported).
+  for (const failure of await reclaimNetworks(paths, { pod: name, orphans: false })) process.stderr.write(`peapod: ${failure}\n`);
   if (record?.control) rmSync(record.control, { force: true });
   const dataDir = record?.dataDir ?? pp.data;
   unmountPodDir(dataDir);
@@ -105,6 +108,8 @@ async function reclaimCgroups(record: PodRecord | null): Promise<void> {
 /** Reclaims every stale pod under the root (tombstones stay); returns their names. */
 export async function reclaimStalePods(paths: RuntimePaths): Promise<string[]> {
   const dir = join(paths.state, 'pods');
+  // Pod network (issue 14): every attachment no live supervisor owns, a DEL that failed before included.
+  for (const failure of await reclaimNetworks(paths)) process.stderr.write(`peapod: ${failure}\n`);
   if (!existsSync(dir)) return [];
   const reclaimed: string[] = [];
   for (const name of readdirSync(dir)) {

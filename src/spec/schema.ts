@@ -10,6 +10,7 @@ import type {
   EnvVar,
   EnvVarSource,
   ExecAction,
+  HostAlias,
   HostPathVolumeSource,
   HTTPGetAction,
   HTTPHeader,
@@ -18,6 +19,8 @@ import type {
   ObjectFieldSelector,
   ObjectMeta,
   Pod,
+  PodDNSConfig,
+  PodDNSConfigOption,
   PodSecurityContext,
   PodSpec,
   ResourceRequirements,
@@ -66,6 +69,9 @@ export interface Objects {
   SecurityContext: SecurityContext;
   Capabilities: Capabilities;
   PodSecurityContext: PodSecurityContext;
+  HostAlias: HostAlias;
+  PodDNSConfig: PodDNSConfig;
+  PodDNSConfigOption: PodDNSConfigOption;
 }
 
 export type ObjectName = keyof Objects;
@@ -103,6 +109,8 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     hostIPC: boolean,
     securityContext: object('PodSecurityContext'),
     dnsPolicy: string,
+    dnsConfig: object('PodDNSConfig'),
+    hostAliases: list('HostAlias'),
   },
   Container: {
     name: string,
@@ -167,6 +175,9 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     supplementalGroups: { kind: 'integers' },
     fsGroup: integer,
   },
+  HostAlias: { ip: string, hostnames: strings },
+  PodDNSConfig: { nameservers: strings, searches: strings, options: list('PodDNSConfigOption') },
+  PodDNSConfigOption: { name: string, value: string },
 };
 
 /** What people call these types in messages ("a Container field"). */
@@ -193,4 +204,7 @@ export const TYPE_LABEL: { readonly [N in ObjectName]: string } = {
   SecurityContext: 'a container securityContext',
   Capabilities: 'capabilities',
   PodSecurityContext: 'the pod securityContext',
+  HostAlias: 'a hostAliases entry',
+  PodDNSConfig: 'dnsConfig',
+  PodDNSConfigOption: 'a dnsConfig option',
 };

@@ -109,8 +109,6 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
       harmless: is(true),
     },
     imagePullSecrets: { shape: 'list', note: 'images come from the local image store, nothing is pulled with credentials' },
-    dnsConfig: { shape: 'map', note: "/etc/resolv.conf is made from the host's" },
-    hostAliases: { shape: 'list', note: 'no extra entries are written to /etc/hosts' },
     runtimeClassName: { shape: 'string', note: 'there is one runtime, peapod itself' },
     enableServiceLinks: {
       shape: 'boolean',
@@ -203,6 +201,9 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
     seLinuxChangePolicy: { shape: 'string', note: NO_LSM },
     windowsOptions: { shape: 'map', note: 'only Linux pods run here' },
   },
+  HostAlias: {},
+  PodDNSConfig: {},
+  PodDNSConfigOption: {},
 };
 
 /** Resource names Kubernetes knows that peapod does not limit. */
