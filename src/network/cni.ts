@@ -49,9 +49,11 @@ async function run(a: Attachment, command: CniCommand, plugin: PluginConf, prevR
   }
 }
 
-export async function addNetworkList(a: Attachment): Promise<CniResult> {
+/** `onPlugin(i)` is told before plugin i runs: after a failure, only those tried need a DEL. */
+export async function addNetworkList(a: Attachment, onPlugin?: (index: number) => void): Promise<CniResult> {
   let prev: Record<string, unknown> | null = null;
-  for (const plugin of a.list.plugins) {
+  for (const [i, plugin] of a.list.plugins.entries()) {
+    onPlugin?.(i);
     const out = await run(a, 'ADD', plugin, prev);
     if (!out) throw new CniPluginError(`plugin type="${plugin.type}" name="${a.list.name}" failed (add): printed no result`, plugin.type);
     prev = out;
@@ -87,8 +89,21 @@ export async function checkNetworkList(a: Attachment, result: Record<string, unk
   }
 }
 
-/** Every plugin, last first; `result` is the ADD's, when there was one. */
-export async function delNetworkList(a: Attachment, result: Record<string, unknown> | null): Promise<void> {
+/**
+ * DEL, last plugin first, stopping at the first failure as libcni does;
+ * `result` is the ADD's, when there was one. After an ADD that failed at
+ * plugin `failedAt`, only the plugins up to it are undone, and the failed
+ * one's own DEL may fail too (the same bad configuration, the same missing
+ * binary): it made nothing that its namespace does not take with it.
+ */
+export async function delNetworkList(a: Attachment, result: Record<string, unknown> | null, failedAt?: number): Promise<void> {
   const prev = atLeast040(a.list.cniVersion) ? result : null;
-  for (const plugin of [...a.list.plugins].reverse()) await run(a, 'DEL', plugin, prev);
+  const plugins = failedAt === undefined ? a.list.plugins : a.list.plugins.slice(0, failedAt + 1);
+  for (let i = plugins.length - 1; i >= 0; i--) {
+    try {
+      await run(a, 'DEL', plugins[i] as PluginConf, prev);
+    } catch (err) {
+      if (i !== failedAt) throw err;
+    }
+  }
 }

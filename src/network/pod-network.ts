@@ -106,13 +106,16 @@ export class PodNetwork {
       // On disk before anything exists, so a crash at any point leaves enough to DEL.
       this.record = { sandboxId, pod: { name: pod.name, namespace: pod.namespace, uid: pod.uid }, owner: thisProcess(), source: network.source, attachment, result: null };
       writeNetworkRecord(paths, this.record);
+      const record = this.record;
+      let tried: number | undefined;
       try {
         pinNetns(pausePid, pauseStartTime, attachment.netns);
-        const result = await addNetworkList(attachment);
+        const result = await addNetworkList(attachment, (i) => (tried = i));
         this.record.result = result.raw;
         writeNetworkRecord(paths, this.record);
         this.podIPs = result.ips;
       } catch (err) {
+        if (tried !== undefined) writeNetworkRecord(paths, Object.assign(record, { failedAt: tried }));
         const message = `failed to set up the network of pod "${pod.name}" (sandbox ${sandboxId.slice(0, 12)}, network "${network.list.name}" from ${network.source}): ${(err as Error).message}`;
         this.ctx.event('Warning', 'FailedCreatePodSandBox', message);
         throw new NetworkSetupError(message);
@@ -189,7 +192,7 @@ async function deleteAttachment(paths: RuntimePaths, record: NetworkRecord): Pro
   // A namespace that is gone (a pin lost with a reboot) is "" to the plugins, as the spec allows on DEL.
   const attachment = isPinned(pin) ? record.attachment : { ...record.attachment, netns: '' };
   try {
-    await delNetworkList(attachment, record.result);
+    await delNetworkList(attachment, record.result, record.result ? undefined : record.failedAt);
   } catch (err) {
     const message = `failed to destroy the network of pod "${record.pod.name}" (sandbox ${record.sandboxId.slice(0, 12)}): ${(err as Error).message}; peapod retries at the next reclaim (peapod run, or peapod delete of a dead pod)`;
     writeNetworkRecord(paths, { ...record, orphan: true, lastError: message });

@@ -23,6 +23,8 @@ export interface NetworkRecord {
   attachment: Attachment;
   /** The ADD's result, chained as prevResult on CHECK and DEL. */
   result: Record<string, unknown> | null;
+  /** The ADD failed at this plugin (the ones after it never ran). */
+  failedAt?: number;
   lastError?: string;
 }
 

@@ -8,10 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import type { PodEvent } from '../../src/runtime/events.js';
 import type { NetworkOptions } from '../../src/network/options.js';
 import { DEFAULT_PLUGIN_DIRS } from '../../src/network/plugins.js';
-import type { TestRoot } from './helpers.js';
+import { freshRootPerTest, waitFor, type start, type TestRoot } from './helpers.js';
 
 /** The directory holding Debian's plugins (install-deps.sh puts them in /usr/lib/cni). */
 export function realPluginDir(): string {
@@ -143,8 +144,13 @@ export function linksOnBridge(net: TestNetwork): string[] {
   }
 }
 
-/** Nothing of any attachment is left: links, rules, reservations, records and pinned namespaces. */
-export function expectNetworkClean(net: TestNetwork, root: TestRoot): void {
+/**
+ * Nothing of any attachment is left: links, rules, reservations, records
+ * and pinned namespaces. A namespace dies asynchronously once unpinned (a
+ * veth it held can outlive it by some ms): waited for, not slept.
+ */
+export async function expectNetworkClean(net: TestNetwork, root: TestRoot): Promise<void> {
+  await waitFor('the veths to leave the bridge', () => linksOnBridge(net).length === 0).catch(() => undefined);
   expect(linksOnBridge(net), 'veths left on the bridge').toEqual([]);
   expect(reservations(net), 'host-local reservations left').toEqual([]);
   const rules = iptablesRules().filter((l) => l.includes(net.name) || [...net.seen].some((ip) => l.includes(` ${ip}/32 `) || l.includes(`${ip}:`)));
@@ -193,4 +199,40 @@ export function restoreHost(before: HostState): void {
   for (const { table: t, chain } of chains) execFileSync('iptables', ['-t', t, '-F', chain]);
   for (const { table: t, chain } of chains) execFileSync('iptables', ['-t', t, '-X', chain]);
   writeFileSync('/proc/sys/net/ipv4/ip_forward', before.ipForward);
+}
+
+// ------------------------------------------------------------------ suites
+
+export interface NetworkSuite {
+  root: TestRoot;
+  /** This test's network (a test may replace it with another of its own). */
+  net: TestNetwork;
+  /** The events of this test's pods. */
+  events: PodEvent[];
+  /** Start options on this test's network (or the one given). */
+  options(network?: Partial<NetworkOptions>): Parameters<typeof start>[2];
+}
+
+/**
+ * Registers a network suite's hooks: the host's shared state restored after
+ * it, and per test a fresh root and a network of its own, whose pods are
+ * stopped and whose bridge goes before the shared leak check (after-hooks
+ * run last-registered first), even when the test failed half-way.
+ */
+export function networkSuite(): NetworkSuite {
+  let host: HostState;
+  const suite = { events: [] as PodEvent[] } as NetworkSuite;
+  suite.options = (network = suite.net.options) => ({ network, onEvent: (e) => suite.events.push(e) });
+  beforeAll(() => (host = snapshotHost()));
+  afterAll(() => restoreHost(host));
+  freshRootPerTest((r) => {
+    suite.root = r;
+    suite.net = makeTestNetwork(10 + Math.floor(Math.random() * 200));
+    suite.events.length = 0;
+  });
+  afterEach(async () => {
+    for (const r of suite.root.runtimes) await r.stop({ force: true });
+    suite.net.remove();
+  });
+  return suite;
 }

@@ -4,39 +4,25 @@
 // portmap, /etc/hosts, and teardown that leaves no link, rule, reservation,
 // pin or record. Only addresses inside the pods' namespaces are contacted.
 import { execFileSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PodEvent } from '../../src/runtime/events.js';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start, type TestRoot } from './helpers.js';
-import { eventually, expectNetworkClean, guard, httpGet, iptablesRules, linksOnBridge, makeTestNetwork, reservations, restoreHost, snapshotHost, type TestNetwork } from './network-harness.js';
+import { describe, expect, it } from 'vitest';
+import { containerPid, execIn, isRoot, nsInode, pod, sh, start } from './helpers.js';
+import { eventually, expectNetworkClean, guard, httpGet, iptablesRules, linksOnBridge, makeTestNetwork, networkSuite, reservations } from './network-harness.js';
 
 /** A web server on :8080 that answers with `text`. */
 const web = (name: string, text: string, extra = {}): ReturnType<typeof sh> =>
   sh(name, `mkdir -p /www && echo ${text} > /www/index.html && exec httpd -f -p 8080 -h /www`, extra);
 
 describe.skipIf(!isRoot)('pod network over CNI (root, real plugins)', () => {
-  let root: TestRoot;
-  let net: TestNetwork;
-  let host: ReturnType<typeof snapshotHost>;
-  const events: PodEvent[] = [];
-  beforeAll(() => (host = snapshotHost()));
-  afterAll(() => restoreHost(host));
-  // Registered before the leak check, so it runs after it: the pods are gone, then their bridge.
-  afterEach(() => net.remove());
-  freshRootPerTest((r) => {
-    root = r;
-    net = makeTestNetwork(10 + Math.floor(Math.random() * 200));
-    events.length = 0;
-  });
-  const options = (): Parameters<typeof start>[2] => ({ network: net.options, onEvent: (e) => events.push(e) });
+  const suite = networkSuite();
   const ipOf = (s: Awaited<ReturnType<typeof start>>): string => {
     const ip = s.runtime.computeStatus().podIP ?? '';
-    net.seen.add(ip);
-    return guard([net], ip);
+    suite.net.seen.add(ip);
+    return guard([suite.net], ip);
   };
 
   it('gives each pod an IP in status; pods reach each other both ways, the host reaches them, containers share the IP; DEL leaves nothing', async () => {
-    const a = await start(root, pod('net-a', [web('web', 'from-a'), sh('side', 'sleep 60')]), options());
-    const b = await start(root, pod('net-b', [web('web', 'from-b')]), options());
+    const a = await start(suite.root, pod('net-a', [web('web', 'from-a'), sh('side', 'sleep 60')]), suite.options());
+    const b = await start(suite.root, pod('net-b', [web('web', 'from-b')]), suite.options());
     const ipA = ipOf(a);
     const ipB = ipOf(b);
     expect(ipA).not.toBe(ipB);
@@ -46,8 +32,8 @@ describe.skipIf(!isRoot)('pod network over CNI (root, real plugins)', () => {
     expect(status.hostIPs?.[0]?.ip).toBe(status.hostIP);
 
     // The host reaches each pod's server on its IP.
-    expect(await eventually('pod a to answer', () => httpGet([net], ipA, 8080))).toBe('from-a');
-    expect(await eventually('pod b to answer', () => httpGet([net], ipB, 8080))).toBe('from-b');
+    expect(await eventually('pod a to answer', () => httpGet([suite.net], ipA, 8080))).toBe('from-a');
+    expect(await eventually('pod b to answer', () => httpGet([suite.net], ipB, 8080))).toBe('from-b');
     // TCP both ways, between the pods.
     const aToB = await execIn(containerPid(a, 'side'), ['wget', '-qO-', `http://${ipB}:8080/`]);
     expect(aToB.stdout.trim()).toBe('from-b');
@@ -64,38 +50,38 @@ describe.skipIf(!isRoot)('pod network over CNI (root, real plugins)', () => {
     const hosts = await execIn(containerPid(a, 'side'), ['cat', '/etc/hosts']);
     expect(hosts.stdout).toContain(`${ipA}\tnet-a\n`);
     // Attached: one veth per pod on the bridge, one reservation per pod, a masquerade rule per pod.
-    expect(linksOnBridge(net)).toHaveLength(2);
-    expect(reservations(net).sort()).toEqual([ipA, ipB].sort());
-    expect(iptablesRules().filter((l) => l.includes(net.name) && l.includes('MASQUERADE'))).toHaveLength(2);
+    expect(linksOnBridge(suite.net)).toHaveLength(2);
+    expect(reservations(suite.net).sort()).toEqual([ipA, ipB].sort());
+    expect(iptablesRules().filter((l) => l.includes(suite.net.name) && l.includes('MASQUERADE'))).toHaveLength(2);
 
     await Promise.all([a.runtime.stop({ force: true }), b.runtime.stop({ force: true })]);
-    expectNetworkClean(net, root);
-    expect(await httpGet([net], ipA, 8080, 500)).toBeNull();
+    await expectNetworkClean(suite.net, suite.root);
+    expect(await httpGet([suite.net], ipA, 8080, 500)).toBeNull();
   });
 
   it('hostPort: the pod answers on 127.0.0.1:<hostPort>; a second pod asking for it is refused (NodePorts); after delete nothing answers and no rule is left', async () => {
     const hostPort = 20000 + Math.floor(Math.random() * 20000);
     const ports = [{ containerPort: 8080, hostPort }];
-    const a = await start(root, pod('hp-a', [web('web', 'hostport-a', { ports })]), options());
+    const a = await start(suite.root, pod('hp-a', [web('web', 'hostport-a', { ports })]), suite.options());
     ipOf(a);
-    expect(await eventually('the hostPort to answer', () => httpGet([net], '127.0.0.1', hostPort))).toBe('hostport-a');
+    expect(await eventually('the hostPort to answer', () => httpGet([suite.net], '127.0.0.1', hostPort))).toBe('hostport-a');
     expect(iptablesRules().some((l) => l.includes(`--dport ${hostPort}`))).toBe(true);
 
-    await expect(start(root, pod('hp-b', [web('web', 'hostport-b', { ports })]), options())).rejects.toThrow(
+    await expect(start(suite.root, pod('hp-b', [web('web', 'hostport-b', { ports })]), suite.options())).rejects.toThrow(
       /^NodePorts: Predicate NodePorts failed: node\(s\) didn't have free ports for the requested pod ports: pod "hp-b" asks for hostPort \d+\/TCP, and pod "hp-a" holds/,
     );
     // Refused at admission: nothing of hp-b was made.
-    expect(linksOnBridge(net)).toHaveLength(1);
+    expect(linksOnBridge(suite.net)).toHaveLength(1);
 
     await a.runtime.stop({ force: true });
-    expect(await httpGet([net], '127.0.0.1', hostPort, 500)).toBeNull();
+    expect(await httpGet([suite.net], '127.0.0.1', hostPort, 500)).toBeNull();
     expect(iptablesRules().filter((l) => l.includes(`--dport ${hostPort}`))).toEqual([]);
-    expectNetworkClean(net, root);
+    await expectNetworkClean(suite.net, suite.root);
   });
 
   it('writes /etc/hosts with the FQDN and hostAliases, and resolv.conf from dnsConfig (dnsPolicy None)', async () => {
     const s = await start(
-      root,
+      suite.root,
       pod('dns', [sh('c', 'sleep 60')], [], {
         hostname: 'web-0',
         subdomain: 'web',
@@ -103,7 +89,7 @@ describe.skipIf(!isRoot)('pod network over CNI (root, real plugins)', () => {
         dnsPolicy: 'None',
         dnsConfig: { nameservers: ['10.199.0.10'], searches: ['ns1.svc.cluster.local'], options: [{ name: 'ndots', value: '2' }, { name: 'edns0' }] },
       }),
-      options(),
+      suite.options(),
     );
     const ip = ipOf(s);
     const c = containerPid(s, 'c');
@@ -112,21 +98,21 @@ describe.skipIf(!isRoot)('pod network over CNI (root, real plugins)', () => {
     expect(hosts).toContain('# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar.local\n');
     expect((await execIn(c, ['cat', '/etc/resolv.conf'])).stdout).toBe('search ns1.svc.cluster.local\nnameserver 10.199.0.10\noptions ndots:2 edns0\n');
     await s.runtime.stop({ force: true });
-    expectNetworkClean(net, root);
+    await expectNetworkClean(suite.net, suite.root);
   });
 
   it('hostNetwork pods skip CNI: the host\'s addresses, no attachment', async () => {
-    const s = await start(root, pod('hostnet', [sh('c', 'sleep 60')], [], { hostNetwork: true }), options());
+    const s = await start(suite.root, pod('hostnet', [sh('c', 'sleep 60')], [], { hostNetwork: true }), suite.options());
     const status = s.runtime.computeStatus();
     expect(status.podIP).toBe(status.hostIP);
     expect(nsInode(containerPid(s, 'c'), 'net')).toBe(nsInode(process.pid, 'net'));
-    expect(linksOnBridge(net)).toEqual([]);
+    expect(linksOnBridge(suite.net)).toEqual([]);
     await s.runtime.stop({ force: true });
-    expectNetworkClean(net, root);
+    await expectNetworkClean(suite.net, suite.root);
   });
 
   it('a pause that dies gets a new attachment; the old one is deleted', async () => {
-    const s = await start(root, { ...pod('resandbox', [sh('c', 'sleep 60')]), spec: { containers: [sh('c', 'sleep 60')], restartPolicy: 'Always' } }, options());
+    const s = await start(suite.root, { ...pod('resandbox', [sh('c', 'sleep 60')]), spec: { containers: [sh('c', 'sleep 60')], restartPolicy: 'Always' } }, suite.options());
     const first = ipOf(s);
     const firstPause = s.runtime.sandbox.pid;
     process.kill(firstPause, 'SIGKILL');
@@ -134,28 +120,42 @@ describe.skipIf(!isRoot)('pod network over CNI (root, real plugins)', () => {
       const st = s.runtime.computeStatus();
       return s.runtime.sandbox.pid !== firstPause && st.podIP && s.runtime.containers.get('c')?.running ? st.podIP : null;
     });
-    root.pids.add(s.runtime.sandbox.pid);
+    suite.root.pids.add(s.runtime.sandbox.pid);
     const second = ipOf(s);
     expect(second).not.toBe(first);
     // Only the new attachment is there: one veth, one reservation.
-    expect(linksOnBridge(net)).toHaveLength(1);
-    expect(reservations(net)).toEqual([second]);
+    expect(linksOnBridge(suite.net)).toHaveLength(1);
+    expect(reservations(suite.net)).toEqual([second]);
     const addr = await execIn(containerPid(s, 'c'), ['ip', '-4', '-o', 'addr', 'show', 'eth0']);
     expect(addr.stdout).toContain(` ${second}/`);
     await s.runtime.stop({ force: true });
-    expectNetworkClean(net, root);
+    await expectNetworkClean(suite.net, suite.root);
   });
 
   it('with CNI 0.4.0 too, and CHECK reports a pod whose route went away', async () => {
-    net.writeConfig({ ...net.standardList(), cniVersion: '0.4.0' });
-    const s = await start(root, pod('check', [sh('c', 'sleep 60')]), { ...options(), network: { ...net.options, checkDelayMs: 1000 } });
+    suite.net.writeConfig({ ...suite.net.standardList(), cniVersion: '0.4.0' });
+    const s = await start(suite.root, pod('check', [sh('c', 'sleep 60')]), { ...suite.options(), network: { ...suite.net.options, checkDelayMs: 1000 } });
     ipOf(s);
     // Someone removes the pod's default route before the CHECK that follows ADD (1 s later): bridge's CHECK says so.
     execFileSync('nsenter', ['-t', String(s.runtime.sandbox.pid), '-n', 'ip', 'route', 'del', 'default']);
-    await eventually('a NetworkCheckFailed event', async () => events.find((e) => e.reason === 'NetworkCheckFailed') ?? null);
-    expect(events.find((e) => e.reason === 'NetworkCheckFailed')?.message).toMatch(/plugin type="bridge" name=".*" failed \(check\)/);
+    await eventually('a NetworkCheckFailed event', async () => suite.events.find((e) => e.reason === 'NetworkCheckFailed') ?? null);
+    expect(suite.events.find((e) => e.reason === 'NetworkCheckFailed')?.message).toMatch(/plugin type="bridge" name=".*" failed \(check\)/);
     await s.runtime.stop({ force: true });
-    expectNetworkClean(net, root);
+    await expectNetworkClean(suite.net, suite.root);
   });
 
+  it('releases addresses: 60 create/delete cycles on a network whose range holds 14 addresses never run out', async () => {
+    suite.net.remove();
+    suite.net = makeTestNetwork(10 + Math.floor(Math.random() * 200), 28);
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const s = await start(suite.root, pod(`cycle-${i}`, [sh('c', 'sleep 60')]), suite.options());
+      seen.add(ipOf(s));
+      await s.runtime.stop({ force: true });
+    }
+    // host-local hands out the next free address in turn: every usable one was used, and given back.
+    expect(seen.size).toBe(13);
+    expect([...seen].every((ip) => suite.net.contains(ip))).toBe(true);
+    await expectNetworkClean(suite.net, suite.root);
+  }, 120_000);
 });
