@@ -14,6 +14,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { CASES, GROUPS } from './lib/cases.js';
 import { CLI, Context, gitDescribe, loadRuntime, reclaimAbandoned, REPO, tmpfsBase } from './lib/context.js';
+import { cniAvailable } from './lib/network.js';
 import { detectPodman, Podman } from './lib/podman.js';
 import { fsOf, meminfoKiB, mountsUnder, now, setClockTicks } from './lib/proc.js';
 import { fmtRatio, fmtValue, median, pad, padLeft, pairedRatios, summary } from './lib/stats.js';
@@ -65,9 +66,10 @@ function parseOptions(argv) {
 }
 
 /** What exists today. A row whose needs are missing prints n/a and runs as soon as they appear. */
-function probe(rt, podman, ctx) {
+async function probe(rt, podman, ctx) {
   const help = spawnSync(process.execPath, [CLI, 'help'], { encoding: 'utf8' }).stdout ?? '';
   return {
+    cni: await cniAvailable().catch(() => false),
     'cli:run-d': /peapod run\b[^\n]*(\s-d\b|--detach)/.test(help),
     'cli:delete': /peapod delete\b/.test(help),
     'cli:exec': /peapod exec\b/.test(help),
@@ -238,6 +240,8 @@ async function main() {
   const opts = parseOptions(process.argv.slice(2));
   if (process.getuid?.() !== 0) throw new Error('the bench starts real pods: run it as root');
   process.env.PEAPOD_IMAGES ??= join(REPO, '.cache', 'images');
+  // Pods have loopback only unless a row brings the bench's own network (never the host's default).
+  process.env.PEAPOD_NETWORK ??= 'none';
   mkdirSync(process.env.PEAPOD_IMAGES, { recursive: true });
   const log = (m) => process.stderr.write(`${m}\n`);
   const clk = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout);
@@ -287,7 +291,7 @@ async function main() {
         }
       }
     }
-    const probes = probe(rt, podman, ctx);
+    const probes = await probe(rt, podman, ctx);
     log(`peapod bench: ${os.availableParallelism?.() ?? os.cpus().length} CPUs, Linux ${os.release()}, node ${process.version}, ` +
       `runs ${opts.runs}, n ${opts.n}, zombies ${opts.zombies}${opts.quick ? ' (quick)' : ''}`);
     log(`probes: ${Object.entries(probes).map(([k, v]) => `${k}=${v ? 'yes' : 'no'}`).join(' ')}`);

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
 # Installs the Debian packages peapod and its tests use, when they are missing:
 # a C/C++ toolchain for the addon, util-linux (nsenter, unshare, ipcmk) and
-# procps (ps) for the tests. Idempotent; changes nothing when all are there.
+# procps (ps) for the tests, and the pod network: the CNI plugins (bridge,
+# host-local, portmap, firewall in /usr/lib/cni), iptables for portmap and
+# masquerade, iproute2 (ip) for the tests. Idempotent; changes nothing when
+# all are there.
 set -euo pipefail
 
 declare -A wanted=(
   [g++]=g++ [make]=make [python3]=python3
   [nsenter]=util-linux [ipcmk]=util-linux [ps]=procps
   [dpkg-deb]=dpkg [apt-get]=apt
+  [/usr/lib/cni/bridge]=containernetworking-plugins [/usr/lib/cni/portmap]=containernetworking-plugins
+  [iptables]=iptables [ip]=iproute2
 )
 missing=()
 for cmd in "${!wanted[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${wanted[$cmd]}")
+  if [[ $cmd == /* ]]; then [ -x "$cmd" ] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
+  missing+=("${wanted[$cmd]}")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: everything is installed"

@@ -1,5 +1,6 @@
 // Runs once before the suite. Integration tests share one image store so the
-// busybox image is built once per run, not once per test.
+// busybox image is built once per run, not once per test; and no test
+// touches the host's pod network unless it sets up one of its own.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -7,4 +8,7 @@ export default function setup(): void {
   const cache = join(process.cwd(), '.cache', 'images');
   mkdirSync(cache, { recursive: true });
   process.env.PEAPOD_IMAGES = cache;
+  // Pods get loopback only unless a test gives its own network (never the
+  // host's /etc/cni/net.d, nor peapod's default bridge on the host).
+  process.env.PEAPOD_NETWORK ??= 'none';
 }

@@ -37,9 +37,9 @@ function expectSignal(result, names, signal) {
 // ------------------------------------------------------------ samplers
 
 /** pause + 2 containers through the library, then a cooperative delete of the same pod. */
-async function libLifecycle(ctx, paths = ctx.paths, suffix = '') {
+async function libLifecycle(ctx, paths = ctx.paths, suffix = '', options = {}) {
   const t0 = now();
-  const runtime = await ctx.startPod(podSpec(ctx.name('up'), [sleeper('a'), sleeper('b')]), undefined, paths);
+  const runtime = await ctx.startPod(podSpec(ctx.name('up'), [sleeper('a'), sleeper('b')]), undefined, paths, options);
   const up = now() - t0;
   const pauseRss = statusKiB(runtime.sandbox.pid, 'VmRSS');
   const t1 = now();
@@ -437,6 +437,11 @@ export const CASES = [
     sample: (ctx) => libLifecycle(ctx, ctx.tmpfsPaths, '.tmpfs'),
   },
   {
+    id: 'up.lib.net', section: 'pod up', group: 'lifecycle', unit: 'ms', ratioTo: ['up.lib'], needs: ['cni'],
+    label: 'library, with a pod network (CNI: bridge + host-local, portmap, firewall; ratio to no network)',
+    sample: async (ctx) => libLifecycle(ctx, ctx.paths, '.net', { network: (await ctx.network()).options }),
+  },
+  {
     id: 'up.cli.fg', section: 'pod up', group: 'lifecycle', unit: 'ms', ratioTo: ['up.floor'],
     label: 'CLI: peapod run -f (foreground), until "running"',
     sample: cliForeground,
@@ -466,6 +471,10 @@ export const CASES = [
     id: 'delete.lib', section: 'pod delete', by: 'up.lib', unit: 'ms', ratioTo: ['delete.floor'],
     label: 'library: stop(), 2 cooperative containers',
     target: { kind: 'max', value: 10, text: '<= 10 ms' },
+  },
+  {
+    id: 'delete.lib.net', section: 'pod delete', by: 'up.lib.net', unit: 'ms', ratioTo: ['delete.lib'],
+    label: 'library, with the pod network (CNI DEL; ratio to no network)',
   },
   {
     id: 'delete.lib.tmpfs', section: 'pod delete', by: 'up.lib.tmpfs', unit: 'ms', ratioTo: ['delete.floor'],

@@ -198,6 +198,12 @@ export class Context {
     }
   }
 
+  /** The bench's own pod network, made on first use (bench/lib/network.js). */
+  async network() {
+    this.net ??= import('./network.js').then((m) => m.benchNetwork(this.work));
+    return this.net;
+  }
+
   /** A pod name unique in this run (a DNS label). */
   name(prefix) {
     return `${prefix}-${++this.seq}`;
@@ -259,6 +265,8 @@ export class Context {
     await Promise.all(
       [...t.runtimes].map((r) => withTimeout(r.stop({ force: true }), 15_000, `stopping pod ${r.name}`).catch((e) => log(`cleanup: ${e.message}`))),
     );
+    // 1b. The bench's pod network, once its pods are gone.
+    if (this.net) (await this.net).remove(log);
     // 2. Pods started with `peapod run -d`: delete them the way a user would.
     for (const name of t.cliPods) {
       await this.cli(['delete', 'pod', name, '--force', '--root', this.root], { timeoutMs: 15_000, ok: null }).catch((e) => log(`cleanup: ${e.message}`));

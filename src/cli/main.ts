@@ -11,10 +11,11 @@ import { explainCommand } from './explain.js';
 import { getCommand } from './get.js';
 import { inspectCommand } from './inspect.js';
 import { logsCommand } from './logs.js';
+import { portForwardCommand } from './port-forward.js';
 import { runCommand } from './run.js';
 import { topCommand } from './top.js';
 
-const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand].map((c) => [c.name, c]));
+const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand].map((c) => [c.name, c]));
 
 function usage(): string {
   const width = Math.max(...[...commands.values()].map((c) => c.synopsis.length));

@@ -6,7 +6,8 @@
 // pod's /etc/hosts, the termination log), its resources and its effective
 // security context. `run` and `explain` both go through here.
 import { posix } from 'node:path';
-import type { ContainerConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../runtime/api.js';
+import type { ContainerConfig, DNSConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../runtime/api.js';
+import { portMappings } from '../network/host-ports.js';
 import type { PodPaths } from '../runtime/paths.js';
 import { bytes, cpuMillis } from '../spec/quantity.js';
 import type { Container, Pod } from '../spec/types.js';
@@ -25,6 +26,8 @@ export class ContainerConfigError extends Error {
 
 /** Everything of a pod the translation needs besides its manifest. */
 export interface PodContext {
+  /** The resolver configuration the kubelet computed from dnsPolicy and dnsConfig (none: the node's). */
+  dns?: DNSConfig | undefined;
   pod: Pod;
   uid: string;
   hostname: string;
@@ -49,6 +52,8 @@ export function sandboxConfig(ctx: PodContext, attempt: number): PodSandboxConfi
     metadata: { name: pod.metadata.name, uid: ctx.uid, namespace: pod.metadata.namespace ?? 'default', attempt },
     hostname: ctx.hostname,
     logDirectory: logDirectory(ctx.paths),
+    ...(ctx.dns ? { dnsConfig: ctx.dns } : {}),
+    portMappings: portMappings(pod.spec),
     labels: { ...(pod.metadata.labels ?? {}), 'io.kubernetes.pod.name': pod.metadata.name, 'io.kubernetes.pod.uid': ctx.uid },
     annotations: { ...(pod.metadata.annotations ?? {}) },
     linux: {

@@ -2,6 +2,7 @@
 // the plan is built, as the kubelet does.
 import { hostname } from 'node:os';
 import type { Container, Pod } from '../spec/types.js';
+import { hostIPs } from '../network/host-ip.js';
 
 export class FieldRefError extends Error {
   override name = 'FieldRefError';
@@ -20,7 +21,7 @@ export function fieldValue(pod: Pod, uid: string, fieldPath: string): string {
     case 'spec.serviceAccountName':
       return 'default';
     case 'status.hostIP':
-      return '127.0.0.1';
+      return hostIPs()[0] ?? '127.0.0.1';
     case 'status.podIP':
       // No pod network yet: the pod is reachable on its own loopback only.
       return '';

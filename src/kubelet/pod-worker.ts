@@ -7,7 +7,8 @@
 // seven steps when asked, computes the v1 status, records events, and keeps
 // the supervisor's files. Every exit, timer and hook asks for another sync.
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { Server } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -20,7 +21,12 @@ import { hostFs } from '../runtime/host-fs.js';
 import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from '../runtime/logs.js';
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
-import { unmountPodDir, writeHostsFile } from '../runtime/pod-files.js';
+import { unmountPodDir, writeHostsFile, type HostsFileInput } from '../runtime/pod-files.js';
+import type { DNSConfig } from '../runtime/api.js';
+import { hostIPs } from '../network/host-ip.js';
+import { admitHostPorts } from '../network/host-ports.js';
+import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
+import { podDns } from '../network/resolv-conf.js';
 import { processStartTime } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
 import { writeRecord, type PodRecord } from '../runtime/state.js';
@@ -75,6 +81,8 @@ export interface PodOptions {
   nodeAllocatable?: string;
   /** Seconds between two measures of the emptyDirs with a sizeLimit (default 10, or PEAPOD_EVICTION_INTERVAL). */
   evictionInterval?: number;
+  /** The pod network: CNI configuration and plugin directories, DNS (default: PEAPOD_NETWORK, PEAPOD_CNI_*, PEAPOD_CLUSTER_*). */
+  network?: Partial<NetworkOptions>;
 }
 
 /** The kubelet's hostname rule: the host's on its network, else spec.hostname or the name cut to 63 (and any '-' or '.' left at the end). */
@@ -96,6 +104,10 @@ export class PodWorker {
   readonly record: PodRecord;
   private sandboxId: string | undefined;
   private pause: PlanProcess | undefined;
+  private readonly networkOptions: NetworkOptions;
+  /** The node's addresses (status.hostIP), and the pod's DNS settings, decided once. */
+  private readonly hostIPs = hostIPs();
+  private dns: DNSConfig | undefined;
   /** How many sandboxes this pod has had (the CRI's attempt). */
   private sandboxAttempt = 0;
   private readonly createdAt = new Date().toISOString();
@@ -143,8 +155,11 @@ export class PodWorker {
       control: controlSocketPath(this.paths, options.paths.state),
       pod,
     };
+    this.networkOptions = { ...networkOptionsFromEnv(), ...options.network };
     const runtimeOptions: RuntimeOptions = {
       paths: options.paths,
+      network: this.networkOptions,
+      onSandboxEvent: (_id, type, reason, message) => this.event(type, reason, message),
       logRotation: options.logRotation ?? rotationFromEnv(),
       onFacts: (id, now) => this.recordFacts(id, now),
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
@@ -199,7 +214,7 @@ export class PodWorker {
     await claimName(options.paths, worker.paths, worker.name, worker.record);
     try {
       worker.createPodFiles();
-      worker.createSandbox();
+      await worker.createSandbox();
       await worker.startFirst();
     } catch (err) {
       await worker.rollback();
@@ -226,6 +241,7 @@ export class PodWorker {
       hostname: this.hostname,
       paths: this.paths,
       volumes: this.volumes,
+      dns: this.dns,
       cgroupParent: this.options.cgroupParent ?? process.env.PEAPOD_CGROUP_PARENT ?? 'peapod',
       podPidsLimit: this.options.podPidsLimit ?? podPidsLimitFromEnv(),
     };
@@ -235,6 +251,7 @@ export class PodWorker {
   private prepare(): void {
     const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
+    admitHostPorts(this.name, this.pod.spec, livePodSpecs(this.options.paths).filter((p) => p.name !== this.name));
     const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();
     const ctx = this.podContext();
@@ -250,10 +267,24 @@ export class PodWorker {
     for (const c of this.pod.spec.containers) this.app.push(state(c, false));
   }
 
+  private hostsInput(): HostsFileInput {
+    return { hostname: this.hostname, namespace: this.pod.metadata.namespace ?? 'default', spec: this.pod.spec, clusterDomain: this.networkOptions.clusterDomain };
+  }
+
   private createPodFiles(): void {
     const { paths } = this;
     makeDir(paths.data, MODE.podDir);
-    writeHostsFile(paths, this.hostname);
+    writeHostsFile(paths, this.hostsInput(), []);
+    // The kubelet's DNS configurer: dnsPolicy and dnsConfig over the node's or the cluster's resolver.
+    const { settings, warnings } = podDns({
+      spec: this.pod.spec,
+      namespace: this.pod.metadata.namespace ?? 'default',
+      hostResolvConf: existsSync(this.networkOptions.resolvConf) ? readFileSync(this.networkOptions.resolvConf, 'utf8') : '',
+      clusterDNS: this.networkOptions.clusterDNS,
+      clusterDomain: this.networkOptions.clusterDomain,
+    });
+    this.dns = settings;
+    for (const w of warnings) this.event(w.type, w.reason, w.message);
     const fsGroup = this.pod.spec.securityContext?.fsGroup;
     const prepared = prepareVolumes(this.pod.spec.volumes ?? [], (v) => paths.volume(v), fsGroup === undefined ? {} : { fsGroup });
     this.volumes = prepared.volumes;
@@ -262,13 +293,36 @@ export class PodWorker {
     this.event('Normal', 'Scheduled', `Successfully assigned ${this.pod.metadata.namespace ?? 'default'}/${this.name} to this host`);
   }
 
-  private createSandbox(): void {
-    const id = this.runtime.runPodSandbox(sandboxConfig(this.podContext(), this.sandboxAttempt++));
+  /** RunPodSandbox, then the pod's /etc/hosts with the addresses the sandbox got. */
+  private async createSandbox(): Promise<void> {
+    const id = await this.runtime.runPodSandbox(sandboxConfig(this.podContext(), this.sandboxAttempt++));
     this.sandboxId = id;
     const pause = this.runtime.pauseOf(id);
     this.pause = pause;
     this.startTime ??= pause.startedAt.toISOString();
+    writeHostsFile(this.paths, this.hostsInput(), this.podIPs());
     void pause.exited.then(() => this.sync());
+  }
+
+  /** The pod's addresses, as its sandbox says them (none: loopback only; the host's on the host's network). */
+  private podIPs(): string[] {
+    if (this.sandboxId === undefined) return [];
+    try {
+      const { network } = this.runtime.podSandboxStatus(this.sandboxId);
+      return [network.ip, ...network.additionalIps].filter((ip) => ip !== '');
+    } catch {
+      return [];
+    }
+  }
+
+  /** status.hostIP(s) and podIP(s), as the kubelet fills them. */
+  private statusIPs(): Pick<PodStatus, 'hostIP' | 'hostIPs' | 'podIP' | 'podIPs'> {
+    const pods = (this.pod.spec.hostNetwork ? this.hostIPs : this.podIPs()).filter((ip) => isIP(ip) !== 0).map((ip) => ({ ip }));
+    return {
+      hostIP: this.hostIPs[0] ?? '127.0.0.1',
+      hostIPs: this.hostIPs.map((ip) => ({ ip })),
+      ...(pods.length > 0 ? { podIP: pods[0]?.ip as string, podIPs: pods } : {}),
+    };
   }
 
   private async startFirst(): Promise<void> {
@@ -527,7 +581,7 @@ export class PodWorker {
         void this.runtime.removePodSandbox(old).catch((err: unknown) => this.event('Warning', 'FailedKillPod', (err as Error).message));
       }
       if (this.finishing) return;
-      this.createSandbox();
+      await this.createSandbox();
     } catch (err) {
       this.recreating = false;
       this.fail('FailedCreatePodSandBox', err);
@@ -694,6 +748,7 @@ export class PodWorker {
       init: this.init.map((r) => r.status()),
       app: this.app.map((r) => r.status()),
       ...(this.startTime ? { startTime: this.startTime } : {}),
+      network: this.statusIPs(),
       ...(this.failure ? { failure: this.failure } : {}),
       ...(this.lastStatus ? { previous: this.lastStatus } : {}),
       now: new Date().toISOString(),

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareRoots, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { withRootLock } from './root-lock.js';
-import { CLAIM_PREFIX, cleanUp, madeByMe, moveAway, moveAwayData, podState, type Moved } from './stale.js';
+import { CLAIM_PREFIX, cleanUp, madeByMe, moveAway, moveAwayData, podState, reclaimPodNetwork, type Moved } from './stale.js';
 import { writeRecord, type PodRecord } from '../runtime/state.js';
 
 export class PodExistsError extends Error {
@@ -31,6 +31,7 @@ export async function claimName(paths: RuntimePaths, pp: PodPaths, name: string,
     rmSync(staging, { recursive: true, force: true });
   }
   for (const m of moved) await cleanUp(m);
+  if (moved.length > 0) await reclaimPodNetwork(paths, name);
 }
 
 /** Renames the claim into place, taking away a stale pod or tombstone of the name first; returns what it took. */

@@ -18,6 +18,7 @@ import { removePodCgroups } from '../runtime/cgroups/pod.js';
 import { controlSocketPath } from './control.js';
 import { listeningSocket, supervisorOf } from './liveness.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
+import { reclaimNetworks } from '../network/pod-network.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
 import { isRunning, isSameProcess, processStartTime } from '../runtime/proc.js';
 import { withRootLock } from './root-lock.js';
@@ -231,8 +232,17 @@ export async function reclaimPod(paths: RuntimePaths, name: string, options: Rec
     if (found.kind === 'unreadable' && options.unreadable) return moveAway(paths, name, null, false);
     return null;
   });
-  if (moved) await cleanUp(moved);
+  if (moved) {
+    await cleanUp(moved);
+    await reclaimPodNetwork(paths, name);
+  }
   return found;
+}
+
+/** The pod network a dead supervisor attached (CNI DEL); a failure is kept for the next reclaim, and said. */
+export async function reclaimPodNetwork(paths: RuntimePaths, name?: string): Promise<void> {
+  const failures = await reclaimNetworks(paths, name === undefined ? {} : { pod: name, orphans: false });
+  for (const failure of failures) process.stderr.write(`peapod: ${failure}\n`);
 }
 
 /** Leftovers of peapods that died making a claim or a reclaim, taken over and removed. */
@@ -269,6 +279,8 @@ export interface StaleReport {
 export async function reclaimStalePods(paths: RuntimePaths): Promise<StaleReport> {
   const report: StaleReport = { reclaimed: [], unreadable: [] };
   await reclaimLeftovers(paths);
+  // Every attachment no live supervisor owns, a DEL that failed before included.
+  await reclaimPodNetwork(paths);
   const dir = join(paths.state, 'pods');
   if (!existsSync(dir)) return report;
   for (const name of readdirSync(dir)) {

@@ -40,12 +40,21 @@ export interface LinuxContainerResources {
   pidsLimit?: number;
 }
 
+/** A hostPort of the pod, for portmap (the CRI's PortMapping). */
+export interface PortMapping {
+  protocol: 'tcp' | 'udp' | 'sctp';
+  containerPort: number;
+  hostPort: number;
+  hostIP?: string;
+}
+
 export interface PodSandboxConfig {
   metadata: PodSandboxMetadata;
   hostname: string;
   /** Where the containers' logs go: logPath of a container is relative to it. */
   logDirectory: string;
   dnsConfig?: DNSConfig;
+  portMappings: PortMapping[];
   labels: Record<string, string>;
   annotations: Record<string, string>;
   linux: {

@@ -36,6 +36,7 @@ import type { LogListener, LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { PlanProcess } from './process.js';
 import { Sandbox } from './sandbox.js';
+import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
 
 export class NotFoundError extends Error {
   override name = 'NotFoundError';
@@ -58,6 +59,10 @@ export interface RuntimeOptions {
    * goes on (a cgroup about to be made must be findable after a crash).
    */
   onFacts?: (sandboxId: string, now: boolean) => void;
+  /** The pod network's settings (default: PEAPOD_NETWORK, PEAPOD_CNI_*). */
+  network?: NetworkOptions;
+  /** peapod: what a sandbox's network says (its default network, a skipped config, a failed CHECK), for the pod's events. */
+  onSandboxEvent?: (sandboxId: string, type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
 
 /** What the runtime knows of a sandbox that must outlive a crash of this process. */
@@ -71,7 +76,7 @@ export interface SandboxFacts {
 
 /** The CRI's RuntimeService, as the kubelet's half uses it (a fake implements it in unit tests). */
 export interface RuntimeApi {
-  runPodSandbox(config: PodSandboxConfig): string;
+  runPodSandbox(config: PodSandboxConfig): Promise<string>;
   stopPodSandbox(id: string, force?: boolean): Promise<void>;
   removePodSandbox(id: string): Promise<void>;
   podSandboxStatus(id: string): PodSandboxStatus;
@@ -108,9 +113,12 @@ export class RuntimeService implements RuntimeApi {
   /** /dev/null, read-write: stdio of pause and containers' stdin. */
   private nul = -1;
 
+  private readonly network: NetworkOptions;
+
   constructor(private readonly options: RuntimeOptions) {
     this.driver = options.cgroups === undefined ? detectDriver() : options.cgroups;
     this.pauseBinary = options.pauseBinary ?? defaultPause;
+    this.network = options.network ?? networkOptionsFromEnv();
   }
 
   private devNull(): number {
@@ -155,9 +163,21 @@ export class RuntimeService implements RuntimeApi {
     return `${config.linux.cgroupParent}/pod${config.metadata.uid}`;
   }
 
-  runPodSandbox(config: PodSandboxConfig): string {
+  /** RunPodSandbox: the pod's cgroup, its files and /dev/shm, pause, then its network (CNI ADD). All of it, or nothing. */
+  async runPodSandbox(config: PodSandboxConfig): Promise<string> {
     const id = newId();
-    const sandbox = new Sandbox({ id, config, paths: podPaths(this.options.paths, config.metadata.name), pauseBinary: this.pauseBinary, nul: this.devNull() });
+    const sandbox = new Sandbox({
+      id,
+      config,
+      paths: podPaths(this.options.paths, config.metadata.name),
+      pauseBinary: this.pauseBinary,
+      nul: this.devNull(),
+      network: {
+        options: this.network,
+        paths: this.options.paths,
+        event: (type, reason, message) => this.options.onSandboxEvent?.(id, type, reason, message),
+      },
+    });
     this.sandboxes.set(id, sandbox);
     // Findable after a crash before anything exists: the cgroup paths first.
     this.options.onFacts?.(id, true);
@@ -165,11 +185,12 @@ export class RuntimeService implements RuntimeApi {
       sandbox.createCgroups(this.driver, this.cgroupPath(config));
       sandbox.createFiles();
       sandbox.startPause();
+      this.options.onFacts?.(id, false);
+      await sandbox.setUpNetwork();
     } catch (err) {
-      void this.removePodSandbox(id).catch(() => undefined);
+      await this.removePodSandbox(id).catch(() => undefined);
       throw err;
     }
-    this.options.onFacts?.(id, false);
     return id;
   }
 
@@ -186,6 +207,8 @@ export class RuntimeService implements RuntimeApi {
     const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === id);
     await Promise.all(mine.map((c) => c.stop(0)));
     const ended = sandbox.stopPause(force);
+    // DEL through the pinned namespace, which outlives pause.
+    await sandbox.network.tearDown();
     sandbox.removeFiles();
     if (!force) await ended;
   }
@@ -214,7 +237,10 @@ export class RuntimeService implements RuntimeApi {
       sandbox.pause.signal('SIGKILL');
       await sandbox.pause.exited;
     }
-    if (!sandbox.stopped) sandbox.removeFiles();
+    if (!sandbox.stopped) {
+      await sandbox.network.tearDown();
+      sandbox.removeFiles();
+    }
     sandbox.stopped = true;
     this.sandboxes.delete(id);
     if (this.siblings(sandbox).length > 0) return;

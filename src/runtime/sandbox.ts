@@ -11,7 +11,9 @@ import type { NamespaceOption, PodSandboxConfig, PodSandboxStatus } from './api.
 import { nanos } from './api.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
 import { MODE, makeDir } from './modes.js';
-import type { PodPaths } from './paths.js';
+import type { PodPaths, RuntimePaths } from './paths.js';
+import { PodNetwork } from '../network/pod-network.js';
+import type { NetworkOptions } from '../network/options.js';
 import { mountPodShm, unmountPodDir, writeSandboxFiles } from './pod-files.js';
 import { PlanProcess } from './process.js';
 
@@ -35,6 +37,8 @@ export interface SandboxContext {
   pauseBinary: string;
   /** /dev/null, read-write: pause's stdio. */
   nul: number;
+  /** The pod network (CNI): where configurations and plugins are, and who hears what it says. */
+  network: { options: NetworkOptions; paths: RuntimePaths; event(type: 'Normal' | 'Warning', reason: string, message: string): void };
 }
 
 export class Sandbox {
@@ -44,9 +48,24 @@ export class Sandbox {
   pauseCgroup: Cgroup | undefined;
   /** Set once StopPodSandbox has been asked. */
   stopped = false;
+  /** Its network: CNI ADD once pause exists, DEL when it stops. */
+  readonly network: PodNetwork;
   private filesRemoved = false;
 
-  constructor(readonly ctx: SandboxContext) {}
+  constructor(readonly ctx: SandboxContext) {
+    const { metadata, linux, portMappings } = ctx.config;
+    this.network = new PodNetwork({
+      pod: { name: metadata.name, namespace: metadata.namespace, uid: metadata.uid, hostNetwork: linux.securityContext.namespaceOptions.network === 'NODE', portMappings },
+      paths: ctx.network.paths,
+      options: ctx.network.options,
+      event: ctx.network.event,
+    });
+  }
+
+  /** CNI ADD for pause, as it is now; throws with the plugin's message (the network is still torn down at stop). */
+  async setUpNetwork(): Promise<void> {
+    await this.network.setUp(this.pause.pid, this.pause.startTime);
+  }
 
   get id(): string {
     return this.ctx.id;
@@ -127,7 +146,7 @@ export class Sandbox {
       metadata: config.metadata,
       state: this.ready && !this.stopped ? 'SANDBOX_READY' : 'SANDBOX_NOTREADY',
       createdAt: nanos(this.createdAt),
-      network: { ip: '', additionalIps: [] },
+      network: { ip: this.network.podIPs[0] ?? '', additionalIps: this.network.podIPs.slice(1) },
       linux: { namespaces: { options: this.namespaces } },
       labels: config.labels,
       annotations: config.annotations,

@@ -10,6 +10,7 @@ import type {
   EnvVar,
   EnvVarSource,
   ExecAction,
+  HostAlias,
   HostPathVolumeSource,
   HTTPGetAction,
   HTTPHeader,
@@ -18,6 +19,8 @@ import type {
   ObjectFieldSelector,
   ObjectMeta,
   Pod,
+  PodDNSConfig,
+  PodDNSConfigOption,
   PodSecurityContext,
   PodSpec,
   ResourceRequirements,
@@ -68,6 +71,9 @@ export interface Objects {
   Capabilities: Capabilities;
   PodSecurityContext: PodSecurityContext;
   SeccompProfile: SeccompProfile;
+  HostAlias: HostAlias;
+  PodDNSConfig: PodDNSConfig;
+  PodDNSConfigOption: PodDNSConfigOption;
 }
 
 export type ObjectName = keyof Objects;
@@ -105,6 +111,8 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     hostIPC: boolean,
     securityContext: object('PodSecurityContext'),
     dnsPolicy: string,
+    dnsConfig: object('PodDNSConfig'),
+    hostAliases: list('HostAlias'),
   },
   Container: {
     name: string,
@@ -172,6 +180,9 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     seccompProfile: object('SeccompProfile'),
   },
   SeccompProfile: { type: string, localhostProfile: string },
+  HostAlias: { ip: string, hostnames: strings },
+  PodDNSConfig: { nameservers: strings, searches: strings, options: list('PodDNSConfigOption') },
+  PodDNSConfigOption: { name: string, value: string },
 };
 
 /** What people call these types in messages ("a Container field"). */
@@ -199,4 +210,7 @@ export const TYPE_LABEL: { readonly [N in ObjectName]: string } = {
   Capabilities: 'capabilities',
   PodSecurityContext: 'the pod securityContext',
   SeccompProfile: 'seccompProfile',
+  HostAlias: 'a hostAliases entry',
+  PodDNSConfig: 'dnsConfig',
+  PodDNSConfigOption: 'a dnsConfig option',
 };

@@ -168,6 +168,24 @@ export interface Volume {
   hostPath?: HostPathVolumeSource;
 }
 
+/** An extra /etc/hosts entry (the kubelet appends them after the pod's own). */
+export interface HostAlias {
+  ip: string;
+  hostnames?: string[];
+}
+
+export interface PodDNSConfigOption {
+  name: string;
+  value?: string;
+}
+
+/** Merged into what dnsPolicy gives (all of it with dnsPolicy None). */
+export interface PodDNSConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: PodDNSConfigOption[];
+}
+
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
@@ -183,6 +201,8 @@ export interface PodSpec {
   hostIPC?: boolean;
   securityContext?: PodSecurityContext;
   dnsPolicy?: 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+  dnsConfig?: PodDNSConfig;
+  hostAliases?: HostAlias[];
 }
 
 export interface Pod {

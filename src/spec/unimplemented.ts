@@ -107,8 +107,6 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
       harmless: is(true),
     },
     imagePullSecrets: { shape: 'list', note: 'images come from the local image store, nothing is pulled with credentials' },
-    dnsConfig: { shape: 'map', note: "/etc/resolv.conf is made from the host's" },
-    hostAliases: { shape: 'list', note: 'no extra entries are written to /etc/hosts' },
     runtimeClassName: { shape: 'string', note: 'there is one runtime, peapod itself' },
     enableServiceLinks: {
       shape: 'boolean',
@@ -200,6 +198,9 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
     windowsOptions: { shape: 'map', note: 'only Linux pods run here' },
   },
   SeccompProfile: {},
+  HostAlias: {},
+  PodDNSConfig: {},
+  PodDNSConfigOption: {},
 };
 
 /** Resource names Kubernetes knows that peapod does not limit. */

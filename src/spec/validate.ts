@@ -14,6 +14,7 @@ import {
 } from './names.js';
 import { checkQuantity } from './resources.js';
 import { checkSeccompProfile } from './seccomp.js';
+import { checkDnsConfig, checkHostAliases } from './dns.js';
 import type { HostPathType, ObjectMeta, Pod, PodSecurityContext, PodSpec, RestartPolicy, Volume } from './types.js';
 import { SUPPORTED_VOLUME_SOURCES, UNSUPPORTED_VOLUME_SOURCES } from './unimplemented.js';
 
@@ -95,6 +96,8 @@ function checkSpec(ctx: DocContext, path: string, spec: Loose<PodSpec> | undefin
   if (spec.dnsPolicy === 'None' && !ctx.has(field(path, 'dnsConfig'))) {
     ctx.error(field(path, 'dnsPolicy'), 'dnsPolicy None needs spec.dnsConfig; use Default to take the host\'s resolv.conf');
   }
+  checkDnsConfig(ctx, path, spec);
+  checkHostAliases(ctx, field(path, 'hostAliases'), spec.hostAliases);
   const grace = spec.terminationGracePeriodSeconds;
   if (grace !== undefined && grace < 0) {
     ctx.error(field(path, 'terminationGracePeriodSeconds'), `must be greater than or equal to 0, got ${grace}`);

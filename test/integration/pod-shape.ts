@@ -47,7 +47,7 @@ export function expectV1PodShape(pod: { apiVersion: string; kind: string; metada
   keysWithin(m, ['name', 'namespace', 'uid', 'labels', 'annotations', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'], 'metadata');
   time(m.creationTimestamp, 'metadata.creationTimestamp');
   const s = pod.status as Record<string, unknown>;
-  keysWithin(s, ['phase', 'conditions', 'message', 'reason', 'hostIP', 'podIP', 'podIPs', 'startTime', 'initContainerStatuses', 'containerStatuses', 'qosClass'], 'status');
+  keysWithin(s, ['phase', 'conditions', 'message', 'reason', 'hostIP', 'hostIPs', 'podIP', 'podIPs', 'startTime', 'initContainerStatuses', 'containerStatuses', 'qosClass'], 'status');
   expect(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']).toContain(s.phase);
   expect(['Guaranteed', 'Burstable', 'BestEffort']).toContain(s.qosClass);
   for (const c of s.conditions as Array<Record<string, unknown>>) {

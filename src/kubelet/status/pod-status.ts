@@ -10,6 +10,8 @@ export interface PodObservation {
   init: ContainerStatus[];
   app: ContainerStatus[];
   startTime?: string;
+  /** The node's and the pod's addresses (loopback only: no podIP). */
+  network?: Pick<PodStatus, 'hostIP' | 'hostIPs' | 'podIP' | 'podIPs'>;
   /** Set when the runtime ends the pod for a reason of its own (DeadlineExceeded, ...). */
   failure?: { reason: string; message: string };
   previous?: PodStatus;
@@ -64,7 +66,9 @@ export function podStatus(o: PodObservation): PodStatus {
     ],
     ...(reason ? { reason } : {}),
     ...(message ? { message } : {}),
-    hostIP: '127.0.0.1',
+    hostIP: o.network?.hostIP ?? '127.0.0.1',
+    ...(o.network?.hostIPs ? { hostIPs: o.network.hostIPs } : {}),
+    ...(o.network?.podIP ? { podIP: o.network.podIP, podIPs: o.network.podIPs ?? [{ ip: o.network.podIP }] } : {}),
     ...(o.startTime ? { startTime: o.startTime } : {}),
     ...(o.init.length > 0 ? { initContainerStatuses: o.init } : {}),
     containerStatuses: o.app,
