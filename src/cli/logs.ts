@@ -193,7 +193,7 @@ async function run(argv: readonly string[]): Promise<number> {
  * rotation renames them; one renamed between listing and reading waits for
  * the next look.
  */
-function followOnce(live: string, seen: { ino: number; offset: number }, emit: (text: string) => void): { ino: number; offset: number } {
+export function followOnce(live: string, seen: { ino: number; offset: number }, emit: (text: string) => void): { ino: number; offset: number } {
   const files = logFiles(live).map((path) => ({ path, ino: inode(path) }));
   let at = seen.ino === -1 ? files.length - 1 : files.findIndex((f) => f.ino === seen.ino);
   // The file last read was rotated out of existence (max files): go on from the oldest left.

@@ -13,8 +13,9 @@ import { inspectCommand } from './inspect.js';
 import { logsCommand } from './logs.js';
 import { runCommand } from './run.js';
 import { topCommand } from './top.js';
+import { uiCommand } from './ui.js';
 
-const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand].map((c) => [c.name, c]));
+const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, uiCommand].map((c) => [c.name, c]));
 
 function usage(): string {
   const width = Math.max(...[...commands.values()].map((c) => c.synopsis.length));
