@@ -114,6 +114,8 @@ const BAR_HEIGHT = 32;
 const BAND_GAP = 8;
 const VOLUME_LANE = 76;
 const DISK_HEIGHT = 48;
+/** How far right of its line a mount's label starts. */
+export const JOIN_LABEL_OFFSET = 5;
 
 /** How many characters fit in `width` pixels, with a little room on each side. */
 export function fits(width: number): number {
@@ -397,6 +399,8 @@ export function figureOf(v: PodInspection): Figure {
   const legendY = y + LINE;
   y += legend.length * LINE + MARGIN;
   const textWidth = Math.max(...captions.map((c) => c.text.length), ...legend.map((l) => l.text.length + 3)) * CHAR_WIDTH;
-  const width = Math.ceil(Math.max(colX(cols.length) + MARGIN, MARGIN * 2 + textWidth));
+  // A mount's label runs right of its line, past the last column when that column mounts the volume.
+  const labelsEnd = Math.max(0, ...volumes.flatMap((d) => d.joins.map((j) => j.x + JOIN_LABEL_OFFSET + j.label.length * CHAR_WIDTH)));
+  const width = Math.ceil(Math.max(colX(cols.length) + MARGIN, MARGIN * 2 + textWidth, labelsEnd + MARGIN));
   return { width, height: Math.ceil(y), name: v.metadata.name, captions, groups, processes, lifelines, bands, volumes, legend, legendY };
 }

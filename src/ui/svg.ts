@@ -4,7 +4,7 @@
 // <g> whose data-* attributes carry its pids and inodes, for the page to
 // act on and for tests to check against /proc; <title> holds the full text.
 import type { PodInspection } from '../runtime/inspect.js';
-import { figureOf, FONT_SIZE, LINE, type Figure, type GroupBox, type LegendItem, type NamespaceBar, type ProcessBox, type Role, type Scope, type VolumeDisk } from './figure.js';
+import { figureOf, FONT_SIZE, JOIN_LABEL_OFFSET, LINE, type Figure, type GroupBox, type LegendItem, type NamespaceBar, type ProcessBox, type Role, type Scope, type VolumeDisk } from './figure.js';
 import { escapeXml } from './text.js';
 
 const FONT = "'DejaVu Sans Mono', Menlo, Consolas, monospace";
@@ -92,7 +92,7 @@ function disk(d: VolumeDisk): string {
   const joins = d.joins
     .map((j) => {
       const line = `<line${attrs({ x1: j.x, y1: j.y1, x2: j.x, y2: d.y + ry, stroke: style.stroke, 'stroke-width': 1.5, 'stroke-dasharray': j.readOnly ? '3 2' : undefined })}/>`;
-      const label = text(j.x + 5, d.y - 6, j.label, { fill: style.stroke });
+      const label = text(j.x + JOIN_LABEL_OFFSET, d.y - 6, j.label, { fill: style.stroke });
       return `<g${attrs({ class: 'mount', 'data-container': j.container, 'data-mount-path': j.mountPath, 'data-read-only': String(j.readOnly) })}>${line}${label}</g>`;
     })
     .join('');

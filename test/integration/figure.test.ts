@@ -111,6 +111,16 @@ describe.skipIf(!isRoot)('peapod inspect -o svg (root, real kernel)', () => {
     await s.runtime.stop({ force: true });
   });
 
+  it("puts a hostNetwork pod in the host's network bar, with the inode /proc shows for the host", async () => {
+    const s = await start(root, pod('hostnet', [sh('only', 'exec sleep 303')], [], { hostNetwork: true }));
+    const pause = s.runtime.sandbox.pid;
+    const only = containerPid(s, 'only');
+    const net = groupsOf(await inspect(root, 'hostnet', 'svg'), 'namespace').filter((b) => b['data-kind'] === 'net');
+    expect(nsInode(pause, 'net')).toBe(nsInode(process.pid, 'net'));
+    expect(net).toEqual([{ 'data-kind': 'net', 'data-inode': String(nsInode(process.pid, 'net')), 'data-scope': 'host', 'data-pids': `${pause} ${only}`, 'data-host': 'true' }]);
+    await s.runtime.stop({ force: true });
+  });
+
   it('refuses an unknown output format, naming the ones there are', async () => {
     const run = await execFileP(process.execPath, [bin, 'inspect', 'x', '-o', 'png', '--root', root.dir]).catch((e: { code: number; stderr: string }) => e);
     expect(run).toMatchObject({ code: 2 });

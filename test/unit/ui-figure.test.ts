@@ -5,7 +5,7 @@
 // overlaps for ten containers.
 import { describe, expect, it } from 'vitest';
 import { NAMESPACE_KINDS } from '../../src/runtime/inspect.js';
-import { CHAR_WIDTH, figureOf, type Rect } from '../../src/ui/figure.js';
+import { CHAR_WIDTH, figureOf, JOIN_LABEL_OFFSET, type Rect } from '../../src/ui/figure.js';
 import { podHtml } from '../../src/ui/html.js';
 import { podSvg } from '../../src/ui/svg.js';
 import { cutEnd, cutStart, formatBytes, formatCpu, limitParts } from '../../src/ui/text.js';
@@ -102,7 +102,9 @@ describe('the figure (inspect -o svg)', () => {
     for (const [i, a] of boxes.entries()) for (const b of boxes.slice(i + 1)) expect(overlap(a, b), `${JSON.stringify(a)} / ${JSON.stringify(b)}`).toBe(false);
     const bars = f.bands.flatMap((b) => b.bars);
     for (const [i, a] of bars.entries()) for (const b of bars.slice(i + 1)) expect(overlap(a, b)).toBe(false);
-    expect(f.volumes.flatMap((v) => v.joins)).toHaveLength(10);
+    const joins = f.volumes.flatMap((v) => v.joins);
+    expect(joins).toHaveLength(10);
+    for (const j of joins) expect(j.x + JOIN_LABEL_OFFSET + j.label.length * CHAR_WIDTH, j.label).toBeLessThanOrEqual(f.width);
     for (const r of [...boxes, ...bars, ...f.volumes]) {
       expect(r.x + r.w).toBeLessThanOrEqual(f.width);
       expect(r.y + r.h).toBeLessThanOrEqual(f.height);
