@@ -441,7 +441,7 @@ function abbreviate(line: string, abbrevs: ReadonlyArray<[string, string, string
   return out;
 }
 
-function renderProcess(p: ExplainedProcess, e: PodExplanation): string[] {
+export function renderProcess(p: ExplainedProcess, e: PodExplanation): string[] {
   const image = p.image ? ` (image ${p.image.ref}${p.image.inStore ? '' : ', not in the store yet'})` : '';
   const out = [p.role === 'sandbox' ? `== ${p.name}: ${ROLE[p.role]} ==` : `== ${ROLE[p.role]} ${p.name}${image} ==`];
   if (!p.plan) {

@@ -3,7 +3,8 @@
 // process, one column per kind of namespace, and a cell that says "=pause"
 // where the process shares pause's namespace, and a column for its seccomp
 // mode. Then each container's seccomp profile and the mounts it sees.
-// `-o json` gives the same for tools.
+// `-o json` gives the same for tools; `-o svg` draws the seed's figure from
+// it, `-o html` puts that figure and this table in one file.
 import {
   inspectPod,
   NAMESPACE_KINDS,
@@ -15,10 +16,13 @@ import {
   type Sharing,
 } from '../runtime/inspect.js';
 import { runtimePaths } from '../runtime/paths.js';
+import { podHtml } from '../ui/html.js';
+import { podSvg } from '../ui/svg.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { serialize, table } from './format.js';
 
-const USAGE = 'usage: peapod inspect NAME [-o json|yaml] [--root DIR]';
+const USAGE = 'usage: peapod inspect NAME [-o json|yaml|svg|html] [--root DIR]';
+const FORMATS = ['json', 'yaml', 'svg', 'html'] as const;
 const COMMAND_WIDTH = 60;
 
 function cut(text: string, width: number): string {
@@ -159,17 +163,22 @@ async function run(argv: readonly string[]): Promise<number> {
   const names = args.positionals[0] === 'pod' && args.positionals.length === 2 ? args.positionals.slice(1) : args.positionals;
   if (names.length !== 1) throw new UsageError(`inspect takes one pod name\n${USAGE}`);
   const output = stringFlag(args, 'output');
-  if (output !== undefined && output !== 'json' && output !== 'yaml') {
-    throw new UsageError(`unable to match a printer suitable for the output format "${output}", allowed formats are: json,yaml`);
+  if (output !== undefined && !(FORMATS as readonly string[]).includes(output)) {
+    throw new UsageError(`unable to match a printer suitable for the output format "${output}", allowed formats are: ${FORMATS.join(',')}`);
   }
   const view = inspectPod(runtimePaths({ root: stringFlag(args, 'root') }), names[0] as string);
-  process.stdout.write(output ? serialize(view, output) : renderInspection(view));
+  process.stdout.write(
+    output === 'svg' ? podSvg(view)
+    : output === 'html' ? podHtml(view, renderInspection(view))
+    : output === 'json' || output === 'yaml' ? serialize(view, output)
+    : renderInspection(view),
+  );
   return 0;
 }
 
 export const inspectCommand: Command = {
   name: 'inspect',
-  synopsis: 'peapod inspect NAME [-o json]',
+  synopsis: 'peapod inspect NAME [-o json|svg|html]',
   summary: 'the pod as namespaces: pause and every process, side by side',
   help: `${USAGE}
 
@@ -184,7 +193,11 @@ each container: its overlay root, /proc, /dev, the pod's
 /dev/shm and files, its volumes, and where each comes from on the host.
 Needs root (reading another user's /proc/PID/ns does).
 
-  -o, --output json|yaml   the same, as data
+  -o, --output json|yaml   the same, as data (with the pod's volumes, cgroup limits and IP)
+  -o svg                   the pod as a figure: a column per process, a band per kind of
+                           namespace, each namespace one bar joined by the processes in it
+                           (its inode as label), the volumes as disks with their host paths
+  -o html                  that figure and the table above, in one self-contained file
   --root DIR               state root (default /run/peapod; $PEAPOD_ROOT)`,
   run,
 };

@@ -14,8 +14,9 @@ import { logsCommand } from './logs.js';
 import { portForwardCommand } from './port-forward.js';
 import { runCommand } from './run.js';
 import { topCommand } from './top.js';
+import { uiCommand } from './ui.js';
 
-const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand].map((c) => [c.name, c]));
+const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand, uiCommand].map((c) => [c.name, c]));
 
 function usage(): string {
   const width = Math.max(...[...commands.values()].map((c) => c.synopsis.length));

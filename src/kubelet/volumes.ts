@@ -6,7 +6,7 @@
 import { chmodSync, chownSync, closeSync, existsSync, rmSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
-import type { PreparedVolume } from '../runtime/types.js';
+import type { PreparedVolume } from './types.js';
 import { bytes, QuantityError } from '../spec/quantity.js';
 import type { HostPathType, Volume } from '../spec/types.js';
 import { makeDir, MODE, octal, openWithMode } from '../runtime/modes.js';

@@ -1,7 +1,9 @@
 // The pod as the kernel sees it, read live from /proc: for pause and every
 // process of every container, its pids (on the host and in the pod) and the
 // inode of each of its namespaces, its seccomp mode; the mounts of each
-// container, and which seccomp profile it was given. Two
+// container, and which seccomp profile it was given; the pod's volumes with
+// their host paths, the cgroup limits of the pod and of each container, and
+// the pod's IP when it has one. Two
 // processes share a namespace exactly when /proc/PID/ns/KIND has the same
 // inode for both: that is the whole trick of a pod, and what `peapod
 // inspect` shows. Never writes, never signals.
@@ -11,7 +13,8 @@ import { describeSeccomp, describeProfile } from '../plan/seccomp.js';
 import { containerSecurityContext } from '../kubelet/security-context.js';
 import type { Container } from '../spec/types.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../kubelet/container-config.js';
-import type { RuntimePaths } from './paths.js';
+import { cgroupLimitsOf, type CgroupLimits } from './inspect-cgroups.js';
+import { podPaths, type RuntimePaths } from './paths.js';
 import type { PodObject } from '../kubelet/types.js';
 import { isSameProcess, namespaceInode, pidsInNamespace } from './proc.js';
 import { getStoredPod, type StoredPod } from '../node/store.js';
@@ -96,6 +99,19 @@ export interface ContainerView {
   /** The main process first, then every other process in its mount namespace, by pid. */
   processes: ProcessView[];
   mounts: MountView[];
+  /** The limits of the cgroup its main process is in (null: not running, or the pod has no cgroups). */
+  cgroup: CgroupLimits | null;
+}
+
+/** A volume of the pod: where it is on the host, and who mounts it where. */
+export interface VolumeView {
+  name: string;
+  source: 'emptyDir' | 'hostPath' | 'unknown';
+  /** emptyDir's medium: "Memory" is a tmpfs. */
+  medium?: string;
+  /** The directory (or file) on the host. */
+  hostPath: string | null;
+  mounts: Array<{ container: string; mountPath: string; readOnly: boolean; subPath?: string }>;
 }
 
 export interface Sharing {
@@ -120,6 +136,11 @@ export interface PodInspection {
   pause: ProcessView & { mounts: MountView[] };
   containers: ContainerView[];
   sharing: Sharing;
+  volumes: VolumeView[];
+  /** status.podIP: null while the pod has only its own loopback. */
+  podIP: string | null;
+  /** The pod's cgroup (its containers' parent) and its limits; null when the pod has none. */
+  cgroup: CgroupLimits | null;
 }
 
 export class PodNotRunningError extends Error {
@@ -419,7 +440,7 @@ export function inspectPod(paths: RuntimePaths, name: string): PodInspection {
     // What was applied (the record keeps it), else what the spec asks for.
     const applied = record.containers[c.name]?.security?.seccomp;
     const seccompProfile = applied ? describeSeccomp(applied) : describeProfile(safeSecurityContext(c, spec));
-    const view: ContainerView = { name: c.name, init, ...stateOf(statuses.get(c.name)), seccompProfile, mainPid: null, processes: [], mounts: [] };
+    const view: ContainerView = { name: c.name, init, ...stateOf(statuses.get(c.name)), seccompProfile, mainPid: null, processes: [], mounts: [], cgroup: null };
     containers.push(view);
     const main = record.containers[c.name];
     if (!main || !isSameProcess(main.pid, main.startTime)) continue;
@@ -439,6 +460,7 @@ export function inspectPod(paths: RuntimePaths, name: string): PodInspection {
       }
     }
     view.mounts = mountsOf(main.pid, mountContext(c, volumes), hostMounts);
+    if (record.cgroups) view.cgroup = cgroupLimitsOf(main.pid, hostMounts);
   }
 
   const mains = containers.flatMap((c) => (c.processes[0] ? [c.processes[0].namespaces] : []));
@@ -452,5 +474,31 @@ export function inspectPod(paths: RuntimePaths, name: string): PodInspection {
     pause,
     containers,
     sharing: summarize(hostNs, pause.namespaces, mains),
+    volumes: volumeViews(spec, podPaths(paths, name).volume),
+    podIP: object?.status?.podIP ?? null,
+    cgroup: podCgroup(sandbox.pid, record.cgroups?.pod, hostMounts),
   };
+}
+
+/** The pod's volumes as the spec declares them, with the host side each is made from. */
+function volumeViews(spec: PodObject['spec'], emptyDirPath: (name: string) => string): VolumeView[] {
+  const containers = [...(spec.initContainers ?? []), ...spec.containers];
+  return (spec.volumes ?? []).map((v) => ({
+    name: v.name,
+    source: v.emptyDir ? 'emptyDir' : v.hostPath ? 'hostPath' : 'unknown',
+    ...(v.emptyDir?.medium ? { medium: v.emptyDir.medium } : {}),
+    hostPath: v.emptyDir ? emptyDirPath(v.name) : (v.hostPath?.path ?? null),
+    mounts: containers.flatMap((c) =>
+      (c.volumeMounts ?? [])
+        .filter((m) => m.name === v.name)
+        .map((m) => ({ container: c.name, mountPath: m.mountPath, readOnly: m.readOnly === true, ...(m.subPath ? { subPath: m.subPath } : {}) })),
+    ),
+  }));
+}
+
+/** The pod's cgroup: pause's parent, when that is the cgroup peapod made for the pod (`peapod/pod<uid>`). */
+function podCgroup(pausePid: number, recorded: string | undefined, mounts: readonly MountinfoEntry[]): CgroupLimits | null {
+  if (!recorded) return null;
+  const limits = cgroupLimitsOf(pausePid, mounts, 1);
+  return limits && `${limits.path}/`.includes(`/${recorded}/`) ? limits : null;
 }

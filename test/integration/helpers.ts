@@ -88,6 +88,20 @@ export function nsInode(pid: number, ns: string): number {
   return statSync(`/proc/${pid}/ns/${ns}`).ino;
 }
 
+/** Pids whose mount namespace is `inode`, straight from /proc: the processes of one container. */
+export function pidsWithMnt(inode: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return nsInode(pid, 'mnt') === inode;
+      } catch {
+        return false;
+      }
+    });
+}
+
 export async function waitFor(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!test()) {

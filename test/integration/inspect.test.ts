@@ -3,12 +3,12 @@
 // process, as a user would run it, and every pid and inode it lists is
 // checked against /proc.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { PodInspection, ProcessView } from '../../src/runtime/inspect.js';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');
@@ -22,20 +22,6 @@ async function peapod(root: TestRoot, args: string[]): Promise<{ code: number; s
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
-}
-
-/** Pids whose mount namespace is `inode`, straight from /proc. */
-function pidsWithMnt(inode: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return nsInode(pid, 'mnt') === inode;
-      } catch {
-        return false;
-      }
-    });
 }
 
 /** The process's pid in its innermost PID namespace, from the kernel. */
