@@ -14,7 +14,7 @@ import {
   type PodInspection,
   type ProcessView,
   type Sharing,
-} from '../runtime/inspect.js';
+} from '../node/inspect.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { podHtml } from '../ui/html.js';
 import { podSvg } from '../ui/svg.js';

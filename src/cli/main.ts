@@ -2,7 +2,7 @@
 // a module exporting a Command; this table is the whole CLI.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../package.js';
 import { UsageError, type Command } from './args.js';
 import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';

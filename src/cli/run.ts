@@ -11,7 +11,7 @@ import { backoffFromEnv } from '../kubelet/backoff.js';
 import { spawn } from 'node:child_process';
 import { closeSync, createWriteStream, writeSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../package.js';
 import type { Readable } from 'node:stream';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 

@@ -1,7 +1,7 @@
 // `peapod ui`: the pods in a browser, live. A small read-only web server on
 // 127.0.0.1 with a random token in its URL; it runs until Ctrl-C.
 import { join } from 'node:path';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../package.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { listStoredPods } from '../node/store.js';
 import { startUiServer } from '../ui/server.js';

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../native/addon.js';
+import { packageRoot } from '../package.js';
 import { makeDir, MODE } from '../runtime/modes.js';
 
 export interface ImageConfig {

@@ -5,13 +5,17 @@
 // $(VAR) and fieldRef resolved, its mounts as host paths (volumes, the
 // pod's /etc/hosts, the termination log), its resources and its effective
 // security context. `run` and `explain` both go through here.
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { posix } from 'node:path';
 import type { ContainerConfig, DNSConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../runtime/api.js';
 import { portMappings } from '../network/host-ports.js';
+import type { NetworkOptions } from '../network/options.js';
+import { podDns, type DnsWarning } from '../network/resolv-conf.js';
 import type { PodPaths } from '../runtime/paths.js';
 import { bytes, cpuMillis } from '../spec/quantity.js';
 import type { Container, Pod } from '../spec/types.js';
-import { podLimits } from '../runtime/cgroups/pod.js';
+import { cgroupParentFromEnv, podLimits, podPidsLimitFromEnv } from './resources.js';
 import { resolveEnv } from './env.js';
 import { expandReferences } from './expansion.js';
 import { containerSecurityContext, namespaceOptions } from './security-context.js';
@@ -38,6 +42,42 @@ export interface PodContext {
   podPidsLimit: number;
   /** Where Localhost seccomp profiles are (default: $PEAPOD_SECCOMP_ROOT or /var/lib/peapod/seccomp). */
   seccompRoot?: string;
+}
+
+/** The kubelet's hostname rule: the host's on its network, else spec.hostname or the name cut to 63 (and any '-' or '.' left at the end). */
+export function podHostname(pod: Pod): string {
+  return pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name.slice(0, 63).replace(/[-.]+$/, ''));
+}
+
+/** The kubelet's DNS configurer: dnsPolicy and dnsConfig over the node's resolver or the cluster's. */
+export function podDnsConfig(pod: Pod, network: NetworkOptions): { settings: DNSConfig; warnings: DnsWarning[] } {
+  return podDns({
+    spec: pod.spec,
+    namespace: pod.metadata.namespace ?? 'default',
+    hostResolvConf: existsSync(network.resolvConf) ? readFileSync(network.resolvConf, 'utf8') : '',
+    clusterDNS: network.clusterDNS,
+    clusterDomain: network.clusterDomain,
+  });
+}
+
+/**
+ * The one way a PodContext is made, by `run` (the pod worker) and `explain`
+ * alike: the hostname rule and the node's defaults are applied here only.
+ */
+export function podContext(
+  pod: Pod,
+  inputs: Pick<PodContext, 'uid' | 'paths' | 'volumes' | 'dns'> & { cgroupParent?: string | undefined; podPidsLimit?: number | undefined },
+): PodContext {
+  return {
+    pod,
+    uid: inputs.uid,
+    hostname: podHostname(pod),
+    paths: inputs.paths,
+    volumes: inputs.volumes,
+    dns: inputs.dns,
+    cgroupParent: inputs.cgroupParent ?? cgroupParentFromEnv(),
+    podPidsLimit: inputs.podPidsLimit ?? podPidsLimitFromEnv(),
+  };
 }
 
 /** The pod's containers' logs: <logDirectory>/<container>/<attempt>.log, as the kubelet lays them out. */

@@ -67,8 +67,9 @@ function initActions(o: ObservedPod, actions: PodAction[]): boolean {
 /** App containers in order; a postStart hook holds back the ones after it. */
 function appActions(o: ObservedPod, actions: PodAction[]): void {
   for (const c of o.app) {
-    if (c.running) continue;
+    // A postStart hook in flight holds back everything after it, as the kubelet's sync waits for it.
     if (c.busy) return;
+    if (c.running) continue;
     if (!c.exited || c.restartAt === 0) {
       actions.push({ type: 'StartContainer', name: c.name });
       if (c.hasPostStart) return;

@@ -7,29 +7,27 @@
 // seven steps when asked, computes the v1 status, records events, and keeps
 // the supervisor's files. Every exit, timer and hook asks for another sync.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Server } from 'node:net';
-import { hostname as osHostname } from 'node:os';
 import { dirname } from 'node:path';
 import { resolveImage, type Image } from '../image/store.js';
 import { SpawnError } from '../native/addon.js';
-import { NotFoundError, RuntimeService, type RuntimeOptions } from '../runtime/runtime-service.js';
-import { podPidsLimitFromEnv } from '../runtime/cgroups/pod.js';
+import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, type SandboxProcess } from '../runtime/runtime-service.js';
 import type { CgroupDriver } from '../runtime/cgroups/types.js';
 import { hostFs } from '../runtime/host-fs.js';
 import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from '../runtime/logs.js';
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
-import { unmountPodDir, writeHostsFile, type HostsFileInput } from '../runtime/pod-files.js';
+import { unmountPodDir } from '../runtime/pod-files.js';
+import { writeHostsFile, type HostsFileInput } from './hosts-file.js';
 import type { DNSConfig } from '../runtime/api.js';
 import { hostIPs } from '../network/host-ip.js';
 import { admitHostPorts } from '../network/host-ports.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
-import { podDns } from '../network/resolv-conf.js';
 import { processStartTime } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
-import { writeRecord, type PodRecord } from '../runtime/state.js';
+import { writeRecord, type PodRecord } from '../node/state.js';
 import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.js';
 import type { Pod } from '../spec/types.js';
 import { claimName } from '../node/claim.js';
@@ -38,7 +36,7 @@ import { RETRY_MS, StateWriter } from '../node/state-writer.js';
 import { livePodSpecs } from '../node/store.js';
 import { admit, nodeAllocatable } from './admission.js';
 import { backoffFromEnv, type BackoffConfig } from './backoff.js';
-import { containerConfig, sandboxConfig, type PodContext } from './container-config.js';
+import { containerConfig, podContext, podDnsConfig, podHostname, sandboxConfig, type PodContext } from './container-config.js';
 import { ContainerState } from './container-state.js';
 import { EventLog, type PodEvent } from './events.js';
 import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
@@ -83,11 +81,10 @@ export interface PodOptions {
   evictionInterval?: number;
   /** The pod network: CNI configuration and plugin directories, DNS (default: PEAPOD_NETWORK, PEAPOD_CNI_*, PEAPOD_CLUSTER_*). */
   network?: Partial<NetworkOptions>;
-}
-
-/** The kubelet's hostname rule: the host's on its network, else spec.hostname or the name cut to 63 (and any '-' or '.' left at the end). */
-export function podHostname(pod: Pod): string {
-  return pod.spec.hostNetwork ? osHostname() : (pod.spec.hostname ?? pod.metadata.name.slice(0, 63).replace(/[-.]+$/, ''));
+  /** The runtime layer under this pod (RuntimeService; a fake in the worker's unit tests). */
+  runtime?: (options: RuntimeOptions) => NodeRuntime;
+  /** An image by reference (the image store under paths.images by default). */
+  resolveImage?: (ref: string) => Image;
 }
 
 export class PodWorker {
@@ -99,11 +96,11 @@ export class PodWorker {
   readonly app: ContainerState[] = [];
   readonly events = new EventLog();
   /** The runtime layer this pod's sandbox and containers live in. */
-  readonly runtime: RuntimeService;
+  readonly runtime: NodeRuntime;
   readonly done: Promise<PodResult>;
   readonly record: PodRecord;
   private sandboxId: string | undefined;
-  private pause: PlanProcess | undefined;
+  private pause: SandboxProcess | undefined;
   private readonly networkOptions: NetworkOptions;
   /** The node's addresses (status.hostIP), and the pod's DNS settings, decided once. */
   private readonly hostIPs = hostIPs();
@@ -166,7 +163,7 @@ export class PodWorker {
       ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
     };
-    this.runtime = new RuntimeService(runtimeOptions);
+    this.runtime = options.runtime ? options.runtime(runtimeOptions) : new RuntimeService(runtimeOptions);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -184,12 +181,12 @@ export class PodWorker {
   }
 
   /** pause of the current sandbox, or of the last one (for tools and tests: its pid, its exit). */
-  get sandbox(): PlanProcess {
-    return this.pause as PlanProcess;
+  get sandbox(): SandboxProcess {
+    return this.pause as SandboxProcess;
   }
 
   /** The current attempt's cgroup of a container (for tools and tests). */
-  cgroupOf(name: string): ReturnType<RuntimeService['cgroupOf']> {
+  cgroupOf(name: string): ReturnType<NodeRuntime['cgroupOf']> {
     const id = this.containers.get(name)?.id;
     return id === undefined ? undefined : this.runtime.cgroupOf(id);
   }
@@ -235,16 +232,8 @@ export class PodWorker {
 
   /** What the translation to the runtime's requests needs of this pod. */
   private podContext(): PodContext {
-    return {
-      pod: this.pod,
-      uid: this.uid,
-      hostname: this.hostname,
-      paths: this.paths,
-      volumes: this.volumes,
-      dns: this.dns,
-      cgroupParent: this.options.cgroupParent ?? process.env.PEAPOD_CGROUP_PARENT ?? 'peapod',
-      podPidsLimit: this.options.podPidsLimit ?? podPidsLimitFromEnv(),
-    };
+    const { cgroupParent, podPidsLimit } = this.options;
+    return podContext(this.pod, { uid: this.uid, paths: this.paths, volumes: this.volumes, dns: this.dns, cgroupParent, podPidsLimit });
   }
 
   /** Everything that can be checked before touching the host, admission included. */
@@ -253,10 +242,11 @@ export class PodWorker {
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     admitHostPorts(this.name, this.pod.spec, livePodSpecs(this.options.paths).filter((p) => p.name !== this.name));
     const images = new Map<string, Image>();
+    const resolve = this.options.resolveImage ?? ((ref: string) => resolveImage(this.options.paths.images, ref));
     const backoff = this.options.backoff ?? backoffFromEnv();
     const ctx = this.podContext();
     const state = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerState => {
-      const image = images.get(c.image) ?? resolveImage(this.options.paths.images, c.image);
+      const image = images.get(c.image) ?? resolve(c.image);
       images.set(c.image, image);
       // The whole request is made once here, so a bad one fails before anything exists.
       const config = containerConfig({ ...ctx, volumes: new Map() }, { ...c, volumeMounts: [] }, 0);
@@ -275,14 +265,7 @@ export class PodWorker {
     const { paths } = this;
     makeDir(paths.data, MODE.podDir);
     writeHostsFile(paths, this.hostsInput(), []);
-    // The kubelet's DNS configurer: dnsPolicy and dnsConfig over the node's or the cluster's resolver.
-    const { settings, warnings } = podDns({
-      spec: this.pod.spec,
-      namespace: this.pod.metadata.namespace ?? 'default',
-      hostResolvConf: existsSync(this.networkOptions.resolvConf) ? readFileSync(this.networkOptions.resolvConf, 'utf8') : '',
-      clusterDNS: this.networkOptions.clusterDNS,
-      clusterDomain: this.networkOptions.clusterDomain,
-    });
+    const { settings, warnings } = podDnsConfig(this.pod, this.networkOptions);
     this.dns = settings;
     for (const w of warnings) this.event(w.type, w.reason, w.message);
     const fsGroup = this.pod.spec.securityContext?.fsGroup;

@@ -28,6 +28,10 @@ export interface VolumeOptions {
   fsGroup?: number | undefined;
 }
 
+function noSource(index: number, volume: Volume): VolumeError {
+  return new VolumeError(`spec.volumes[${index}] (${volume.name}): no supported source; use emptyDir or hostPath`);
+}
+
 function statOrNull(path: string): Stats | null {
   try {
     return statSync(path);
@@ -88,8 +92,21 @@ function prepareHostPath(index: number, volume: Volume & { hostPath: NonNullable
       throw new VolumeError(`${field}.path: ${path} is ${describeKind(stats)}, not ${check.what}, as type ${type} requires`);
     }
   }
-  return { hostPath: path, kind: stats.isDirectory() ? 'dir' : 'file', mode: stats.mode & 0o7777 };
+  return hostPathVolume(path, type, stats);
 }
+
+/**
+ * What a hostPath volume is to its containers: a directory or a file, and
+ * its mode (for directories made on the way to a subPath). From what is
+ * there; when nothing is yet (explain), from what the type would make.
+ */
+function hostPathVolume(path: string, type: HostPathType, stats: Stats | null): PreparedVolume {
+  if (stats) return { hostPath: path, kind: stats.isDirectory() ? 'dir' : 'file', mode: stats.mode & 0o7777 };
+  if (type === 'File' || type === 'FileOrCreate') return { hostPath: path, kind: 'file', ...(type === 'FileOrCreate' ? { mode: MODE.hostPathFile } : {}) };
+  return { hostPath: path, kind: 'dir', ...(type === 'DirectoryOrCreate' ? { mode: MODE.hostPathDir } : {}) };
+}
+
+const emptyDirVolume = (dir: string): PreparedVolume => ({ hostPath: dir, kind: 'dir', mode: MODE.emptyDir });
 
 function memoryLimit(index: number, sizeLimit: string | undefined): string {
   if (sizeLimit === undefined || sizeLimit === '') return '';
@@ -124,7 +141,7 @@ function prepareEmptyDir(index: number, volume: Volume & { emptyDir: NonNullable
   // The kubelet makes emptyDir world-writable: any uid of the pod may use
   // it. Host users cannot: the pod's directory is closed to them.
   chmodSync(dir, mode);
-  return { hostPath: dir, kind: 'dir', mode: MODE.emptyDir };
+  return emptyDirVolume(dir);
 }
 
 export function prepareVolumes(
@@ -140,7 +157,7 @@ export function prepareVolumes(
       } else if (volume.emptyDir) {
         out.volumes.set(volume.name, prepareEmptyDir(index, { ...volume, emptyDir: volume.emptyDir }, emptyDirPath(volume.name), options, out.mounted));
       } else {
-        throw new VolumeError(`spec.volumes[${index}] (${volume.name}): no supported source; use emptyDir or hostPath`);
+        throw noSource(index, volume);
       }
     });
   } catch (err) {
@@ -148,6 +165,20 @@ export function prepareVolumes(
     removeCreated(out.created);
     throw err;
   }
+  return out;
+}
+
+/**
+ * The volumes as prepareVolumes would leave them, without making anything
+ * (for explain): the same description of each, from what is on the host now.
+ */
+export function describeVolumes(volumes: readonly Volume[], emptyDirPath: (name: string) => string): Map<string, PreparedVolume> {
+  const out = new Map<string, PreparedVolume>();
+  volumes.forEach((volume, index) => {
+    if (volume.hostPath) out.set(volume.name, hostPathVolume(volume.hostPath.path, volume.hostPath.type ?? '', statOrNull(volume.hostPath.path)));
+    else if (volume.emptyDir) out.set(volume.name, emptyDirVolume(emptyDirPath(volume.name)));
+    else throw noSource(index, volume);
+  });
   return out;
 }
 

@@ -1,12 +1,11 @@
 // The typed face of the addon: lowers plans to the flat form the C++ side
 // decodes, and names every export's types. Nothing else imports the .node.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CAPABILITIES, type Capability } from '../plan/capabilities.js';
+import type { StepOp } from '../plan/ops.js';
 import type { MountFlag, Namespace, SpawnPlan, Step } from '../plan/types.js';
+import { addonPath } from '../package.js';
 
 export interface SpawnedProcess {
   pid: number;
@@ -18,7 +17,7 @@ export interface SpawnedProcess {
 export type ExitStatus = { code: number; signal?: undefined } | { signal: number; code?: undefined };
 
 interface RawStep {
-  op: string;
+  op: StepOp;
   a?: string;
   b?: string;
   c?: string;
@@ -59,27 +58,12 @@ interface Addon {
   setWinsize(fd: number, rows: number, cols: number): void;
 }
 
-/** The package's root: the nearest directory up from this module with peapod's package.json (dist/ or a bundle). */
-function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    try {
-      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'peapod') return dir;
-    } catch {
-      // No package.json here: keep climbing.
-    }
-    if (dirname(dir) === dir) throw new Error(`cannot find peapod's package.json above ${from}`);
-  }
-}
-
-export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
-export const pauseBinary = join(packageRoot, 'build', 'Release', 'pause');
-
 const require = createRequire(import.meta.url);
 let loaded: Addon | undefined;
 
 function addon(): Addon {
   if (!loaded) {
-    const path = join(packageRoot, 'build', 'Release', 'peapod.node');
+    const path = addonPath;
     try {
       loaded = require(path) as Addon;
     } catch (err) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { prepareRoots, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { withRootLock } from './root-lock.js';
 import { CLAIM_PREFIX, cleanUp, madeByMe, moveAway, moveAwayData, podState, reclaimPodNetwork, type Moved } from './stale.js';
-import { writeRecord, type PodRecord } from '../runtime/state.js';
+import { writeRecord, type PodRecord } from './state.js';
 
 export class PodExistsError extends Error {
   override name = 'PodExistsError';

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { controlSocketPath } from './control.js';
 import type { PodPaths, RuntimePaths } from '../runtime/paths.js';
 import { isRunning } from '../runtime/proc.js';
-import type { PodRecord } from '../runtime/state.js';
+import type { PodRecord } from './state.js';
 
 export type Supervisor = { live: true; pid: number | null } | { live: false };
 

@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } fr
 import { dirname, join } from 'node:path';
 import { detectDriver } from '../runtime/cgroups/detect.js';
 import { removePodCgroups } from '../runtime/cgroups/pod.js';
+import { cgroupParentFromEnv } from '../kubelet/resources.js';
 import { controlSocketPath } from './control.js';
 import { listeningSocket, supervisorOf } from './liveness.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
@@ -22,7 +23,7 @@ import { reclaimNetworks } from '../network/pod-network.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
 import { isRunning, isSameProcess, processStartTime } from '../runtime/proc.js';
 import { withRootLock } from './root-lock.js';
-import { readJson, readRecordFile, writeJsonAtomic, type PodRecord } from '../runtime/state.js';
+import { readJson, readRecordFile, writeJsonAtomic, type PodRecord } from './state.js';
 import type { PodStatus } from '../kubelet/status/types.js';
 
 export const SUPERVISOR_LOST = 'SupervisorLost';
@@ -139,7 +140,7 @@ function podCgroups(record: PodRecord | null, last: StoredPodStatus | null): Pod
   const driver = detectDriver();
   if (!driver || !last?.spec) return undefined;
   const names = [...(last.spec.initContainers ?? []), ...(last.spec.containers ?? [])].map((c) => c.name);
-  const parent = process.env.PEAPOD_CGROUP_PARENT ?? 'peapod';
+  const parent = cgroupParentFromEnv();
   return { driver: driver.kind, pod: `${parent}/pod${uid}`, containers: Object.fromEntries(names.map((n) => [n, []])) };
 }
 

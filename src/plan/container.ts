@@ -26,7 +26,7 @@
 //      exec of pause --exec, which execs the command.
 import { posix } from 'node:path';
 import type { Image } from '../image/store.js';
-import { pauseBinary } from '../native/addon.js';
+import { pauseBinary } from '../package.js';
 import type { ContainerConfig, Mount } from '../runtime/api.js';
 import { resolveCommand } from './command.js';
 import { execThroughPause, openPause } from './launch.js';

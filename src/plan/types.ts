@@ -2,6 +2,7 @@
 // order the cloned child performs them. Plans are built by pure functions and
 // executed by the addon; `peapod explain` prints them.
 import type { Capability } from './capabilities.js';
+import type { StepOp } from './ops.js';
 import type { BpfInstruction } from './seccomp.js';
 
 export type Namespace = 'pid' | 'net' | 'ipc' | 'uts' | 'mnt' | 'cgroup';
@@ -116,6 +117,11 @@ export type Step =
  * status pipe, which the addon makes before clone() and moves there.
  */
 export const PLAN_FDS = { base: 100, max: 999, ptySocket: 98, execStatus: 99 } as const;
+
+/** Compiles only while Step has exactly the ops of native/plan.h's table (src/plan/ops.ts). */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export type StepsMatchPlanH = Same<Step['op'], StepOp> extends true ? true : never;
+export const STEPS_MATCH_PLAN_H: StepsMatchPlanH = true;
 
 export interface SpawnPlan {
   /** Who this process is: "pause" or the container's name. */

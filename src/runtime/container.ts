@@ -57,6 +57,8 @@ export function planContainer(inputs: {
   dirs: ContainerDirs | { rootfs: string; upper: string; work: string };
   fs: FsView;
   launcher: string;
+  /** The cgroup.procs files it joins first (none without cgroups). */
+  cgroupProcs: readonly string[];
 }): ContainerProcessSpec {
   const { config, image, sandbox, fs } = inputs;
   const command = resolveCommand(image.config, { ...config, name: config.metadata.name }, sandbox.hostname);
@@ -66,7 +68,7 @@ export function planContainer(inputs: {
   } catch (err) {
     throw err instanceof SecurityError ? new PlanError(err.message) : err;
   }
-  const plan = containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security });
+  const plan = joinCgroup(containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security }), inputs.cgroupProcs);
   return { plan, env: command.env, workingDir: command.workingDir, security };
 }
 
@@ -98,8 +100,7 @@ export class Container {
     rmSync(ctx.dirs.upper, { recursive: true, force: true });
     rmSync(ctx.dirs.work, { recursive: true, force: true });
     makeContainerDirs(ctx.dirs, image.rootfs);
-    const planned = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: hostFs, launcher: ctx.launcher });
-    this.spec = { ...planned, plan: joinCgroup(planned.plan, ctx.cgroup?.procsFiles ?? []) };
+    this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: hostFs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [] });
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
   }
 

@@ -3,7 +3,8 @@
 // namespaces, cgroup, identity, environment and working directory, and a
 // session of its own.
 import { closeSync, createReadStream } from 'node:fs';
-import { pauseBinary, pipe, SpawnError } from '../native/addon.js';
+import { pipe, SpawnError } from '../native/addon.js';
+import { pauseBinary } from '../package.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { execPlan } from '../plan/exec.js';
 import type { ProcessSecurity } from '../plan/security.js';

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { resolveImage, type Image } from '../image/store.js';
-import { pauseBinary as defaultPause } from '../native/addon.js';
+import { pauseBinary as defaultPause } from '../package.js';
 import type {
   ContainerConfig,
   ContainerEvent,
@@ -28,8 +28,9 @@ import type {
 } from './api.js';
 import { nanos } from './api.js';
 import { detectDriver } from './cgroups/detect.js';
+import { containerCgroupPath, limitsOf, podCgroupPath } from './cgroups/layout.js';
 import { removePodCgroups } from './cgroups/pod.js';
-import type { CgroupDriver } from './cgroups/types.js';
+import type { Cgroup, CgroupDriver } from './cgroups/types.js';
 import { Container, containerLogPath } from './container.js';
 import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
 import type { LogListener, LogRotation } from './logs.js';
@@ -97,6 +98,27 @@ export interface RuntimeApi {
   reopenContainerLog(id: string): void;
 }
 
+/** pause of a sandbox as the kubelet's half sees it: its pid, when it started, its exit. */
+export type SandboxProcess = Pick<PlanProcess, 'pid' | 'startTime' | 'startedAt' | 'exited' | 'running' | 'finishedAt'>;
+
+/**
+ * The runtime as the pod worker holds it, in the same process: the CRI's
+ * operations, and what a runtime that supervises its processes itself adds
+ * (pause's exit, a signal, the facts to keep on disk). RuntimeService is
+ * it; a fake in test/unit/pod-worker.test.ts is the other.
+ */
+export interface NodeRuntime extends RuntimeApi {
+  pauseOf(sandboxId: string): SandboxProcess;
+  facts(sandboxId: string): SandboxFacts;
+  /** SIGKILL to all of the container at once. */
+  killContainer(id: string): Promise<void>;
+  /** A signal to the container's main process; false when it has exited. */
+  signalContainer(id: string, sig: NodeJS.Signals): boolean;
+  /** A container's cgroup, for tools and tests (undefined without cgroups). */
+  cgroupOf(id: string): Cgroup | undefined;
+  close(): void;
+}
+
 function newId(): string {
   return randomBytes(32).toString('hex');
 }
@@ -105,7 +127,7 @@ function matchesLabels(labels: Record<string, string>, selector: Record<string, 
   return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
 }
 
-export class RuntimeService implements RuntimeApi {
+export class RuntimeService implements NodeRuntime {
   private readonly sandboxes = new Map<string, Sandbox>();
   private readonly containers = new Map<string, Container>();
   private readonly driver: CgroupDriver | null;
@@ -150,17 +172,13 @@ export class RuntimeService implements RuntimeApi {
   }
 
   /** peapod: a container's cgroup, for tools and tests. */
-  cgroupOf(id: string): Container['ctx']['cgroup'] {
+  cgroupOf(id: string): Cgroup | undefined {
     return this.container(id).ctx.cgroup;
   }
 
   /** peapod: the host paths of a sandbox (the pod's directories). */
   sandboxPaths(id: string): PodPaths {
     return this.sandbox(id).ctx.paths;
-  }
-
-  cgroupPath(config: PodSandboxConfig): string {
-    return `${config.linux.cgroupParent}/pod${config.metadata.uid}`;
   }
 
   /** RunPodSandbox: the pod's cgroup, its files and /dev/shm, pause, then its network (CNI ADD). All of it, or nothing. */
@@ -182,7 +200,7 @@ export class RuntimeService implements RuntimeApi {
     // Findable after a crash before anything exists: the cgroup paths first.
     this.options.onFacts?.(id, true);
     try {
-      sandbox.createCgroups(this.driver, this.cgroupPath(config));
+      sandbox.createCgroups(this.driver);
       sandbox.createFiles();
       sandbox.startPause();
       this.options.onFacts?.(id, false);
@@ -215,8 +233,8 @@ export class RuntimeService implements RuntimeApi {
 
   /** Other sandboxes of the same pod (a pause that died and was made again): they share its cgroups and directories. */
   private siblings(sandbox: Sandbox): Sandbox[] {
-    const path = this.cgroupPath(sandbox.ctx.config);
-    return [...this.sandboxes.values()].filter((s) => s !== sandbox && this.cgroupPath(s.ctx.config) === path);
+    const path = podCgroupPath(sandbox.ctx.config);
+    return [...this.sandboxes.values()].filter((s) => s !== sandbox && podCgroupPath(s.ctx.config) === path);
   }
 
   /**
@@ -244,7 +262,7 @@ export class RuntimeService implements RuntimeApi {
     sandbox.stopped = true;
     this.sandboxes.delete(id);
     if (this.siblings(sandbox).length > 0) return;
-    const podPath = this.cgroupPath(sandbox.ctx.config);
+    const podPath = podCgroupPath(sandbox.ctx.config);
     const names = this.cgroupNames.get(podPath) ?? [];
     for (const name of names) {
       const dirs = sandbox.ctx.paths.container(name);
@@ -277,7 +295,7 @@ export class RuntimeService implements RuntimeApi {
       this.cgroupNames.set(podPath, [...names, name]);
       this.options.onFacts?.(sandbox.id, true);
     }
-    return this.driver.create(`${podPath}/${name}`);
+    return this.driver.create(containerCgroupPath(sandbox.ctx.config, name));
   }
 
   /** By the pod's cgroup: the names whose cgroups it has (made before their first process, kept across attempts and sandboxes). */
@@ -290,11 +308,7 @@ export class RuntimeService implements RuntimeApi {
     const id = newId();
     const name = config.metadata.name;
     const cgroup = this.containerCgroup(sandbox, name);
-    const { memoryLimitInBytes, cpuQuota, cpuPeriod } = config.linux.resources;
-    cgroup?.setLimits({
-      ...(memoryLimitInBytes !== undefined ? { memoryBytes: memoryLimitInBytes } : {}),
-      ...(cpuQuota !== undefined ? { cpuMillis: Math.round((cpuQuota * 1000) / (cpuPeriod ?? 100_000)) } : {}),
-    });
+    cgroup?.setLimits(limitsOf(config.linux.resources));
     const container = new Container({
       id,
       sandboxId,
@@ -390,10 +404,7 @@ export class RuntimeService implements RuntimeApi {
 
   updateContainerResources(id: string, resources: LinuxContainerResources): void {
     const c = this.container(id);
-    c.ctx.cgroup?.setLimits({
-      ...(resources.memoryLimitInBytes !== undefined ? { memoryBytes: resources.memoryLimitInBytes } : {}),
-      ...(resources.cpuQuota !== undefined ? { cpuMillis: Math.round((resources.cpuQuota * 1000) / (resources.cpuPeriod ?? 100_000)) } : {}),
-    });
+    c.ctx.cgroup?.setLimits(limitsOf(resources));
   }
 
   reopenContainerLog(id: string): void {
@@ -406,7 +417,7 @@ export class RuntimeService implements RuntimeApi {
     const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === sandboxId);
     const latest = new Map<string, Container>();
     for (const c of mine) if (c.process || !latest.has(c.name)) latest.set(c.name, c);
-    const podPath = this.cgroupPath(s.ctx.config);
+    const podPath = podCgroupPath(s.ctx.config);
     const names = this.cgroupNames.get(podPath) ?? [];
     return {
       id: s.id,

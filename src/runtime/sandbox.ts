@@ -9,6 +9,7 @@ import type { SpawnPlan } from '../plan/types.js';
 import type { SandboxFacts } from '../plan/container.js';
 import type { NamespaceOption, PodSandboxConfig, PodSandboxStatus } from './api.js';
 import { nanos } from './api.js';
+import { limitsOf, pauseCgroupPath, podCgroupPath } from './cgroups/layout.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
 import { MODE, makeDir } from './modes.js';
 import type { PodPaths, RuntimePaths } from './paths.js';
@@ -17,9 +18,9 @@ import type { NetworkOptions } from '../network/options.js';
 import { mountPodShm, unmountPodDir, writeSandboxFiles } from './pod-files.js';
 import { PlanProcess } from './process.js';
 
-/** pause's plan for a sandbox config: pure, so `explain` makes exactly what the runtime makes. */
-export function planSandbox(config: PodSandboxConfig, pauseBinary: string): SpawnPlan {
-  return sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions });
+/** pause's plan for a sandbox config, joining its cgroup first: pure, so `explain` makes exactly what the runtime makes. */
+export function planSandbox(config: PodSandboxConfig, pauseBinary: string, cgroupProcs: readonly string[]): SpawnPlan {
+  return joinCgroup(sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions }), cgroupProcs);
 }
 
 /** What a container of a sandbox is planned from: pause's pid, the hostname, the files the sandbox shares. */
@@ -76,15 +77,11 @@ export class Sandbox {
   }
 
   /** The pod's cgroup (with its limits) and pause's, before any process exists. */
-  createCgroups(driver: CgroupDriver | null, podPath: string): void {
+  createCgroups(driver: CgroupDriver | null): void {
     if (!driver) return;
-    this.podCgroup = driver.create(podPath);
-    this.podCgroup.setLimits({
-      ...(this.ctx.config.linux.resources.memoryLimitInBytes !== undefined ? { memoryBytes: this.ctx.config.linux.resources.memoryLimitInBytes } : {}),
-      ...(this.ctx.config.linux.resources.cpuQuota !== undefined ? { cpuMillis: Math.round((this.ctx.config.linux.resources.cpuQuota * 1000) / (this.ctx.config.linux.resources.cpuPeriod ?? 100_000)) } : {}),
-      ...(this.ctx.config.linux.resources.pidsLimit !== undefined ? { pids: this.ctx.config.linux.resources.pidsLimit } : {}),
-    });
-    this.pauseCgroup = driver.create(`${podPath}/pause`);
+    this.podCgroup = driver.create(podCgroupPath(this.ctx.config));
+    this.podCgroup.setLimits(limitsOf(this.ctx.config.linux.resources));
+    this.pauseCgroup = driver.create(pauseCgroupPath(this.ctx.config));
   }
 
   /** The files and /dev/shm the sandbox shares with its containers. */
@@ -106,8 +103,8 @@ export class Sandbox {
 
   /** pause, in new namespaces (or the host's, as the config says). */
   startPause(): void {
-    const plan = planSandbox(this.ctx.config, this.ctx.pauseBinary);
-    this.pause = PlanProcess.spawn(joinCgroup(plan, this.pauseCgroup?.procsFiles ?? []), [this.ctx.nul, this.ctx.nul, this.ctx.nul]);
+    const plan = planSandbox(this.ctx.config, this.ctx.pauseBinary, this.pauseCgroup?.procsFiles ?? []);
+    this.pause = PlanProcess.spawn(plan, [this.ctx.nul, this.ctx.nul, this.ctx.nul]);
   }
 
   /** What a container of this sandbox is planned from. */

@@ -2,7 +2,8 @@
 // kernel steps as `explain` prints them, and a container's log as it grows.
 // Read from the state root and /proc, as `get`, `explain` and `logs` do.
 import { existsSync } from 'node:fs';
-import { explainPod, PAUSE_PID, renderProcess } from '../cli/explain.js';
+import { explainPod, PAUSE_PID } from '../node/explain.js';
+import { renderProcess } from '../node/explain-text.js';
 import { CriParser, type LogLine } from '../cli/logs.js';
 import { LogChain } from '../runtime/log-reader.js';
 import type { RuntimePaths } from '../runtime/paths.js';

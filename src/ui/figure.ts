@@ -4,7 +4,7 @@
 // the columns of the processes in it, with a dot where each one joins. The
 // pod's volumes are disks below, joined where each container mounts them.
 // Pure and deterministic: the same inspection gives the same figure.
-import { NAMESPACE_KINDS, type ContainerView, type NamespaceKind, type NamespaceInodes, type PodInspection, type ProcessView } from '../runtime/inspect.js';
+import { NAMESPACE_KINDS, type ContainerView, type NamespaceKind, type NamespaceInodes, type PodInspection, type ProcessView } from '../node/inspect.js';
 import { cutEnd, cutStart, limitParts } from './text.js';
 
 export interface Rect {

@@ -1,6 +1,6 @@
 // `peapod inspect NAME -o html`: one self-contained file (no script, no
 // link to anything): the figure, what it shows, and the inspect table.
-import type { PodInspection } from '../runtime/inspect.js';
+import type { PodInspection } from '../node/inspect.js';
 import { podSvg } from './svg.js';
 import { escapeXml } from './text.js';
 

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { inspectPod, PodNotRunningError } from '../runtime/inspect.js';
+import { inspectPod, PodNotRunningError } from '../node/inspect.js';
 import type { RuntimePaths } from '../runtime/paths.js';
 import { PodNotFoundError, StateAccessError } from '../node/store.js';
 import { explainSteps, followLog, podSummaries, UnknownContainerError, type LogEvent } from './api.js';

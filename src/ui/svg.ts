@@ -3,7 +3,7 @@
 // README or the `peapod ui` page. Every process, namespace and volume is a
 // <g> whose data-* attributes carry its pids and inodes, for the page to
 // act on and for tests to check against /proc; <title> holds the full text.
-import type { PodInspection } from '../runtime/inspect.js';
+import type { PodInspection } from '../node/inspect.js';
 import { figureOf, FONT_SIZE, JOIN_LABEL_OFFSET, LINE, type Figure, type GroupBox, type LegendItem, type NamespaceBar, type ProcessBox, type Role, type Scope, type VolumeDisk } from './figure.js';
 import { escapeXml } from './text.js';
 

@@ -1,6 +1,6 @@
 // Words and numbers of the figure: escaping for SVG and HTML, cutting a
 // label to the room it has, and cgroup limits as people write them.
-import type { CgroupLimits, Limit } from '../runtime/inspect-cgroups.js';
+import type { CgroupLimits, Limit } from '../node/inspect-cgroups.js';
 
 /** Escapes text for an XML/HTML text node or a quoted attribute. */
 export function escapeXml(text: string): string {

@@ -3,7 +3,7 @@
 // and shareProcessNamespace: false with pause as each container's init.
 
 import { chmodSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { pauseBinary } from '../../src/native/addon.js';
+import { pauseBinary } from '../../src/package.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
-import { pauseBinary } from '../../src/native/addon.js';
+import { pauseBinary } from '../../src/package.js';
 import type { Pod } from '../../src/spec/types.js';
 import { expectHostUnchanged, probePod, probing, runToEnd, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
 import { expectNothingLeft, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';

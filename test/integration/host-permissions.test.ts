@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../../src/runtime/paths.js';
-import type { PodRecord } from '../../src/runtime/state.js';
+import type { PodRecord } from '../../src/node/state.js';
 import { containerPid, execIn, expectNothingLeft, isAlive, isRoot, mountsUnder, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 
 const NOBODY = 65534;

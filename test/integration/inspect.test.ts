@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import type { PodInspection, ProcessView } from '../../src/runtime/inspect.js';
+import type { PodInspection, ProcessView } from '../../src/node/inspect.js';
 import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
 
 const execFileP = promisify(execFile);

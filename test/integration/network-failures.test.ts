@@ -12,7 +12,7 @@ import { isPinned } from '../../src/network/netns-pin.js';
 import { listNetworkRecords } from '../../src/network/records.js';
 import { podPaths } from '../../src/runtime/paths.js';
 import { reclaimStalePods } from '../../src/node/stale.js';
-import { readRecordFile } from '../../src/runtime/state.js';
+import { readRecordFile } from '../../src/node/state.js';
 import { containerPid, execIn, isAlive, isRoot, pod, sh, start, waitFor } from './helpers.js';
 import { expectNetworkClean, iptablesRules, linksOnBridge, networkSuite, realPluginDir, reservations } from './network-harness.js';
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pauseBinary } from '../../src/native/addon.js';
+import { pauseBinary } from '../../src/package.js';
 import { sandboxPlan } from '../../src/plan/sandbox.js';
 import { PlanProcess } from '../../src/runtime/process.js';
 import { isRoot } from './helpers.js';

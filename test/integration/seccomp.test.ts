@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inspectPod } from '../../src/runtime/inspect.js';
+import { inspectPod } from '../../src/node/inspect.js';
 import { renderInspection } from '../../src/cli/inspect.js';
 import { buildProbe, probePod, probing, procStatus, runToEnd, type Probe } from './containment-harness.js';
 import { containerPid, freshRootPerTest, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';

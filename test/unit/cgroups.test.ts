@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupMounts, detectDriver } from '../../src/runtime/cgroups/detect.js';
-import { containerLimits, podLimits } from '../../src/runtime/cgroups/pod.js';
+import { containerLimits, podLimits } from '../../src/kubelet/resources.js';
 import { V1Driver } from '../../src/runtime/cgroups/v1.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
 

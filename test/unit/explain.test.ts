@@ -8,12 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { formatStep, type PodExplanation } from '../../src/cli/explain.js';
+import type { PodExplanation } from '../../src/node/explain.js';
+import { formatStep } from '../../src/plan/describe.js';
+import { detectDriver } from '../../src/runtime/cgroups/detect.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');
 const example = join(process.cwd(), 'examples', 'two-containers.yaml');
 const NOBODY = 65534;
+/** Whether this host has cgroups mounted (explain shows the joins only then, as run makes them only then). */
+const cgroupsHere = detectDriver() !== null;
 
 /** argv run as nobody: through setpriv when we are root, as is otherwise. */
 function unprivileged(argv: string[]): string[] {
@@ -62,7 +66,9 @@ describe('peapod explain', () => {
     // Containers join pause's namespaces, named by the placeholder for its pid.
     expect(out).toMatch(/^\s+\d+\. fd (\d+) = open\(\/proc\/<pause pid>\/ns\/pid, O_RDONLY\|O_CLOEXEC\)$/m);
     expect(out).toMatch(/^\s+\d+\. setns\(fd \d+, CLONE_NEWPID\), then clone\(CLONE_PARENT\): the steps below run in a process born in that PID namespace only now/m);
-    expect(out).toMatch(/^\s+1\. setns\(\/proc\/<pause pid>\/ns\/net, CLONE_NEWNET\): join pause's network namespace$/m);
+    expect(out).toMatch(/^\s+\d+\. setns\(\/proc\/<pause pid>\/ns\/net, CLONE_NEWNET\): join pause's network namespace$/m);
+    // Before anything else, each process joins its cgroup (the very files the runtime makes), where the host has cgroups.
+    if (cgroupsHere) expect(out).toMatch(/^\s+1\. join the cgroup peapod\/pod<pod uid>\/pause: write "0" to \/sys\/fs\/cgroup\/.+\/pause\/cgroup\.procs$/m);
     // The overlay root over the image (a placeholder: the store is empty), under the state root given.
     const rootfs = join(where.root, 'pods', 'two-containers', 'containers', 'nginx-container', 'rootfs');
     expect(out).toContain(`$ROOTFS = ${rootfs}`);
@@ -104,7 +110,10 @@ describe('peapod explain', () => {
     expect(nginx.newNamespaces).toEqual(['mnt']);
     expect(nginx.steps).toContainEqual({ op: 'open', path: '/proc/<pause pid>/ns/pid', fd: 100, read: true });
     expect(nginx.steps).toContainEqual({ op: 'enter_pid_ns', fd: 100 });
-    expect(nginx.steps.slice(0, 3)).toEqual([
+    // Its cgroup first (one cgroup.procs per hierarchy), then pause's namespaces.
+    const joins = nginx.steps.filter((st) => st.op === 'write_file' && st.path.endsWith('/nginx-container/cgroup.procs'));
+    expect(joins.length > 0).toBe(cgroupsHere);
+    expect(nginx.steps.slice(joins.length, joins.length + 3)).toEqual([
       { op: 'setns', path: '/proc/<pause pid>/ns/net', ns: 'net' },
       { op: 'setns', path: '/proc/<pause pid>/ns/ipc', ns: 'ipc' },
       { op: 'setns', path: '/proc/<pause pid>/ns/uts', ns: 'uts' },

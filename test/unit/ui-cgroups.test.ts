@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MountinfoEntry } from '../../src/runtime/inspect.js';
-import { cgroupLimits, parseProcCgroup } from '../../src/runtime/inspect-cgroups.js';
+import type { MountinfoEntry } from '../../src/node/inspect.js';
+import { cgroupLimits, parseProcCgroup } from '../../src/node/inspect-cgroups.js';
 
 let dir = '';
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

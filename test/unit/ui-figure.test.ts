@@ -4,7 +4,7 @@
 // cgroup limits as captions; deterministic, escaped, and laid out without
 // overlaps for ten containers.
 import { describe, expect, it } from 'vitest';
-import { NAMESPACE_KINDS } from '../../src/runtime/inspect.js';
+import { NAMESPACE_KINDS } from '../../src/node/inspect.js';
 import { CHAR_WIDTH, figureOf, JOIN_LABEL_OFFSET, type Rect } from '../../src/ui/figure.js';
 import { podHtml } from '../../src/ui/html.js';
 import { podSvg } from '../../src/ui/svg.js';

@@ -1,7 +1,7 @@
 // Inspections as inspectPod returns them, made by hand for the renderer's
 // unit tests: a host, pause with the pod's four namespaces, containers
 // that join them with a mount namespace each, and volumes.
-import { NAMESPACE_KINDS, type ContainerView, type NamespaceInodes, type PodInspection, type ProcessView, type SharedWith } from '../../src/runtime/inspect.js';
+import { NAMESPACE_KINDS, type ContainerView, type NamespaceInodes, type PodInspection, type ProcessView, type SharedWith } from '../../src/node/inspect.js';
 
 export const HOST: NamespaceInodes = { pid: 4026531836, net: 4026531840, ipc: 4026531839, uts: 4026531838, mnt: 4026531841, cgroup: 4026531835, user: 4026531837, time: 4026531834 };
 const POD = { pid: 4026532301, net: 4026532304, ipc: 4026532303, uts: 4026532302 };

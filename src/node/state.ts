@@ -2,7 +2,7 @@
 // another peapod process can tell a live pod from a stale one.
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { makeDir, MODE, writeFileWithMode } from './modes.js';
+import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import type { ProcessSecurity } from '../plan/security.js';
 import type { Pod } from '../spec/types.js';
 

@@ -14,10 +14,10 @@ import { containerSecurityContext } from '../kubelet/security-context.js';
 import type { Container } from '../spec/types.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../kubelet/container-config.js';
 import { cgroupLimitsOf, type CgroupLimits } from './inspect-cgroups.js';
-import { podPaths, type RuntimePaths } from './paths.js';
+import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import type { PodObject } from '../kubelet/types.js';
-import { isSameProcess, namespaceInode, pidsInNamespace } from './proc.js';
-import { getStoredPod, type StoredPod } from '../node/store.js';
+import { isSameProcess, namespaceInode, pidsInNamespace } from '../runtime/proc.js';
+import { getStoredPod, type StoredPod } from './store.js';
 import type { ContainerStatus } from '../kubelet/status/types.js';
 
 /** The security context the kubelet would ask for, or none when the spec cannot give one. */
