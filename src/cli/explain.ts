@@ -7,9 +7,10 @@
 // The plans are built by the same pure functions `peapod run` uses, with
 // what only a running pod knows written as placeholders: <pause pid>, and
 // `<image NAME>/rootfs` for an image that is not in the store yet.
-import { existsSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageDir, parseImageRef, readImageConfig, resolveImage, type Image } from '../image/store.js';
+import { configFromSimple } from '../image/config.js';
+import { findLocalImage, isBuiltinName, type Image } from '../image/store.js';
 import { packageRoot, pauseBinary as defaultPauseBinary } from '../native/addon.js';
 import { containerPlan, type PreparedVolume } from '../plan/container.js';
 import { sandboxPlan } from '../plan/sandbox.js';
@@ -17,7 +18,6 @@ import type { FsView } from '../plan/scoped-path.js';
 import type { SpawnPlan, Step } from '../plan/types.js';
 import { withTerminationLog } from '../runtime/container.js';
 import { resolveEnv } from '../runtime/env.js';
-import { hostFs } from '../runtime/host-fs.js';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { formatIssue, readPodFile, type Pod } from '../spec/index.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
@@ -58,24 +58,20 @@ export interface PodExplanation {
 // ---------------------------------------------------------------- building the plans
 
 interface FoundImage {
-  image: Pick<Image, 'rootfs' | 'config'>;
+  image: Pick<Image, 'rootfs' | 'config'> & Partial<Pick<Image, 'layers' | 'links'>>;
   inStore: boolean;
   fs: FsView;
   note?: string;
 }
 
-/** The image as the runtime would find it, never building it. */
+/** The image as the runtime would find it, never building or pulling it. */
 function findImage(store: string, ref: string): FoundImage {
-  const builtin = parseImageRef(ref).name === 'busybox';
-  const dir = builtin ? join(store, 'busybox') : imageDir(store, ref);
-  if (existsSync(join(dir, 'rootfs'))) {
-    // Present: resolveImage only reads its config.
-    return { image: resolveImage(store, ref), inStore: true, fs: hostFs };
-  }
+  const present = findLocalImage(store, ref);
+  if (present) return { image: present, inStore: true, fs: present.fs };
   const rootfs = `<image ${ref}>/rootfs`;
-  if (builtin) {
+  if (isBuiltinName(ref)) {
     return {
-      image: { rootfs, config: readImageConfig(join(packageRoot, 'rootfs', 'busybox', 'config.json'), ref) },
+      image: { rootfs, config: configFromSimple(JSON.parse(readFileSync(join(packageRoot, 'rootfs', 'busybox', 'config.json'), 'utf8'))) },
       inStore: false,
       fs: emptyFs,
       note: `image "${ref}" is not built yet in ${store} (peapod builds it on first run); its config is rootfs/busybox/config.json`,
@@ -85,7 +81,7 @@ function findImage(store: string, ref: string): FoundImage {
     image: { rootfs, config: { entrypoint: [], cmd: [], env: [], workingDir: '/' } },
     inStore: false,
     fs: emptyFs,
-    note: `image "${ref}" is not in ${store}: \`peapod run\` would refuse it; planned with an empty image config`,
+    note: `image "${ref}" is not in ${store}: \`peapod run\` pulls it first (peapod pull ${ref}); planned with an empty image config`,
   };
 }
 

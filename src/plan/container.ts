@@ -27,6 +27,7 @@
 import { posix } from 'node:path';
 import type { Container, PodSpec, VolumeMount } from '../spec/types.js';
 import type { Image } from '../image/store.js';
+import { overlayRootSteps, type OverlayImage } from '../image/lowerdir.js';
 import { pauseBinary } from '../native/addon.js';
 import { buildEnv, expandReferences, resolveCommand } from './command.js';
 import { execThroughPause, openPause } from './launch.js';
@@ -44,7 +45,7 @@ export interface PreparedVolume {
 
 export interface ContainerInputs {
   container: Container;
-  image: Pick<Image, 'rootfs' | 'config'>;
+  image: Pick<Image, 'rootfs' | 'config'> & OverlayImage;
   hostname: string;
   /** pause's pid, as seen from the host. */
   sandboxPid: number;
@@ -353,10 +354,8 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     ...shm.copy,
     ...etc.copy,
     ...volumes.copy,
-    {
-      op: 'mount', source: 'overlay', target: dirs.rootfs, fstype: 'overlay', flags: [],
-      data: `lowerdir=${image.rootfs},upperdir=${dirs.upper},workdir=${dirs.work}`,
-    },
+    // The image's layers, top first (issue 13: image/lowerdir.ts keeps the mount data within a page).
+    ...overlayRootSteps(image, dirs),
     { op: 'pivot_root', root: dirs.rootfs },
     { op: 'mkdir', path: '/sys', mode: 0o555 },
     { op: 'mount', source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: sysFlags },
