@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { pipe } from '../native/addon.js';
 import type { Image } from '../image/store.js';
+import { withImageUser } from '../image/config.js';
 import { resolveCommand } from '../plan/command.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { containerPlan, TERMINATION_LOG_VOLUME, type PreparedVolume } from '../plan/container.js';
 import type { Cgroup } from './cgroups/types.js';
 import type { Container, PodSpec } from '../spec/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
-import { hostFs } from './host-fs.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { MODE, writeFileWithMode } from './modes.js';
 import { makeContainerDirs, type PodPaths } from './paths.js';
@@ -102,14 +102,32 @@ export class ContainerRunner {
   private oomKillsAtStart = 0;
   private instances = 0;
 
+  /** The image it runs: set before each start (issue 13: pulled as its imagePullPolicy says, image/ensure.ts). */
+  image: Image | undefined;
+  /** The container as it runs: the manifest's, with the image's User applied (withImageUser). */
+  spec: Container;
+
   constructor(
-    readonly spec: Container,
-    readonly image: Image,
+    readonly manifest: Container,
     readonly isInit: boolean,
     backoff: BackoffConfig,
   ) {
+    this.spec = manifest;
     this.backoff = new Backoff(backoff);
-    this.obs = { name: spec.name, image: spec.image, imageID: `peapod://${image.dir}`, restartCount: 0, started: false };
+    this.obs = { name: manifest.name, image: manifest.image, imageID: '', restartCount: 0, started: false };
+  }
+
+  /** The image the next instance runs (its User becomes runAsUser unless the pod sets one). */
+  setImage(image: Image, podSpec: PodSpec | undefined): void {
+    this.spec = withImageUser(this.manifest, podSpec, image);
+    this.image = image;
+    this.obs.imageID = image.id;
+  }
+
+  /** The image of a container that has started (hooks, exec, stop signal). */
+  get runningImage(): Image {
+    if (!this.image) throw new Error(`container "${this.spec.name}" has no image yet`);
+    return this.image;
   }
 
   get fieldPath(): string {
@@ -146,24 +164,26 @@ export class ContainerRunner {
     // A fresh upper layer: a restarted container starts from its image again.
     rmSync(dirs.upper, { recursive: true, force: true });
     rmSync(dirs.work, { recursive: true, force: true });
-    makeContainerDirs(dirs, this.image.rootfs);
+    const image = this.runningImage;
+    makeContainerDirs(dirs, image.rootfs);
     // Any uid the container runs as may write its termination message (the kubelet does the same).
     writeFileWithMode(dirs.terminationLog, '', MODE.terminationLog);
 
     const { container: spec, volumes } = withTerminationLog(this.spec, ctx.volumes, dirs.terminationLog);
 
-    const command = resolveCommand(this.image.config, this.spec, ctx.hostname);
+    const command = resolveCommand(image.config, this.spec, ctx.hostname);
     this.env = command.env;
     this.workingDir = command.workingDir;
     const plan = containerPlan({
       container: spec,
-      image: this.image,
+      image,
       hostname: ctx.hostname,
       sandboxPid: ctx.sandboxPid,
       dirs,
       pod: { shm: ctx.paths.shm, hosts: ctx.paths.etc.hosts, hostname: ctx.paths.etc.hostname, resolvConf: ctx.paths.etc.resolvConf },
       volumes,
-      fs: hostFs,
+      // The image's root as its layers make it (issue 13: image/layered-fs.ts).
+      fs: image.fs,
       podSpec: ctx.podSpec,
       initBinary: ctx.initBinary,
     });

@@ -8,8 +8,8 @@ import { pauseBinary, pipe, setWinsize, SpawnError } from '../native/addon.js';
 import { joinCgroup } from '../plan/cgroup.js';
 import { execPlan } from '../plan/exec.js';
 import { resolveSecurity, type ProcessSecurity } from '../plan/security.js';
-import { resolveImage } from '../image/store.js';
-import { hostFs } from './host-fs.js';
+import { findLocalImage } from '../image/store.js';
+import { withImageUser } from '../image/config.js';
 import { isSameProcess } from './proc.js';
 import { exitCodeOf, PlanProcess } from './process.js';
 import type { StoredPod } from './store.js';
@@ -146,14 +146,16 @@ export async function execInContainer(stored: StoredPod, container: string, argv
   }
   const spec = [...(pod?.spec.initContainers ?? []), ...(pod?.spec.containers ?? [])].find((c) => c.name === container);
   const imagesDir = stored.record?.imagesDir;
-  const image = spec && imagesDir ? resolveImage(imagesDir, spec.image) : undefined;
+  // Issue 13: the image the container runs (by ID), its User applied as at start.
+  const image = spec && imagesDir ? findLocalImage(imagesDir, record.image ?? spec.image) : undefined;
+  const runAs = spec && image ? withImageUser(spec, pod?.spec, image) : spec;
   const target: ExecTarget = {
     name: container,
     containerPid: record.pid,
     env: record.env ?? [],
     workingDir: record.workingDir ?? '/',
     cgroupProcs: stored.record?.cgroups?.containers[container] ?? [],
-    security: spec && image ? resolveSecurity({ container: spec, podSpec: pod?.spec, rootfs: image.rootfs, fs: hostFs }) : undefined,
+    security: runAs && image ? resolveSecurity({ container: runAs, podSpec: pod?.spec, rootfs: image.rootfs, fs: image.fs }) : undefined,
   };
   // The child's ends are closed here once it runs; ours are copied.
   const ours: number[] = [];

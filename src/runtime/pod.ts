@@ -10,7 +10,7 @@ import { resolveSecurity } from '../plan/security.js';
 import { closeSync, mkdtempSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pauseBinary as defaultPause, SpawnError } from '../native/addon.js';
-import { resolveImage, type Image } from '../image/store.js';
+import { localDecision, PodImages } from '../image/ensure.js';
 import type { PreparedVolume } from '../plan/container.js';
 import { sandboxPlan } from '../plan/sandbox.js';
 import type { Pod } from '../spec/types.js';
@@ -29,7 +29,6 @@ import type { Server } from 'node:net';
 import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
 import { spawnInContainer } from './exec.js';
-import { hostFs } from './host-fs.js';
 import { rotationFromEnv, type LogListener, type LogRotation } from './logs.js';
 import { podPaths, prepareRoots, type PodPaths, type RuntimePaths } from './paths.js';
 import { makeDir, MODE } from './modes.js';
@@ -180,6 +179,8 @@ export class PodRuntime {
   private recordDirty = false;
   private flushScheduled = false;
   private resolveDone!: (r: PodResult) => void;
+  /** Issue 13: the pod's images, pulled before its containers start. */
+  private images!: PodImages;
 
   private constructor(
     readonly pod: Pod,
@@ -253,14 +254,22 @@ export class PodRuntime {
   private prepare(): void {
     const admitted = liveRecords(this.options.paths).flatMap((r) => (r.name !== this.name ? [r.pod.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
-    const images = new Map<string, Image>();
     const backoff = this.options.backoff ?? backoffFromEnv();
+    this.images = new PodImages({
+      store: this.options.paths.images,
+      backoff,
+      event: (type, reason, message, name) => this.event(type, reason, message, this.containers.get(name)),
+      changed: () => this.sync(),
+    });
     const runner = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerRunner => {
-      const image = images.get(c.image) ?? resolveImage(this.options.paths.images, c.image);
-      images.set(c.image, image);
-      const spec = resolveEnv(c, this.pod, this.uid);
-      checkExecutable(spec, image, this.hostname, hostFs);
-      return new ContainerRunner(spec, image, isInit, backoff);
+      const r = new ContainerRunner(resolveEnv(c, this.pod, this.uid), isInit, backoff);
+      // Issue 13: an image already here is checked now (a missing command fails the run at once); the rest are pulled at start.
+      const local = localDecision(this.options.paths.images, c);
+      if ('image' in local) {
+        r.setImage(local.image, this.pod.spec);
+        checkExecutable(r.spec, local.image, this.hostname, local.image.fs);
+      }
+      return r;
     };
     for (const c of this.pod.spec.initContainers ?? []) this.init.push(runner(c, true));
     for (const c of this.pod.spec.containers) this.app.push(runner(c, false));
@@ -348,7 +357,7 @@ export class PodRuntime {
       workingDir: r.workingDir,
       cgroupProcs: r.cgroup?.procsFiles ?? [],
       // A hook runs with the container's identity and capabilities, never more.
-      security: resolveSecurity({ container: r.spec, podSpec: this.pod.spec, rootfs: r.image.rootfs, fs: hostFs }),
+      security: resolveSecurity({ container: r.spec, podSpec: this.pod.spec, rootfs: r.runningImage.rootfs, fs: r.runningImage.fs }),
       launcher: this.options.pauseBinary ?? defaultPause,
     };
   }
@@ -360,8 +369,19 @@ export class PodRuntime {
    * with back-off like a crash.
    */
   private async startContainer(r: ContainerRunner, first: boolean): Promise<void> {
+    // Issue 13: the image first, as the pull policy says; the container waits while it is pulled.
+    const image = this.images.imageFor(r.manifest);
+    if (!image) {
+      r.obs.waiting = this.images.waiting(r.spec.name) ?? { reason: 'ContainerCreating' };
+      this.writeStatus();
+      return;
+    }
     let proc: PlanProcess;
     try {
+      if (image !== r.image) {
+        r.setImage(image, this.pod.spec);
+        checkExecutable(r.spec, image, this.hostname, image.fs);
+      }
       proc = r.startInstance(this.instanceContext());
     } catch (err) {
       if (first) throw err;
@@ -371,9 +391,8 @@ export class PodRuntime {
       queueMicrotask(() => this.sync());
       return;
     }
-    this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir };
+    this.record.containers[r.spec.name] = { pid: proc.pid, startTime: proc.startTime, env: r.env, workingDir: r.workingDir, image: r.runningImage.id };
     this.saveRecord();
-    this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
     this.event('Normal', 'Created', `Created container ${r.spec.name}`, r);
     this.event('Normal', 'Started', `Started container ${r.spec.name}`, r);
     void proc.exited.then((exit) => this.onExit(r, proc, exit));
@@ -639,7 +658,7 @@ export class PodRuntime {
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', result.message, r);
     }
     if (!r.running) return this.sync();
-    r.process?.signal((r.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+    r.process?.signal((r.image?.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
     this.armKill(r, preStop ? Math.max(t.deadline, Date.now() + minimum) : t.deadline);
   }
 
@@ -653,6 +672,7 @@ export class PodRuntime {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    this.images.close();
     this.eviction?.stop();
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     const all = [...this.init, ...this.app];
@@ -789,6 +809,7 @@ export class PodRuntime {
 
   /** A start that failed half-way: kill what runs, then remove everything. */
   private async rollback(): Promise<void> {
+    this.images?.close();
     const all = [...this.init, ...this.app];
     await Promise.all(all.map((r) => r.kill()));
     const started = all.flatMap((r) => (r.process ? [r.process] : []));

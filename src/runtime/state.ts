@@ -12,6 +12,8 @@ export interface ProcessRecord {
   /** A container's environment and working directory, for exec. */
   env?: string[];
   workingDir?: string;
+  /** A container's image ID, for exec (issue 13). */
+  image?: string;
 }
 
 export interface PodRecord {
