@@ -94,13 +94,13 @@ class LayerWriter {
   }
 
   /** Every directory above `rel` is a real directory of this layer (made if missing). */
-  private parents(rel: string, make: boolean, name = rel): void {
+  private parents(rel: string, make: boolean, name = rel, missing = `"${name}" is not in this layer`): void {
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
       const p = parts.slice(0, i).join('/');
       const st = lstatOrNull(this.abs(p));
       if (st === null) {
-        if (!make) throw new LayerError(`${this.what}: "${name}" is not in this layer`);
+        if (!make) throw new LayerError(`${this.what}: ${missing}`);
         mkdirSync(this.abs(p), 0o755);
         continue;
       }
@@ -187,7 +187,7 @@ class LayerWriter {
       case 'hardlink': {
         const target = layerPath(e.linkpath, this.what);
         if (target === rel) return;
-        this.parents(target, false, e.linkpath);
+        this.parents(target, false, e.linkpath, `hard link "${e.path}" names "${e.linkpath}", which is not a file of this layer`);
         const st = target === '' ? null : lstatOrNull(this.abs(target));
         if (st === null || st.isDirectory()) {
           throw new LayerError(`${this.what}: hard link "${e.path}" names "${e.linkpath}", which is not a file of this layer`);
@@ -216,8 +216,8 @@ class LayerWriter {
   /** Whiteouts (unless this layer itself has the name), opaque marks, xattrs, then directory times. */
   finish(): void {
     for (const rel of this.whiteouts) {
-      if (lstatOrNull(this.abs(rel)) !== null) continue;
       this.parents(rel, true);
+      if (lstatOrNull(this.abs(rel)) !== null) continue;
       makeWhiteout(this.abs(rel));
     }
     for (const rel of this.opaque) {
