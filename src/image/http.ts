@@ -53,7 +53,7 @@ export function request(url: URL, opts: RequestOptions = {}): Promise<HttpRespon
       resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res, url });
     });
     req.setTimeout(idle, () => req.destroy(new HttpError(`${url.host}: no answer for ${idle / 1000} s`, 'ETIMEDOUT')));
-    req.on('error', (err: NodeJS.ErrnoException) => reject(new HttpError(`${url.host}: ${describeNetError(err)}`, err.code)));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err instanceof HttpError ? err : new HttpError(`${url.host}: ${describeNetError(err)}`, err.code)));
     req.end();
   });
 }

@@ -126,9 +126,17 @@ export class ImageStore {
       if (found.length === 1) return found[0];
       if (found.length > 1) throw new ImageError(`"${text}" names ${found.length} images; give more of the ID`);
     }
-    for (const ref of this.candidates(text, opts.search ?? [])) {
-      const target = this.layout.ref(refKey(ref));
-      if (target) return this.layout.image(target);
+    const found = this.lookupRef(text, opts.search ?? []);
+    return found ? this.layout.image(found.id) : undefined;
+  }
+
+  /** The stored name a reference means (`nginx` -> docker.io/library/nginx:latest) and its image ID. */
+  lookupRef(text: string, search: readonly string[] = []): { key: string; id: string } | undefined {
+    if (asImageId(text)) return undefined;
+    for (const ref of this.candidates(text, search)) {
+      const key = refKey(ref);
+      const id = this.layout.ref(key);
+      if (id) return { key, id };
     }
     return undefined;
   }

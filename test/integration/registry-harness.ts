@@ -95,9 +95,9 @@ export function tarOf(dir: string, out: string): string {
 /** An OCI image in `layout` at `tag`: the layer tars in order, then `umoci config` flags. */
 export function ociImage(layout: string, tag: string, layers: string[], config: string[] = []): void {
   execFileSync('sh', ['-c', `[ -e "$0/index.json" ] || umoci init --layout "$0"`, layout]);
-  execFileSync('umoci', ['new', '--image', `${layout}:${tag}`]);
-  for (const l of layers) execFileSync('umoci', ['raw', 'add-layer', '--no-history', '--image', `${layout}:${tag}`, l]);
-  if (config.length > 0) execFileSync('umoci', ['config', '--no-history', '--image', `${layout}:${tag}`, ...config]);
+  execFileSync('umoci', ['new', '--image', `${layout}:${tag}`], { stdio: 'pipe' });
+  for (const l of layers) execFileSync('umoci', ['raw', 'add-layer', '--no-history', '--image', `${layout}:${tag}`, l], { stdio: 'pipe' });
+  if (config.length > 0) execFileSync('umoci', ['config', '--no-history', '--image', `${layout}:${tag}`, ...config], { stdio: 'pipe' });
 }
 
 /** skopeo copy from the layout to the registry (Docker schema 2 with format v2s2). */
