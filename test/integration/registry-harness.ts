@@ -40,6 +40,8 @@ async function answers(url: string): Promise<boolean> {
 export interface TestRegistry {
   host: string;
   dir: string;
+  /** Its storage directory. */
+  data: string;
   /** Where distribution keeps blobs (to damage one on purpose). */
   blobFile(digest: string): string;
   stop(): Promise<void>;
@@ -52,15 +54,17 @@ export interface TokenAuth {
   rootCertBundle: string;
 }
 
-export async function startRegistry(opts: { token?: TokenAuth } = {}): Promise<TestRegistry> {
+/** A registry on a free port; `data` reuses another's storage (to serve what was pushed there). */
+export async function startRegistry(opts: { token?: TokenAuth; data?: string } = {}): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'peapod-registry-'));
+  const data = opts.data ?? join(dir, 'data');
   const port = await freePort();
   const auth = opts.token
     ? `auth:\n  token:\n    realm: ${opts.token.realm}\n    service: ${opts.token.service}\n    issuer: ${opts.token.issuer}\n    rootcertbundle: ${opts.token.rootCertBundle}\n`
     : '';
   writeFileSync(
     join(dir, 'config.yml'),
-    `version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: ${dir}/data}\n  delete: {enabled: true}\nhttp: {addr: 127.0.0.1:${port}}\n${auth}`,
+    `version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: ${data}}\n  delete: {enabled: true}\nhttp: {addr: 127.0.0.1:${port}}\n${auth}`,
   );
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 10_000;
@@ -71,9 +75,10 @@ export async function startRegistry(opts: { token?: TokenAuth } = {}): Promise<T
   return {
     host: `127.0.0.1:${port}`,
     dir,
+    data,
     blobFile: (digest) => {
       const hex = digest.replace(/^sha256:/, '');
-      return join(dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+      return join(data, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
     },
     stop: async () => {
       if (child.exitCode === null) {
