@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages peapod and its tests use, when they are missing:
 # a C/C++ toolchain for the addon, util-linux (nsenter, unshare, ipcmk) and
-# procps (ps) for the tests. Idempotent; changes nothing when all are there.
+# procps (ps) for the tests; for images: attr (setfattr: opaque directories
+# and xattrs of layers), and for the image tests a real registry and the
+# tools that make and push images (docker-registry, skopeo, umoci, openssl,
+# zstd). Idempotent; changes nothing when all are there.
 set -euo pipefail
 
 declare -A wanted=(
   [g++]=g++ [make]=make [python3]=python3
   [nsenter]=util-linux [ipcmk]=util-linux [ps]=procps
   [dpkg-deb]=dpkg [apt-get]=apt
+  [setfattr]=attr [getfattr]=attr [mknod]=coreutils
+  [docker-registry]=docker-registry [skopeo]=skopeo [umoci]=umoci [openssl]=openssl [zstd]=zstd
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

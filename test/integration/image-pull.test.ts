@@ -4,13 +4,14 @@
 // between images, a dropped connection, a damaged blob, a mirror that is
 // down. What is checked is what is on disk afterwards.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreLayout } from '../../src/image/layout.js';
 import { pullImage } from '../../src/image/pull.js';
-import { findLocalImage, resolveImage } from '../../src/image/store.js';
+import { findLocalImage, ImageStore, resolveImage } from '../../src/image/store.js';
 import { isRoot } from './helpers.js';
 import { hasRegistryTools, ociImage, push, registriesConf, startProxy, startRegistry, tarOf, type TestProxy, type TestRegistry } from './registry-harness.js';
 
@@ -181,6 +182,52 @@ describe.skipIf(!run)('pull from a real registry (root, docker-registry, umoci, 
     const result = await pullImage(dir, 'mirrored.test/test/app:1', { env: { ...process.env, CONTAINERS_REGISTRIES_CONF: join(conf, 'registries.conf') } });
     expect(result.from).toBe(registry.host);
     expect(findLocalImage(dir, 'mirrored.test/test/app:1')).toBeDefined();
+  });
+
+  it("resolves an index (pushed by skopeo --all) to this machine's manifest", async () => {
+    const dir = store();
+    // An index over the app image and an arm64 twin of it, written into the layout by hand.
+    execFileSync('umoci', ['config', '--no-history', '--image', `${layout}:app`, '--tag', 'app-arm64', '--architecture', 'arm64'], { stdio: 'pipe' });
+    const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string; size: number; mediaType: string; annotations?: Record<string, string> }> };
+    const byTag = (tag: string) => index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag)!;
+    const host = process.arch === 'x64' ? 'amd64' : process.arch;
+    const multi = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: byTag('app-arm64').mediaType, digest: byTag('app-arm64').digest, size: byTag('app-arm64').size, platform: { os: 'linux', architecture: 'arm64' } },
+        { mediaType: byTag('app').mediaType, digest: byTag('app').digest, size: byTag('app').size, platform: { os: 'linux', architecture: host } },
+      ],
+    }));
+    const digest = `sha256:${createHash('sha256').update(multi).digest('hex')}`;
+    writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), multi);
+    index.manifests.push({ mediaType: 'application/vnd.oci.image.index.v1+json', digest, size: multi.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+    writeFileSync(join(layout, 'index.json'), JSON.stringify(index));
+    push(layout, 'multi', `${registry.host}/test/multi:1`, undefined, true);
+    const result = await pullImage(dir, 'example.test/test/multi:1', { env: env() });
+    expect(result.record.manifest?.digest).toBe(byTag('app').digest);
+    const image = findLocalImage(dir, 'example.test/test/multi:1')!;
+    expect(image.repoDigests).toEqual([`example.test/test/multi@${digest}`]);
+    expect(image.fs.readFile?.(join(image.rootfs, 'app/hello.txt'))).toBe('hello from layer 2\n');
+  });
+
+  it('a full disk: one line naming the image and the cause, nothing half-stored', async () => {
+    const dir = store();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=600k', 'tmpfs', dir]);
+    try {
+      await expect(pullImage(dir, 'example.test/test/app:1', { env: env() })).rejects.toThrow(/^image "example.test\/test\/app:1": pulling example.test\/test\/app:1: layer sha256:[a-f0-9]{64}: ENOSPC: no space left on device[^\n]*$/);
+      const l = new StoreLayout(dir);
+      expect(l.images()).toEqual([]);
+      expect([...l.refs().keys()]).toEqual([]);
+      expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+      // Layers that arrived whole stay for the next try (as containerd keeps content); prune takes them.
+      for (const c of l.layers()) expect(l.layer(c)?.chainId).toBe(c);
+      expect(l.layers().length).toBeLessThan(3);
+      new ImageStore(dir).removeUnusedLayers();
+      expect(l.layers()).toEqual([]);
+    } finally {
+      execFileSync('umount', [dir]);
+    }
   });
 
   it('names the image and the cause when nothing answers', async () => {
