@@ -7,6 +7,7 @@
 import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
 import { scopedJoin, type FsView } from '../plan/scoped-path.js';
+import { hostFs } from '../runtime/host-fs.js';
 
 export interface LayerView {
   /** The layer's directory (overlayfs's lowerdir). */
@@ -25,9 +26,12 @@ function lstat(path: string): Stats | null {
 
 const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev === 0;
 
+const outside = (root: string, path: string): boolean => posix.relative(root, path).startsWith('..');
+
 /**
  * An FsView over `layers` (top first), answering for paths under `root`
- * (by convention the top layer's directory: `Image.rootfs`).
+ * (by convention the top layer's directory: `Image.rootfs`); a path
+ * outside it (a volume's, on the host) is the host's, as the plan expects.
  */
 export function layeredFs(root: string, layers: readonly LayerView[]): FsView {
   const find = (path: string): { abs: string; st: Stats } | null => {
@@ -55,17 +59,21 @@ export function layeredFs(root: string, layers: readonly LayerView[]): FsView {
   };
   const view: FsView = {
     readlink(path) {
+      if (outside(root, path)) return hostFs.readlink(path);
       const f = find(path);
       return f?.st.isSymbolicLink() ? readlinkSync(f.abs) : null;
     },
     exists(path) {
+      if (outside(root, path)) return hostFs.exists(path);
       return find(path) !== null;
     },
     isFile(path) {
+      if (outside(root, path)) return hostFs.isFile(path);
       const f = find(scopedJoin(root, posix.relative(root, path), view));
       return f?.st.isFile() === true;
     },
     readFile(path) {
+      if (outside(root, path)) return hostFs.readFile?.(path) ?? null;
       const f = find(scopedJoin(root, posix.relative(root, path), view));
       if (!f?.st.isFile()) return null;
       try {
