@@ -63,7 +63,9 @@ export function localDecision(store: string, c: Pick<Container, 'image' | 'image
   const present = findLocalImage(store, ref, search);
   // An image ID or a directory image can only be here or nowhere.
   if (present && (policy !== 'Always' || asImageId(ref) || present.id.startsWith('dir:'))) return { image: present };
-  if (policy === 'Never' || asImageId(ref)) {
+  if (present && asImageId(ref)) return { image: present };
+  if (asImageId(ref)) return { waiting: { reason: 'ErrImagePull', message: `image ID ${asImageId(ref)} is not on this machine, and an ID cannot be pulled: name the image by reference` } };
+  if (policy === 'Never') {
     if (present) return { image: present };
     return { waiting: { reason: 'ErrImageNeverPull', message: `Container image "${ref}" is not present with pull policy of Never` } };
   }
@@ -143,8 +145,8 @@ export class PodImages {
     if ('waiting' in decision) {
       if (s.waiting?.message !== decision.waiting.message) this.opts.event('Warning', decision.waiting.reason === 'InvalidImageName' ? 'InspectFailed' : decision.waiting.reason, decision.waiting.message, c.name);
       s.waiting = decision.waiting;
-      // Never: the image may be loaded meanwhile; look again after the back-off.
-      if (decision.waiting.reason === 'ErrImageNeverPull') this.retryLater(c, s);
+      // The image may be loaded meanwhile: look again after the back-off.
+      if (decision.waiting.reason !== 'InvalidImageName') this.retryLater(c, s);
       return undefined;
     }
     this.startPull(c, s);

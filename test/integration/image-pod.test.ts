@@ -134,6 +134,13 @@ describe.skipIf(!run)('pods with pulled images (root, docker-registry, umoci, sk
     await waitFor('the app to print', () => (s.logs.get('app') ?? []).length >= 2, 30_000);
     expect(s.logs.get('app')).toEqual(['uid=33 gid=33 cwd=/app greeting=hello', 'from the app layer']);
     await s.runtime.stop({ force: true });
+    // By its ID (as the CRI names images), the same image; an ID not here waits, it cannot be pulled.
+    const id = findLocalImage(root.paths.images, 'example.test/test/app:1')?.id as string;
+    const byId = await start(root, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'by-id' }, spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: id }, { name: 'absent', image: `sha256:${'0'.repeat(64)}` }] } });
+    await waitFor('the app to print', () => (byId.logs.get('app') ?? []).length >= 2, 30_000);
+    expect(byId.runtime.computeStatus().containerStatuses?.find((c) => c.name === 'app')?.imageID).toBe(id);
+    expect(waiting(byId.runtime, 'absent')).toEqual({ reason: 'ErrImagePull', message: `image ID sha256:${'0'.repeat(64)} is not on this machine, and an ID cannot be pulled: name the image by reference` });
+    await byId.runtime.stop({ force: true });
   });
 
   it('waits with the kubelet reasons: ErrImagePull then ImagePullBackOff (retried), ErrImageNeverPull, InvalidImageName', async () => {
