@@ -135,6 +135,20 @@ describe.skipIf(!run)('image commands (root, docker-registry, umoci, skopeo)', (
     expect(readdirSync(join(root.dir, 'images', 'layers'))).toHaveLength(2);
   });
 
+  it('two peapod processes pulling one image at once fetch each layer once (a lock per layer)', async () => {
+    proxy.throttle(64 * 1024);
+    const before = proxy.blobGets().length;
+    const [a, b] = await Promise.all([peapod(['pull', '-q', 'example.test/test/big:1']), peapod(['pull', '-q', 'example.test/test/big:1'])]);
+    proxy.throttle(0);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(a.stdout).toBe(b.stdout);
+    // Two layers and a config; each process fetches the config itself (it is small and not a layer).
+    const layerGets = proxy.blobGets().slice(before).map((r) => r.url.split('/').pop());
+    const counts = new Map<string, number>();
+    for (const d of layerGets) counts.set(d as string, (counts.get(d as string) ?? 0) + 1);
+    expect([...counts.values()].sort()).toEqual([1, 1, 2]);
+  });
+
   it('rmi refuses an image a running pod uses; image prune removes untagged images and unused layers', async () => {
     expect((await peapod(['pull', 'example.test/test/small:1'])).code).toBe(0);
     expect((await peapod(['pull', 'example.test/test/big:1'])).code).toBe(0);
