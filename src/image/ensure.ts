@@ -91,7 +91,7 @@ export interface PodImagesOptions {
   /** Something changed for container `name`: look again (sync). */
   changed(name: string): void;
   env?: NodeJS.ProcessEnv;
-  pull?: Omit<PullOptions, 'env' | 'signal'>;
+  pull?: Omit<PullOptions, 'env'>;
 }
 
 function seconds(s: number): string {
@@ -100,7 +100,6 @@ function seconds(s: number): string {
 
 export class PodImages {
   private readonly state = new Map<string, ContainerImageState>();
-  private readonly abort = new AbortController();
   private closed = false;
 
   constructor(private readonly opts: PodImagesOptions) {}
@@ -157,7 +156,8 @@ export class PodImages {
     delete s.waiting;
     const started = Date.now();
     this.opts.event('Normal', 'Pulling', `Pulling image "${c.image}"`, c.name);
-    s.pulling = pullImage(this.opts.store, c.image, { ...this.opts.pull, ...(this.opts.env ? { env: this.opts.env } : {}), signal: this.abort.signal })
+    // Not cancelled when the pod ends: another pod may share this pull, and the image is worth having (the kubelet does the same).
+    s.pulling = pullImage(this.opts.store, c.image, { ...this.opts.pull, ...(this.opts.env ? { env: this.opts.env } : {}) })
       .then(
         (result) => {
           if (this.closed) return;
@@ -210,10 +210,9 @@ export class PodImages {
     );
   }
 
-  /** The pod is ending: no more timers, no more starts; a pull under way is abandoned. */
+  /** The pod is ending: no more timers, no more starts; a pull under way finishes for the store alone. */
   close(): void {
     this.closed = true;
-    this.abort.abort();
     for (const s of this.state.values()) for (const t of s.timers) clearTimeout(t);
   }
 }
