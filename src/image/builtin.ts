@@ -61,10 +61,17 @@ export function ensureBuiltin(layout: StoreLayout): string {
   try {
     const old = join(layout.dir, 'busybox');
     if (existsSync(join(old, 'rootfs')) && existsSync(join(old, 'config.json'))) {
-      const config = configFromSimple(JSON.parse(readFileSync(join(old, 'config.json'), 'utf8')));
-      renameSync(join(old, 'rootfs'), join(staged, 'diff'));
-      rmSync(old, { recursive: true, force: true });
-      return storeDirectoryImage(layout, staged, config, BUILTIN_TAG);
+      try {
+        const config = configFromSimple(JSON.parse(readFileSync(join(old, 'config.json'), 'utf8')));
+        renameSync(join(old, 'rootfs'), join(staged, 'diff'));
+        rmSync(old, { recursive: true, force: true });
+        return storeDirectoryImage(layout, staged, config, BUILTIN_TAG);
+      } catch (err) {
+        // Another peapod took it meanwhile: its image, once stored, is the one.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const id = layout.ref(BUILTIN_TAG);
+        if (id) return id;
+      }
     }
     const out = join(staged, 'build');
     try {
