@@ -109,13 +109,6 @@ export function formatReference(ref: Reference): string {
   return `${repoName(ref)}${ref.tag !== undefined ? `:${ref.tag}` : ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
 }
 
-/** The short form a person writes: nginx:latest for docker.io/library/nginx:latest. */
-export function familiarName(name: string): string {
-  if (name.startsWith(`${DOCKER_HUB}/library/`)) return name.slice(`${DOCKER_HUB}/library/`.length);
-  if (name.startsWith(`${DOCKER_HUB}/`)) return name.slice(DOCKER_HUB.length + 1);
-  return name;
-}
-
 /** How the store keys a reference: `name@digest` when it has one, else `name:tag`. */
 export function refKey(ref: Reference): string {
   return ref.digest !== undefined ? `${repoName(ref)}@${ref.digest}` : `${repoName(ref)}:${ref.tag ?? 'latest'}`;

@@ -7,7 +7,7 @@
 // Two kinds of image are never pulled: the built-in busybox (builtin.ts),
 // and a directory laid out by hand as `<store>/<name>/rootfs` with a
 // `config.json` beside it (peapod's first image format, kept working).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FsView } from '../plan/scoped-path.js';
 import { BUILTIN_TAG, ensureBuiltin } from './builtin.js';
@@ -255,11 +255,5 @@ export function resolveImage(storeDir: string, ref: string, search: readonly str
   const found = findLocalImage(storeDir, ref, search);
   if (!found) throw new ImageError(`image "${ref}" not found in ${storeDir}: pull it (peapod pull ${ref}) or load it (peapod load -i FILE)`);
   return found;
-}
-
-/** The top layer's directory mode and owner (a container's "/" takes them). */
-export function rootAttributes(image: Pick<Image, 'rootfs'>): { mode: number; uid: number; gid: number } {
-  const st = statSync(image.rootfs);
-  return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
 }
 
