@@ -369,15 +369,15 @@ export class PodRuntime {
    * with back-off like a crash.
    */
   private async startContainer(r: ContainerRunner, first: boolean): Promise<void> {
-    // Issue 13: the image first, as the pull policy says; the container waits while it is pulled.
-    const image = this.images.imageFor(r.manifest);
-    if (!image) {
-      r.obs.waiting = this.images.waiting(r.spec.name) ?? { reason: 'ContainerCreating' };
-      this.writeStatus();
-      return;
-    }
     let proc: PlanProcess;
     try {
+      // Issue 13: the image first, as the pull policy says; the container waits while it is pulled.
+      const image = this.images.imageFor(r.manifest);
+      if (!image) {
+        r.obs.waiting = this.images.waiting(r.spec.name) ?? { reason: 'ContainerCreating' };
+        this.writeStatus();
+        return;
+      }
       if (image !== r.image) {
         r.setImage(image, this.pod.spec);
         checkExecutable(r.spec, image, this.hostname, image.fs);
