@@ -15,6 +15,7 @@ import vm from 'node:vm';
 import { CASES, GROUPS } from './lib/cases.js';
 import { CLI, Context, gitDescribe, loadRuntime, reclaimAbandoned, REPO, tmpfsBase } from './lib/context.js';
 import { cniAvailable } from './lib/network.js';
+import { imageToolsPresent } from './lib/images.js';
 import { detectPodman, Podman } from './lib/podman.js';
 import { fsOf, meminfoKiB, mountsUnder, now, setClockTicks } from './lib/proc.js';
 import { fmtRatio, fmtValue, median, pad, padLeft, pairedRatios, summary } from './lib/stats.js';
@@ -76,6 +77,7 @@ async function probe(rt, podman, ctx) {
     'lib:exec': typeof rt.PodWorker.prototype.exec === 'function',
     podman: podman.ok,
     tmpfs: ctx.tmpfsPaths !== undefined,
+    images: imageToolsPresent(),
   };
 }
 
@@ -105,6 +107,7 @@ function blockedReason(row, opts, probes, podman) {
   for (const need of rowNeeds(row)) {
     if (probes[need]) continue;
     if (need === 'podman') return podman.reason;
+    if (need === 'images') return 'n/a (docker-registry, skopeo or umoci missing: scripts/install-deps.sh)';
     return 'n/a (not implemented)';
   }
   return null;

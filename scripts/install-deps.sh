@@ -3,10 +3,13 @@
 # a C/C++ toolchain for the addon, util-linux (nsenter, unshare, ipcmk) and
 # procps (ps) for the tests; the pod network: the CNI plugins (bridge,
 # host-local, portmap, firewall in /usr/lib/cni), iptables for portmap and
-# masquerade, iproute2 (ip) for the tests; and chromium, the real browser
-# the test of `peapod ui` drives headless (through puppeteer-core, which
-# downloads no browser of its own). Idempotent; changes nothing when all
-# are there.
+# masquerade, iproute2 (ip) for the tests; chromium, the real browser the
+# test of `peapod ui` drives headless (through puppeteer-core, which
+# downloads no browser of its own); for images: attr (setfattr: opaque
+# directories and xattrs of layers), and for the image tests a real
+# registry and the tools that make and push images (docker-registry,
+# skopeo, umoci, openssl, zstd). Idempotent; changes nothing when all are
+# there.
 set -euo pipefail
 
 declare -A wanted=(
@@ -15,6 +18,8 @@ declare -A wanted=(
   [dpkg-deb]=dpkg [apt-get]=apt
   [/usr/lib/cni/bridge]=containernetworking-plugins [/usr/lib/cni/portmap]=containernetworking-plugins
   [iptables]=iptables [ip]=iproute2
+  [setfattr]=attr [getfattr]=attr [mknod]=coreutils
+  [docker-registry]=docker-registry [skopeo]=skopeo [umoci]=umoci [openssl]=openssl [zstd]=zstd
 )
 # Installed without their recommends: chromium's (udev, avahi, upower, a
 # printer setup...) are services a headless test never needs. DejaVu gives

@@ -10,6 +10,7 @@
 //   CLI:       peapod run -d -f FILE --root DIR
 //              peapod delete pod NAME --root DIR [--grace-period N] [--force]
 //              peapod exec NAME -c CONTAINER --root DIR -- CMD...
+import { imagesSetup, imagesTeardown, pullPeapod, pullPodman, pullSkopeo, unpackPeapod, unpackTar } from './images.js';
 import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import { countPids, cpuMs, cpuMsAt, descendants, meminfoKiB, now, processes, reapedChildrenCpuMs, rollupKiB, sleep, sleepSync, statusKiB } from './proc.js';
 import { podSpec, Proc, sleeper, termIgnorer } from './context.js';
@@ -392,6 +393,7 @@ export const GROUPS = [
   { id: 'exec', title: 'exec', runs: (o) => o.runs, warmup: true, setup: execSetup, teardown: execTeardown },
   { id: 'density', title: 'density', runs: () => 1, warmup: false },
   { id: 'zombies', title: 'zombie reaping', runs: (o) => o.zombieRuns, warmup: false },
+  { id: 'images', title: 'image pull and unpack (local registry, 4 layers, ~26 MB)', runs: (o) => (o.quick ? 2 : 4), warmup: true, setup: imagesSetup, teardown: imagesTeardown },
 ];
 
 async function execSetup(ctx, cases) {
@@ -618,5 +620,32 @@ export const CASES = [
   {
     id: 'zombies.create', section: 'zombies', by: 'zombies.reap', unit: 'ms',
     label: 'pod up + making the orphans (info)',
+  },
+
+  // 7. images
+  {
+    id: 'images.pull.peapod', section: 'images', group: 'images', unit: 'ms', ratioTo: ['images.pull.skopeo'], needs: ['images'],
+    label: 'CLI: peapod pull, 4 layers into an empty store (whole process)',
+    sample: pullPeapod,
+  },
+  {
+    id: 'images.pull.skopeo', section: 'images', group: 'images', unit: 'ms', needs: ['images'],
+    label: 'skopeo copy docker://... oci:DIR (no unpacking)',
+    sample: pullSkopeo,
+  },
+  {
+    id: 'images.pull.podman', section: 'images', group: 'images', unit: 'ms', ratioTo: ['images.pull.peapod'], needs: ['images', 'podman'],
+    label: 'podman pull into empty storage (ratio podman/peapod)',
+    sample: pullPodman,
+  },
+  {
+    id: 'images.unpack.peapod', section: 'images', group: 'images', unit: 'ms', ratioTo: ['images.unpack.tar'], needs: ['images'],
+    label: 'library: unpackLayer of the 4 gzip layers (digest, whiteouts, commit)',
+    sample: unpackPeapod,
+  },
+  {
+    id: 'images.unpack.tar', section: 'images', group: 'images', unit: 'ms', needs: ['images'],
+    label: 'tar -xzf of the same 4 layers',
+    sample: unpackTar,
   },
 ];

@@ -8,6 +8,11 @@ import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';
 import { execCommand } from './exec.js';
 import { explainCommand } from './explain.js';
+import { imageCommand } from './image.js';
+import { imagesCommand } from './images.js';
+import { loadCommand } from './load.js';
+import { pullCommand } from './pull.js';
+import { rmiCommand } from './rmi.js';
 import { getCommand } from './get.js';
 import { inspectCommand } from './inspect.js';
 import { logsCommand } from './logs.js';
@@ -16,7 +21,9 @@ import { runCommand } from './run.js';
 import { topCommand } from './top.js';
 import { uiCommand } from './ui.js';
 
-const commands = new Map<string, Command>([runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand, uiCommand].map((c) => [c.name, c]));
+const commands = new Map<string, Command>(
+  [runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand, uiCommand, pullCommand, imagesCommand, rmiCommand, loadCommand, imageCommand].map((c) => [c.name, c]),
+);
 
 function usage(): string {
   const width = Math.max(...[...commands.values()].map((c) => c.synopsis.length));

@@ -1,38 +1,77 @@
-// The image store: an image is a directory holding `rootfs/` (never written
-// once built) and `config.json` (entrypoint, cmd, env, workingDir), the part
-// of an OCI image config a pod needs. Other images can be imported by laying
-// out the same two things under the store.
-import { execFileSync } from 'node:child_process';
+// The image store, as the runtime and the CLI see it: find an image by
+// name, tag, digest or ID (a CRI passes IDs), list them with their
+// RepoTags and RepoDigests, remove them, prune what nothing uses. An image
+// here is a chain of layer directories; a container's root is an overlay
+// of that chain (layout.ts has the files).
+//
+// Two kinds of image are never pulled: the built-in busybox (builtin.ts),
+// and a directory laid out by hand as `<store>/<name>/rootfs` with a
+// `config.json` beside it (peapod's first image format, kept working).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../package.js';
-import { makeDir, MODE } from '../runtime/modes.js';
+import { dirname, join } from 'node:path';
+import type { FsView } from '../plan/scoped-path.js';
+import { BUILTIN_TAG, ensureBuiltin } from './builtin.js';
+import { configFromDoc, configFromSimple, type ImageConfig } from './config.js';
+import { layeredFs, type LayerView } from './layered-fs.js';
+import { StoreLayout, type ImageRecord } from './layout.js';
+import { parseConfig } from './manifest.js';
+import { asImageId, parseReference, qualify, refKey, withDefaultTag, type Reference } from './reference.js';
 
-export interface ImageConfig {
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workingDir: string;
-  /** The signal that asks the program to stop (OCI StopSignal), SIGTERM if unset. */
-  stopSignal?: string;
-}
-
-export interface Image {
-  ref: string;
-  dir: string;
-  rootfs: string;
-  config: ImageConfig;
-}
+export type { ImageConfig } from './config.js';
 
 export class ImageError extends Error {
   override name = 'ImageError';
 }
 
-/** `busybox`, `busybox:1.36`, `docker.io/library/busybox:latest` -> `busybox`, tag. */
-export function parseImageRef(ref: string): { name: string; tag: string } {
-  let rest = ref.trim();
-  const at = rest.indexOf('@');
-  if (at >= 0) rest = rest.slice(0, at);
+/** An image ready to run: its config, and its layers as overlayfs wants them. */
+export interface Image {
+  /** The reference the pod (or user) asked for. */
+  ref: string;
+  /** The image ID: the config's digest (`sha256:...`), or `dir:<path>` for a directory image. */
+  id: string;
+  /** Where the image lives (the top layer's directory, or the directory image). */
+  dir: string;
+  /**
+   * The image's root for FsView lookups (by convention the top layer's
+   * directory): read it through `fs`, which sees the whole chain.
+   */
+  rootfs: string;
+  /** overlayfs lowerdirs, top layer first. */
+  layers: string[];
+  /** The same layers as short names relative to `linkDir`, for long chains (containerd's compact lowerdir). */
+  links?: { dir: string; names: string[] };
+  fs: FsView;
+  config: ImageConfig;
+  /** Bytes on disk. */
+  size: number;
+  /** name:tag and name@digest that point at it. */
+  repoTags: string[];
+  repoDigests: string[];
+}
+
+/** For the CLI and the CRI: an image as ListImages/ImageStatus describe it. */
+export interface ImageSummary {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  size: number;
+  created?: string;
+  layers: number;
+}
+
+/** `busybox` or `busybox:TAG`, written without a registry: the built-in. */
+export function isBuiltinName(ref: string): boolean {
+  try {
+    const p = parseReference(ref);
+    return p.domain === undefined && p.path === 'busybox' && p.digest === undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** The directory of a hand-made image: `<store>/<name>` for latest, `<name>_<tag>` otherwise. */
+export function imageDir(store: string, ref: string): string {
+  let rest = ref.trim().replace(/@.*$/, '');
   let tag = 'latest';
   const colon = rest.lastIndexOf(':');
   if (colon > rest.lastIndexOf('/')) {
@@ -40,68 +79,184 @@ export function parseImageRef(ref: string): { name: string; tag: string } {
     rest = rest.slice(0, colon);
   }
   const parts = rest.split('/');
-  // Drop a registry host and Docker Hub's implicit "library/".
   if (parts.length > 1 && /[.:]|^localhost$/.test(parts[0] ?? '')) parts.shift();
   if (parts.length > 1 && parts[0] === 'library') parts.shift();
-  return { name: parts.join('/'), tag };
-}
-
-/** The directory an image lives in: `<store>/<name>` for latest, `<name>_<tag>` otherwise. */
-export function imageDir(store: string, ref: string): string {
-  const { name, tag } = parseImageRef(ref);
-  const base = name.replaceAll('/', '_');
+  const base = parts.join('_');
   return join(store, tag === 'latest' ? base : `${base}_${tag}`);
 }
 
-const BUILTIN = 'busybox';
-const recipe = join(packageRoot, 'rootfs', 'busybox', 'build.sh');
-
-/** Reads an image's config.json (entrypoint, cmd, env, workingDir, stopSignal). */
-export function readImageConfig(path: string, ref: string): ImageConfig {
+/** A hand-made directory image (rootfs/ + config.json), if `ref` names one. */
+function directoryImage(store: string, ref: string): Image | undefined {
+  if (asImageId(ref)) return undefined;
+  // Its ID, `dir:<path>`, names it too (the kubelet asks the runtime by ID); only under this store.
+  const byId = ref.startsWith('dir:') ? ref.slice(4) : undefined;
+  if (byId !== undefined && dirname(byId) !== store) return undefined;
+  const dir = byId ?? imageDir(store, ref);
+  const rootfs = join(dir, 'rootfs');
+  if (!existsSync(rootfs)) return undefined;
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   } catch (err) {
-    throw new ImageError(`image "${ref}": cannot read ${path}: ${(err as Error).message}`);
+    throw new ImageError(`image "${ref}": cannot read ${join(dir, 'config.json')}: ${(err as Error).message}`);
   }
-  const o = (raw ?? {}) as Partial<Record<keyof ImageConfig, unknown>>;
-  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
-  return {
-    entrypoint: list(o.entrypoint),
-    cmd: list(o.cmd),
-    env: list(o.env),
-    workingDir: typeof o.workingDir === 'string' && o.workingDir !== '' ? o.workingDir : '/',
-    ...(typeof o.stopSignal === 'string' && o.stopSignal !== '' ? { stopSignal: o.stopSignal } : {}),
-  };
+  const layers: LayerView[] = [{ dir: rootfs, opaque: new Set() }];
+  return { ref, id: `dir:${dir}`, dir, rootfs, layers: [rootfs], fs: layeredFs(rootfs, layers), config: configFromSimple(raw), size: 0, repoTags: [], repoDigests: [] };
 }
 
-/** Builds the busybox image into the store from its recipe in rootfs/. */
-export function buildBusybox(store: string): string {
-  const dir = join(store, BUILTIN);
-  // A store peapod makes is root's alone (the recipe closes the image's own directory too).
-  makeDir(store, MODE.rootDir);
-  try {
-    execFileSync('bash', [recipe, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new ImageError(`building the busybox image failed: ${stderr || (err as Error).message}`);
-  }
-  return dir;
-}
+export class ImageStore {
+  readonly layout: StoreLayout;
 
-/** Finds an image, building the default busybox image on first use. */
-export function resolveImage(store: string, ref: string): Image {
-  // Whatever tag is asked for, the built-in busybox is the one peapod builds.
-  const builtin = parseImageRef(ref).name === BUILTIN;
-  const dir = builtin ? join(store, BUILTIN) : imageDir(store, ref);
-  if (!existsSync(join(dir, 'rootfs'))) {
-    if (!builtin) {
-      throw new ImageError(
-        `image "${ref}" not found in ${store}: peapod builds "busybox" itself; ` +
-          `for another image, put its root filesystem in ${dir}/rootfs and its config in ${dir}/config.json`,
-      );
+  constructor(readonly dir: string) {
+    this.layout = new StoreLayout(dir);
+  }
+
+  /** Candidates for a short name, in the order registries.conf would search them. */
+  private candidates(text: string, search: readonly string[]): Reference[] {
+    const parsed = parseReference(text);
+    const domains = parsed.domain !== undefined ? [parsed.domain] : search.length > 0 ? search : ['docker.io'];
+    return domains.map((d) => withDefaultTag(qualify(parsed, d)));
+  }
+
+  /** The record for an ID, a unique ID prefix (with `prefix`), or a reference; undefined if absent. */
+  lookup(text: string, opts: { prefix?: boolean; search?: readonly string[] } = {}): ImageRecord | undefined {
+    if (!this.layout.exists()) return undefined;
+    const id = asImageId(text);
+    if (id) return this.layout.image(id);
+    if (opts.prefix && /^(sha256:)?[a-f0-9]{4,63}$/.test(text)) {
+      const hex = text.replace(/^sha256:/, '');
+      const found = this.layout.images().filter((r) => r.id.slice(7).startsWith(hex));
+      if (found.length === 1) return found[0];
+      if (found.length > 1) throw new ImageError(`"${text}" names ${found.length} images; give more of the ID`);
     }
-    buildBusybox(store);
+    const found = this.lookupRef(text, opts.search ?? []);
+    return found ? this.layout.image(found.id) : undefined;
   }
-  return { ref, dir, rootfs: join(dir, 'rootfs'), config: readImageConfig(join(dir, 'config.json'), ref) };
+
+  /** The stored name a reference means (`nginx` -> docker.io/library/nginx:latest) and its image ID. */
+  lookupRef(text: string, search: readonly string[] = []): { key: string; id: string } | undefined {
+    if (asImageId(text)) return undefined;
+    for (const ref of this.candidates(text, search)) {
+      const key = refKey(ref);
+      const id = this.layout.ref(key);
+      if (id) return { key, id };
+    }
+    return undefined;
+  }
+
+  tagsOf(id: string): { repoTags: string[]; repoDigests: string[] } {
+    const repoTags: string[] = [];
+    const repoDigests: string[] = [];
+    for (const [name, target] of this.layout.refs()) {
+      if (target !== id) continue;
+      (name.includes('@') ? repoDigests : repoTags).push(name);
+    }
+    return { repoTags: repoTags.sort(), repoDigests: repoDigests.sort() };
+  }
+
+  summary(record: ImageRecord): ImageSummary {
+    return { id: record.id, ...this.tagsOf(record.id), size: record.size, ...(record.created ? { created: record.created } : {}), layers: record.layers.length };
+  }
+
+  list(): ImageSummary[] {
+    if (!this.layout.exists()) return [];
+    return this.layout.images().map((r) => this.summary(r));
+  }
+
+  config(record: ImageRecord): ImageConfig {
+    const blob = this.layout.readBlob(record.id);
+    if (!blob) throw new ImageError(`image ${record.id}: its config is missing from ${this.dir}; pull it again`);
+    return configFromDoc(parseConfig(blob));
+  }
+
+  /** The image, ready to run. Throws when a layer is missing (a store damaged by hand). */
+  view(record: ImageRecord, ref: string): Image {
+    const chain = [...record.layers].reverse();
+    if (chain.length === 0) throw new ImageError(`image "${ref}" has no layers: nothing to run`);
+    const views: LayerView[] = [];
+    const names: string[] = [];
+    for (const c of chain) {
+      const layer = this.layout.layer(c);
+      if (!layer) throw new ImageError(`image "${ref}": layer ${c} is missing from ${this.dir}; pull the image again`);
+      views.push({ dir: this.layout.diffDir(c), opaque: new Set(layer.opaque) });
+      names.push(layer.link);
+    }
+    const rootfs = (views[0] as LayerView).dir;
+    return {
+      ref,
+      id: record.id,
+      dir: rootfs,
+      rootfs,
+      layers: views.map((v) => v.dir),
+      links: { dir: join(this.dir, 'l'), names },
+      fs: layeredFs(rootfs, views),
+      config: this.config(record),
+      size: record.size,
+      ...this.tagsOf(record.id),
+    };
+  }
+
+  /** Layers no image, lease or `keep` needs. */
+  unusedLayers(keep: ReadonlySet<string> = new Set()): string[] {
+    const used = new Set<string>([...keep, ...this.layout.leased()]);
+    for (const r of this.layout.images()) for (const c of r.layers) used.add(c);
+    return this.layout.layers().filter((c) => !used.has(c));
+  }
+
+  /** Removes the image's record and config (its refs must be gone) and any layer left unused. */
+  removeImage(id: string): { layers: number; bytes: number } {
+    for (const [name, target] of this.layout.refs()) if (target === id) this.layout.removeRef(name);
+    this.layout.removeImageRecord(id);
+    return this.removeUnusedLayers();
+  }
+
+  removeUnusedLayers(): { layers: number; bytes: number } {
+    let bytes = 0;
+    const unused = this.unusedLayers();
+    for (const c of unused) {
+      bytes += this.layout.layer(c)?.size ?? 0;
+      this.layout.removeLayer(c);
+    }
+    return { layers: unused.length, bytes };
+  }
+
+  /** Bytes and layers on disk (the CRI's ImageFsInfo). */
+  usage(): { bytes: number; layers: number; mountpoint: string } {
+    const layers = this.layout.exists() ? this.layout.layers() : [];
+    return { bytes: layers.reduce((n, c) => n + (this.layout.layer(c)?.size ?? 0), 0), layers: layers.length, mountpoint: this.dir };
+  }
 }
+
+/**
+ * An image that is on this machine, without building or pulling anything:
+ * a directory image, or one of the store by reference or ID. Undefined
+ * when absent.
+ */
+export function findLocalImage(storeDir: string, ref: string, search: readonly string[] = []): Image | undefined {
+  const store = new ImageStore(storeDir);
+  if (isBuiltinName(ref)) {
+    const record = store.lookup(BUILTIN_TAG);
+    return record ? store.view(record, ref) : directoryImage(storeDir, ref);
+  }
+  const dirImage = directoryImage(storeDir, ref);
+  if (dirImage) return dirImage;
+  let record: ImageRecord | undefined;
+  try {
+    record = store.lookup(ref, { search });
+  } catch {
+    return undefined;
+  }
+  return record ? store.view(record, ref) : undefined;
+}
+
+/**
+ * An image on this machine, building the built-in busybox on first use;
+ * never pulls (the pod's start pulls: ensure.ts).
+ */
+export function resolveImage(storeDir: string, ref: string, search: readonly string[] = []): Image {
+  if (isBuiltinName(ref)) ensureBuiltin(new StoreLayout(storeDir));
+  const found = findLocalImage(storeDir, ref, search);
+  if (!found) throw new ImageError(`image "${ref}" not found in ${storeDir}: pull it (peapod pull ${ref}) or load it (peapod load -i FILE)`);
+  return found;
+}
+

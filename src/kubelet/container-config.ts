@@ -8,6 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { posix } from 'node:path';
+import { resolveImageUser } from '../image/config.js';
+import type { Image } from '../image/store.js';
 import type { ContainerConfig, DNSConfig, KeyValue, LinuxContainerResources, Mount, PodSandboxConfig } from '../runtime/api.js';
 import { portMappings } from '../network/host-ports.js';
 import type { NetworkOptions } from '../network/options.js';
@@ -171,14 +173,33 @@ function mounts(ctx: PodContext, container: Container, vars: ReadonlyMap<string,
   return out;
 }
 
-/** One attempt of a container, as the runtime is asked to create it. */
-export function containerConfig(ctx: PodContext, container: Container, attempt: number, imageUid?: number): ContainerConfig {
+/** What the kubelet knows of a container's image (its ImageStatus): the ID it asks the runtime for, and the uid its USER runs as. */
+export interface ImageFacts {
+  id: string;
+  uid?: number | undefined;
+}
+
+/** The facts of an image the kubelet sends with a container: its ID, and its USER's uid when it can be known (runAsNonRoot). */
+export function imageFacts(image: Pick<Image, 'id' | 'ref' | 'rootfs' | 'fs' | 'config'>): ImageFacts {
+  const user = image.config.user;
+  if (!user) return { id: image.id, uid: 0 };
+  try {
+    return { id: image.id, uid: resolveImageUser(user, image.rootfs, image.fs, image.ref).uid };
+  } catch {
+    // The runtime says why when it applies the user.
+    return { id: image.id };
+  }
+}
+
+/** One attempt of a container, as the runtime is asked to create it (by image ID, once the image is here). */
+export function containerConfig(ctx: PodContext, container: Container, attempt: number, image?: ImageFacts): ContainerConfig {
+  const imageUid = image?.uid;
   const resolved = resolveEnv(container, ctx.pod, ctx.uid);
   const { envs, vars } = environment(resolved);
   const expand = (list: readonly string[] | undefined): string[] => (list ?? []).map((a) => expandReferences(a, vars));
   return {
     metadata: { name: container.name, attempt },
-    image: { image: container.image },
+    image: { image: image?.id ?? container.image, userSpecifiedImage: container.image },
     command: expand(container.command),
     args: expand(container.args),
     workingDir: container.workingDir ?? '',

@@ -50,14 +50,22 @@ export class ContainerState {
   /** Attempts made (the next one's number). */
   attempts = 0;
 
+  /** The image of the next attempt (and of the current one): set once the image manager has it. */
+  image: Image | undefined;
+
   constructor(
     readonly spec: Container,
-    readonly image: Image,
     readonly isInit: boolean,
     backoff: BackoffConfig,
   ) {
     this.backoff = new Backoff(backoff);
-    this.obs = { name: spec.name, image: spec.image, imageID: `peapod://${image.dir}`, restartCount: 0, started: false };
+    this.obs = { name: spec.name, image: spec.image, imageID: '', restartCount: 0, started: false };
+  }
+
+  /** The image the next attempt runs; status.imageID names it as the kubelet does (by repo digest when it has one). */
+  setImage(image: Image): void {
+    this.image = image;
+    this.obs.imageID = image.repoDigests[0] ?? image.id;
   }
 
   get name(): string {

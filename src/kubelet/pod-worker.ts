@@ -11,11 +11,10 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Server } from 'node:net';
 import { dirname } from 'node:path';
-import { resolveImage, type Image } from '../image/store.js';
+import type { Image } from '../image/store.js';
 import { SpawnError } from '../native/addon.js';
 import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, type SandboxProcess } from '../runtime/runtime-service.js';
 import type { CgroupDriver } from '../runtime/cgroups/types.js';
-import { hostFs } from '../runtime/host-fs.js';
 import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from '../runtime/logs.js';
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
@@ -36,7 +35,8 @@ import { RETRY_MS, StateWriter } from '../node/state-writer.js';
 import { livePodSpecs } from '../node/store.js';
 import { admit, nodeAllocatable } from './admission.js';
 import { backoffFromEnv, type BackoffConfig } from './backoff.js';
-import { containerConfig, podContext, podDnsConfig, podHostname, sandboxConfig, type PodContext } from './container-config.js';
+import { containerConfig, imageFacts, podContext, podDnsConfig, podHostname, sandboxConfig, type PodContext } from './container-config.js';
+import { localDecision, PodImages } from './image-manager.js';
 import { ContainerState } from './container-state.js';
 import { EventLog, type PodEvent } from './events.js';
 import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
@@ -83,8 +83,6 @@ export interface PodOptions {
   network?: Partial<NetworkOptions>;
   /** The runtime layer under this pod (RuntimeService; a fake in the worker's unit tests). */
   runtime?: (options: RuntimeOptions) => NodeRuntime;
-  /** An image by reference (the image store under paths.images by default). */
-  resolveImage?: (ref: string) => Image;
 }
 
 export class PodWorker {
@@ -123,6 +121,8 @@ export class PodWorker {
   private control: Server | undefined;
   private eviction: EvictionWatch | undefined;
   private lastStatus: PodStatus | undefined;
+  /** The kubelet's image manager for this pod: images present as their pull policy says. */
+  private images!: PodImages;
   private lastWritten = '';
   private nul = -1;
   /** pod.json, runtime.json and events.json: written when changed, retried when the disk is full, repaired when changed under us. */
@@ -241,17 +241,25 @@ export class PodWorker {
     const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     admitHostPorts(this.name, this.pod.spec, livePodSpecs(this.options.paths).filter((p) => p.name !== this.name));
-    const images = new Map<string, Image>();
-    const resolve = this.options.resolveImage ?? ((ref: string) => resolveImage(this.options.paths.images, ref));
     const backoff = this.options.backoff ?? backoffFromEnv();
+    this.images = new PodImages({
+      store: this.options.paths.images,
+      backoff,
+      event: (type, reason, message, name) => this.event(type, reason, message, this.containers.get(name)),
+      changed: () => this.sync(),
+    });
     const ctx = this.podContext();
     const state = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerState => {
-      const image = images.get(c.image) ?? resolve(c.image);
-      images.set(c.image, image);
       // The whole request is made once here, so a bad one fails before anything exists.
       const config = containerConfig({ ...ctx, volumes: new Map() }, { ...c, volumeMounts: [] }, 0);
-      checkExecutable(c, config, image, this.hostname, hostFs);
-      return new ContainerState(c, image, isInit, backoff);
+      const r = new ContainerState(c, isInit, backoff);
+      // An image already here is checked now (a missing command fails the run at once); the others are pulled at start.
+      const local = localDecision(this.options.paths.images, c);
+      if ('image' in local) {
+        checkExecutable(c, config, local.image, this.hostname, local.image.fs);
+        r.setImage(local.image);
+      }
+      return r;
     };
     for (const c of this.pod.spec.initContainers ?? []) this.init.push(state(c, true));
     for (const c of this.pod.spec.containers) this.app.push(state(c, false));
@@ -329,10 +337,20 @@ export class PodWorker {
     this.record.sandbox = { pid: facts.pid, startTime: facts.startTime };
     if (facts.cgroups) this.record.cgroups = facts.cgroups;
     for (const [name, c] of Object.entries(facts.containers)) {
-      this.record.containers[name] = { pid: c.pid, startTime: c.startTime, env: c.target.env, workingDir: c.target.workingDir, security: c.target.security };
+      this.record.containers[name] = { pid: c.pid, startTime: c.startTime, env: c.target.env, workingDir: c.target.workingDir, image: c.image, security: c.target.security };
     }
     if (now && !this.tornDown) writeRecord(this.paths.recordFile, this.record);
     else this.saveRecord();
+  }
+
+  /** The container's image as the image manager has it now; undefined while the container waits for it (a pull, a back-off, a reason). */
+  private imageFor(r: ContainerState): Image | undefined {
+    const image = this.images.imageFor(r.spec);
+    if (!image) {
+      r.obs.waiting = this.images.waiting(r.name) ?? { reason: 'ContainerCreating' };
+      this.writeStatus();
+    }
+    return image;
   }
 
   /**
@@ -342,6 +360,8 @@ export class PodWorker {
    * recorded as a StartError run and retried with back-off like a crash.
    */
   private async startContainer(r: ContainerState, first: boolean): Promise<void> {
+    const image = this.imageFor(r);
+    if (!image) return;
     const sandboxId = this.sandboxId as string;
     // The attempt before goes (the kubelet's container GC keeps the last exited one only for its logs, which stay).
     if (r.id) this.runtime.removeContainer(r.id);
@@ -351,7 +371,12 @@ export class PodWorker {
     writeFileWithMode(dirs.terminationLog, '', MODE.terminationLog);
     let id: string | undefined;
     try {
-      id = this.runtime.createContainer(sandboxId, containerConfig(this.podContext(), r.spec, r.attempts));
+      const config = containerConfig(this.podContext(), r.spec, r.attempts, imageFacts(image));
+      if (image.id !== r.image?.id) {
+        checkExecutable(r.spec, config, image, this.hostname, image.fs);
+        r.setImage(image);
+      }
+      id = this.runtime.createContainer(sandboxId, config);
       this.runtime.startContainer(id);
     } catch (err) {
       if (id) this.runtime.removeContainer(id);
@@ -365,7 +390,6 @@ export class PodWorker {
     const started = this.runtime.containerStatus(id);
     r.recordStart(id, started.pid, new Date(started.startedAt / 1e6));
     pruneInstanceLogs(dirname(this.paths.log(r.name, 0)), r.obs.restartCount);
-    this.event('Normal', 'Pulled', `Container image "${r.spec.image}" already present on machine`, r);
     this.event('Normal', 'Created', `Created container ${r.name}`, r);
     this.event('Normal', 'Started', `Started container ${r.name}`, r);
     const attempt = id;
@@ -652,7 +676,7 @@ export class PodWorker {
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', result.message, r);
     }
     if (!r.running || r.id !== id) return this.sync();
-    this.runtime.signalContainer(id, (r.image.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
+    this.runtime.signalContainer(id, (r.image?.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
     this.armKill(r, preStop ? Math.max(t.deadline, Date.now() + minimum) : t.deadline);
   }
 
@@ -666,6 +690,7 @@ export class PodWorker {
   private async finish(): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    this.images.close();
     this.eviction?.stop();
     if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
     const all = [...this.init, ...this.app];
@@ -792,6 +817,7 @@ export class PodWorker {
 
   /** A start that failed half-way: kill what runs, then remove everything. */
   private async rollback(): Promise<void> {
+    this.images.close();
     for (const r of [...this.init, ...this.app]) if (r.running) this.kill(r);
     await this.teardown();
     removeCreated(this.createdVolumes);

@@ -7,10 +7,11 @@
 // runtime would make. What only a running pod knows is a placeholder:
 // <pause pid>, <pod uid>, and `<image NAME>/rootfs` for an image that is
 // not in the store yet. test/unit/explain-is-run.test.ts holds it to that.
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageDir, parseImageRef, readImageConfig, resolveImage, type Image } from '../image/store.js';
-import { containerConfig, podContext, podDnsConfig, sandboxConfig } from '../kubelet/container-config.js';
+import { configFromSimple } from '../image/config.js';
+import { findLocalImage, isBuiltinName, type Image } from '../image/store.js';
+import { containerConfig, imageFacts, podContext, podDnsConfig, sandboxConfig, type ImageFacts } from '../kubelet/container-config.js';
 import type { PreparedVolume } from '../kubelet/types.js';
 import { describeVolumes } from '../kubelet/volumes.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
@@ -23,7 +24,6 @@ import { detectDriver } from '../runtime/cgroups/detect.js';
 import { containerCgroupPath, pauseCgroupPath } from '../runtime/cgroups/layout.js';
 import type { CgroupDriver } from '../runtime/cgroups/types.js';
 import { planContainer } from '../runtime/container.js';
-import { hostFs } from '../runtime/host-fs.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import { planSandbox, sandboxFacts } from '../runtime/sandbox.js';
 import type { Pod } from '../spec/index.js';
@@ -62,34 +62,32 @@ export interface PodExplanation {
 }
 
 interface FoundImage {
-  image: Pick<Image, 'rootfs' | 'config'>;
+  image: Pick<Image, 'ref' | 'rootfs' | 'config'> & Partial<Pick<Image, 'id' | 'layers' | 'links'>>;
   inStore: boolean;
+  /** What the kubelet sends of an image that is here (its ID): the request names it so. */
+  facts?: ImageFacts;
   fs: FsView;
   note?: string;
 }
 
-/** The image as the runtime would find it, never building it. */
+/** The image as the runtime would find it, never building or pulling it. */
 function findImage(store: string, ref: string): FoundImage {
-  const builtin = parseImageRef(ref).name === 'busybox';
-  const dir = builtin ? join(store, 'busybox') : imageDir(store, ref);
-  if (existsSync(join(dir, 'rootfs'))) {
-    // Present: resolveImage only reads its config.
-    return { image: resolveImage(store, ref), inStore: true, fs: hostFs };
-  }
+  const present = findLocalImage(store, ref);
+  if (present) return { image: present, inStore: true, fs: present.fs, facts: imageFacts(present) };
   const rootfs = `<image ${ref}>/rootfs`;
-  if (builtin) {
+  if (isBuiltinName(ref)) {
     return {
-      image: { rootfs, config: readImageConfig(join(packageRoot, 'rootfs', 'busybox', 'config.json'), ref) },
+      image: { ref, rootfs, config: configFromSimple(JSON.parse(readFileSync(join(packageRoot, 'rootfs', 'busybox', 'config.json'), 'utf8'))) },
       inStore: false,
       fs: emptyFs,
       note: `image "${ref}" is not built yet in ${store} (peapod builds it on first run); its config is rootfs/busybox/config.json`,
     };
   }
   return {
-    image: { rootfs, config: { entrypoint: [], cmd: [], env: [], workingDir: '/' } },
+    image: { ref, rootfs, config: { entrypoint: [], cmd: [], env: [], workingDir: '/' } },
     inStore: false,
     fs: emptyFs,
-    note: `image "${ref}" is not in ${store}: \`peapod run\` would refuse it; planned with an empty image config`,
+    note: `image "${ref}" is not in ${store}: \`peapod run\` pulls it first (peapod pull ${ref}); planned with an empty image config`,
   };
 }
 
@@ -112,8 +110,6 @@ export interface ExplainOptions {
   network?: NetworkOptions;
   /** The cgroup driver (default: the host's, detected read-only; null: none). */
   cgroups?: CgroupDriver | null;
-  /** Images by reference, as the runtime would resolve them (default: looked up in paths.images, never built). */
-  images?: (ref: string) => Image;
 }
 
 /**
@@ -155,11 +151,11 @@ export function explainPod(pod: Pod, options: ExplainOptions): PodExplanation {
     let found: FoundImage | undefined;
     let request: ContainerConfig | undefined;
     try {
-      found = images.get(c.image) ?? (options.images ? { image: options.images(c.image), inStore: true, fs: hostFs } : findImage(options.paths.images, c.image));
+      found = images.get(c.image) ?? findImage(options.paths.images, c.image);
       if (!images.has(c.image) && found.note) notes.push(found.note);
       images.set(c.image, found);
       if (!volumes) throw new Error(volumeError);
-      request = containerConfig(ctx, c, 0);
+      request = containerConfig(ctx, c, 0, found.facts);
       const { plan } = planContainer({
         config: request,
         image: found.image,

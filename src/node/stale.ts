@@ -23,7 +23,8 @@ import { reclaimNetworks } from '../network/pod-network.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
 import { isRunning, isSameProcess, processStartTime } from '../runtime/proc.js';
 import { withRootLock } from './root-lock.js';
-import { readJson, readRecordFile, writeJsonAtomic, type PodRecord } from './state.js';
+import { readJson, writeJsonAtomic } from '../runtime/json-file.js';
+import { readRecordFile, type PodRecord } from './state.js';
 import type { PodStatus } from '../kubelet/status/types.js';
 
 export const SUPERVISOR_LOST = 'SupervisorLost';

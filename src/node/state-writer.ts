@@ -7,7 +7,7 @@
 // inotify and written again from memory.
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename } from 'node:path';
-import { jsonText, writeTextAtomic } from './state.js';
+import { jsonText, writeTextAtomic } from '../runtime/json-file.js';
 
 export const RETRY_MS = 1000;
 

@@ -1,8 +1,6 @@
 // The pod's record on disk, written atomically (write, then rename), so that
 // another peapod process can tell a live pod from a stale one.
-import { readFileSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
+import { readJsonFile, writeJsonAtomic, type Read } from '../runtime/json-file.js';
 import type { ProcessSecurity } from '../plan/security.js';
 import type { Pod } from '../spec/types.js';
 
@@ -13,6 +11,8 @@ export interface ProcessRecord {
   /** A container's environment and working directory, for exec. */
   env?: string[];
   workingDir?: string;
+  /** A container's image ID (what `rmi` must not remove while it runs). */
+  image?: string;
   /** A container's identity and privileges, resolved once at its creation: exec reads them, never re-resolves. */
   security?: ProcessSecurity;
 }
@@ -35,56 +35,8 @@ export interface PodRecord {
   pod: Pod;
 }
 
-/** Write, then rename: a reader sees the old file or the new one, never half; a failed write leaves no temporary file. Root's alone: it holds the pod's env. */
-export function writeTextAtomic(path: string, text: string): void {
-  makeDir(dirname(path), MODE.podDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileWithMode(tmp, text, MODE.record);
-    renameSync(tmp, path);
-  } catch (err) {
-    // A full disk must not be made fuller by what was half written.
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
-
-export function jsonText(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  writeTextAtomic(path, jsonText(value));
-}
-
 export function writeRecord(path: string, record: PodRecord): void {
   writeJsonAtomic(path, record);
-}
-
-/** A state file as read: its value, absent, or there but unreadable (with why). */
-export type Read<T> = { value: T } | { missing: true } | { unreadable: string };
-
-/** Reads a JSON file; `valid` says whether what it holds has the shape expected. */
-export function readJsonFile<T>(path: string, valid: (v: unknown) => boolean = (v) => v !== null && typeof v === 'object'): Read<T> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return e.code === 'ENOENT' || e.code === 'ENOTDIR' ? { missing: true } : { unreadable: e.message };
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return { unreadable: text === '' ? 'the file is empty' : (err as Error).message };
-  }
-  return valid(value) ? { value: value as T } : { unreadable: 'it does not hold what peapod writes there' };
-}
-
-export function readJson<T>(path: string): T | null {
-  const read = readJsonFile<T>(path);
-  return 'value' in read ? read.value : null;
 }
 
 function isProcessRecord(v: unknown): boolean {

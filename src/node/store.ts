@@ -11,7 +11,8 @@ import { supervisorOf } from './liveness.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import type { PodObject } from '../kubelet/pod-worker.js';
 import { tombstone } from './stale.js';
-import { readJsonFile, readRecordFile, type PodRecord, type Read } from './state.js';
+import { readJsonFile, type Read } from '../runtime/json-file.js';
+import { readRecordFile, type PodRecord } from './state.js';
 import { qosClass } from '../kubelet/status/pod-status.js';
 import type { PodSpec } from '../spec/types.js';
 

@@ -25,6 +25,7 @@
 //   8. PR_SET_PDEATHSIG (after the uid change, which clears it), setsid,
 //      exec of pause --exec, which execs the command.
 import { posix } from 'node:path';
+import { overlayRootSteps, type OverlayImage } from '../image/lowerdir.js';
 import type { Image } from '../image/store.js';
 import { pauseBinary } from '../package.js';
 import type { ContainerConfig, Mount } from '../runtime/api.js';
@@ -48,7 +49,7 @@ export interface SandboxFacts {
 export interface ContainerInputs {
   /** What the kubelet asks for (the CRI's ContainerConfig). */
   config: ContainerConfig;
-  image: Pick<Image, 'rootfs' | 'config'>;
+  image: Pick<Image, 'rootfs' | 'config'> & OverlayImage;
   sandbox: SandboxFacts;
   /** Host directories of this container instance. */
   dirs: { rootfs: string; upper: string; work: string };
@@ -328,10 +329,8 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     ...shm.copy,
     ...etc.copy,
     ...mounts.copy,
-    {
-      op: 'mount', source: 'overlay', target: dirs.rootfs, fstype: 'overlay', flags: [],
-      data: `lowerdir=${image.rootfs},upperdir=${dirs.upper},workdir=${dirs.work}`,
-    },
+    // The image's layers, top first (image/lowerdir.ts keeps the mount data within a page).
+    ...overlayRootSteps(image, dirs),
     { op: 'pivot_root', root: dirs.rootfs },
     { op: 'mkdir', path: '/sys', mode: 0o555 },
     { op: 'mount', source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: sysFlags },

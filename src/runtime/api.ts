@@ -116,9 +116,15 @@ export interface ContainerMetadata {
   attempt: number;
 }
 
+/** ImageSpec: the image by ID (or reference), and what the pod's manifest said. */
+export interface ImageSpec {
+  image: string;
+  userSpecifiedImage?: string;
+}
+
 export interface ContainerConfig {
   metadata: ContainerMetadata;
-  image: { image: string };
+  image: ImageSpec;
   /** Replaces the image's entrypoint (and its cmd) when not empty. */
   command: string[];
   /** Replaces the image's cmd when not empty. */
@@ -165,7 +171,7 @@ export interface ContainerStatus {
   startedAt: number;
   finishedAt: number;
   exitCode: number;
-  image: { image: string };
+  image: ImageSpec;
   imageRef: string;
   /** OOMKilled, Completed, Error, ContainerCannotRun. */
   reason: string;

@@ -4,6 +4,8 @@
 // or hooks: a new attempt is a new container, made by the kubelet's half.
 import { closeSync, fstatSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ImageUserError, resolveImageUser } from '../image/config.js';
+import type { OverlayImage } from '../image/lowerdir.js';
 import type { Image } from '../image/store.js';
 import { pipe } from '../native/addon.js';
 import { joinCgroup } from '../plan/cgroup.js';
@@ -12,10 +14,9 @@ import { resolveSecurity, SecurityError, type ProcessSecurity } from '../plan/se
 import { resolveCommand } from '../plan/command.js';
 import type { FsView } from '../plan/scoped-path.js';
 import type { SpawnPlan } from '../plan/types.js';
-import type { ContainerConfig, ContainerState, ContainerStatus } from './api.js';
+import type { ContainerConfig, ContainerState, ContainerStatus, LinuxContainerSecurityContext } from './api.js';
 import { nanos } from './api.js';
 import type { Cgroup } from './cgroups/types.js';
-import { hostFs } from './host-fs.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
@@ -37,6 +38,19 @@ export interface ContainerContext {
   logRotation?: LogRotation | undefined;
 }
 
+/**
+ * The image's USER when the request names no user, as containerd's CRI
+ * applies it: the uid (names looked up in the image's /etc/passwd), and its
+ * group when the USER names one and the request does not.
+ */
+function withImageUser(sc: LinuxContainerSecurityContext, image: Pick<Image, 'ref' | 'rootfs' | 'config'>, fs: FsView): LinuxContainerSecurityContext {
+  const user = image.config.user;
+  if (!user || sc.runAsUser !== undefined) return sc;
+  const { uid, gid } = resolveImageUser(user, image.rootfs, fs, image.ref);
+  const runAsGroup = sc.runAsGroup ?? gid;
+  return { ...sc, runAsUser: uid, ...(runAsGroup !== undefined ? { runAsGroup } : {}) };
+}
+
 /** What a container's process is made of, decided once at create: exec and hooks read it, never re-resolve. */
 export interface ContainerProcessSpec {
   plan: SpawnPlan;
@@ -52,7 +66,7 @@ export interface ContainerProcessSpec {
  */
 export function planContainer(inputs: {
   config: ContainerConfig;
-  image: Pick<Image, 'rootfs' | 'config'>;
+  image: Pick<Image, 'ref' | 'rootfs' | 'config'> & OverlayImage;
   sandbox: SandboxFacts;
   dirs: ContainerDirs | { rootfs: string; upper: string; work: string };
   fs: FsView;
@@ -64,9 +78,10 @@ export function planContainer(inputs: {
   const command = resolveCommand(image.config, { ...config, name: config.metadata.name }, sandbox.hostname);
   let security: ProcessSecurity;
   try {
-    security = resolveSecurity({ sc: config.linux.securityContext, rootfs: image.rootfs, fs, where: `container "${config.metadata.name}"` });
+    const sc = withImageUser(config.linux.securityContext, image, fs);
+    security = resolveSecurity({ sc, rootfs: image.rootfs, fs, where: `container "${config.metadata.name}"` });
   } catch (err) {
-    throw err instanceof SecurityError ? new PlanError(err.message) : err;
+    throw err instanceof SecurityError || err instanceof ImageUserError ? new PlanError(err.message) : err;
   }
   const plan = joinCgroup(containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security }), inputs.cgroupProcs);
   return { plan, env: command.env, workingDir: command.workingDir, security };
@@ -100,7 +115,7 @@ export class Container {
     rmSync(ctx.dirs.upper, { recursive: true, force: true });
     rmSync(ctx.dirs.work, { recursive: true, force: true });
     makeContainerDirs(ctx.dirs, image.rootfs);
-    this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: hostFs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [] });
+    this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [] });
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
   }
 
@@ -255,7 +270,7 @@ export class Container {
       finishedAt: nanos(this.finishedAt),
       exitCode: exit ? (exit.signal !== undefined ? 128 + exit.signal : exit.code) : this.state === 'CONTAINER_EXITED' ? 128 : 0,
       image: this.ctx.config.image,
-      imageRef: `peapod://${this.ctx.image.dir}`,
+      imageRef: this.ctx.image.id,
       reason: this.reason,
       message: this.message,
       labels: this.ctx.config.labels,

@@ -72,7 +72,7 @@ export interface SandboxFacts {
   pid: number;
   startTime: number;
   cgroups?: { driver: 'v1' | 'v2'; pod: string; containers: Record<string, string[]> };
-  containers: Record<string, { id: string; pid: number; startTime: number; target: Omit<ExecTarget, 'name' | 'containerPid' | 'launcher'> }>;
+  containers: Record<string, { id: string; pid: number; startTime: number; image: string; target: Omit<ExecTarget, 'name' | 'containerPid' | 'launcher'> }>;
 }
 
 /** The CRI's RuntimeService, as the kubelet's half uses it (a fake implements it in unit tests). */
@@ -435,6 +435,7 @@ export class RuntimeService implements NodeRuntime {
               id: c.id,
               pid: c.process?.pid ?? 0,
               startTime: c.process?.startTime ?? 0,
+              image: c.ctx.image.id,
               target: { env: c.spec.env, workingDir: c.spec.workingDir, cgroupProcs: c.ctx.cgroup?.procsFiles ?? [], security: c.spec.security },
             },
           ]),

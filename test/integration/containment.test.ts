@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { containerPid, execIn, expectNothingLeft, isAlive, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { resolveImage } from '../../src/image/store.js';
 import {
   buildProbe,
   expectHostUnchanged,
@@ -295,7 +296,7 @@ describe.skipIf(!isRoot)('escape attempts from a default container (root, real k
 });
 
 function imageRoot(): string {
-  return join(process.env.PEAPOD_IMAGES ?? '', 'busybox', 'rootfs');
+  return resolveImage(process.env.PEAPOD_IMAGES ?? '', 'busybox').rootfs;
 }
 
 describe.skipIf(!isRoot)('what a container may still do (root, real kernel)', () => {

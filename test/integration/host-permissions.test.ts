@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { PodRecord } from '../../src/node/state.js';
 import { containerPid, execIn, expectNothingLeft, isAlive, isRoot, mountsUnder, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { resolveImage } from '../../src/image/store.js';
 
 const NOBODY = 65534;
 const SECRET = 'secret-7f3a';
@@ -60,7 +61,7 @@ function auditPod(pp: PodPaths, container: string, volume: string): number {
       checked++;
       if (path === c.upper) {
         // The container's "/": the image root's mode.
-        expect(m, path).toBe(statSync(join(process.env.PEAPOD_IMAGES as string, 'busybox', 'rootfs')).mode & 0o7777);
+        expect(m, path).toBe(statSync(resolveImage(process.env.PEAPOD_IMAGES as string, 'busybox').rootfs).mode & 0o7777);
         continue;
       }
       const wanted = inner.get(path);

@@ -8,7 +8,6 @@
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Image } from '../../src/image/store.js';
 import { explainPod, PAUSE_PID } from '../../src/node/explain.js';
 import type { NetworkOptions } from '../../src/network/options.js';
 import type { SpawnPlan } from '../../src/plan/types.js';
@@ -18,7 +17,7 @@ import { readPodFile } from '../../src/spec/read.js';
 import type { Pod } from '../../src/spec/types.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { FakeRuntime } from './fake-runtime.js';
-import { fakeImage, startOnFake, tempRoot, until } from './worker-harness.js';
+import { fakeImages, startOnFake, tempRoot, until } from './worker-harness.js';
 
 const manifests = [
   ...readdirSync('examples').map((f) => join('examples', f)),
@@ -38,10 +37,12 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** The pod with a known uid, and its hostPaths moved under the test's directory (made as their type asks to find them). */
+/** The pod with a known uid, images of the test's, and its hostPaths moved under the test's directory (made as their type asks to find them). */
 function onThisHost(pod: Pod): Pod {
   const copy = structuredClone(pod);
   copy.metadata.uid = '6b1b6a4e-0000-4000-8000-000000000001';
+  // Images by names of the test's own (directory images in its store): never the built-in busybox, never a pull.
+  for (const c of [...(copy.spec.initContainers ?? []), ...copy.spec.containers]) c.image = `unit.test/${c.image.replace(/[^a-z0-9]+/g, '-')}:1`;
   for (const v of copy.spec.volumes ?? []) {
     if (!v.hostPath) continue;
     const path = join(root, 'host', v.hostPath.path);
@@ -75,8 +76,8 @@ const created = (f: FakeRuntime): Map<string, ContainerConfig> =>
   new Map(f.requests.flatMap((r) => ('container' in r ? [[r.container.metadata.name, r.container] as const] : [])));
 
 /** Runs the pod on the fake until every container has been asked for once (init containers succeed in turn). */
-async function runOnFake(pod: Pod, net: NetworkOptions, image: Image): Promise<{ worker: PodWorker; fake: FakeRuntime }> {
-  const { worker, fake } = await startOnFake(pod, paths, image, { network: net });
+async function runOnFake(pod: Pod, net: NetworkOptions): Promise<{ worker: PodWorker; fake: FakeRuntime }> {
+  const { worker, fake } = await startOnFake(pod, paths, { network: net });
   for (const c of pod.spec.initContainers ?? []) {
     await until(() => created(fake).has(c.name), `init container ${c.name}`);
     fake.exit(c.name, 0);
@@ -86,8 +87,8 @@ async function runOnFake(pod: Pod, net: NetworkOptions, image: Image): Promise<{
 }
 
 /** What the worker asked for, and the plans the runtime's planners made of it. */
-async function requestsOfRun(pod: Pod, net: NetworkOptions, image: Image): Promise<RunRequests> {
-  const { worker, fake } = await runOnFake(pod, net, image);
+async function requestsOfRun(pod: Pod, net: NetworkOptions): Promise<RunRequests> {
+  const { worker, fake } = await runOnFake(pod, net);
   await worker.stop({ force: true });
   const sandbox = fake.requests.find((r) => 'sandbox' in r);
   if (!sandbox || !('sandbox' in sandbox)) throw new Error('no RunPodSandbox');
@@ -107,15 +108,15 @@ describe('explain shows what run does', () => {
   it.each(pods)('%s', async (_name, original) => {
     const pod = onThisHost(original);
     const net = network();
-    const image = fakeImage(root, [pod]);
-    const explained = explainPod(pod, { paths, network: net, cgroups: null, images: () => image });
+    fakeImages(paths, [pod]);
+    const explained = explainPod(pod, { paths, network: net, cgroups: null });
     const refused = explained.processes.filter((p) => p.error !== undefined);
     const first = refused[0];
     if (first) {
       // explain says run would refuse it: the pod's first start throws, or (a container
       // started later, after init containers) it waits in CreateContainerError, with the same reason.
       const why = first.error as string;
-      const started = await runOnFake(pod, net, image).catch((err: Error) => err);
+      const started = await runOnFake(pod, net).catch((err: Error) => err);
       if (started instanceof Error) {
         expect(started.message).toContain(why);
         return;
@@ -126,7 +127,7 @@ describe('explain shows what run does', () => {
       await started.worker.stop({ force: true });
       return;
     }
-    const run = await requestsOfRun(pod, net, image);
+    const run = await requestsOfRun(pod, net);
     const [sandbox, ...containers] = explained.processes;
     expect(sandbox?.request).toEqual(run.sandbox);
     expect(sandbox?.plan).toEqual(run.plans.get('pause'));

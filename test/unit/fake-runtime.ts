@@ -12,11 +12,10 @@ import type {
   PodSandboxFilter,
   PodSandboxStatus,
 } from '../../src/runtime/api.js';
-import type { Image } from '../../src/image/store.js';
+import { resolveImage } from '../../src/image/store.js';
 import { pauseBinary } from '../../src/package.js';
 import type { SpawnPlan } from '../../src/plan/types.js';
 import { planContainer } from '../../src/runtime/container.js';
-import { hostFs } from '../../src/runtime/host-fs.js';
 import { podPaths } from '../../src/runtime/paths.js';
 import type { PlanProcess } from '../../src/runtime/process.js';
 import { planSandbox, sandboxFacts } from '../../src/runtime/sandbox.js';
@@ -64,11 +63,7 @@ export class FakeRuntime implements NodeRuntime {
   private nextId = 1;
   private nextPid = 1000;
 
-  constructor(
-    readonly options: RuntimeOptions,
-    /** The image store, as the runtime resolves a container's image. */
-    private readonly image: (ref: string) => Image,
-  ) {}
+  constructor(readonly options: RuntimeOptions) {}
 
   private get launcher(): string {
     return this.options.pauseBinary ?? pauseBinary;
@@ -180,12 +175,13 @@ export class FakeRuntime implements NodeRuntime {
     this.requests.push({ container: structuredClone(config) });
     const sandbox = this.sandbox(sandboxId);
     // Planned as RuntimeService plans it: a request it would refuse, the fake refuses too.
+    const image = resolveImage(this.options.paths.images, config.image.image);
     const { plan } = planContainer({
       config,
-      image: this.image(config.image.image),
+      image,
       sandbox: sandboxFacts(podPaths(this.options.paths, sandbox.config.metadata.name), sandbox.config.hostname, sandbox.pause.pid),
       dirs: podPaths(this.options.paths, sandbox.config.metadata.name).container(config.metadata.name),
-      fs: hostFs,
+      fs: image.fs,
       launcher: this.launcher,
       cgroupProcs: [],
     });

@@ -4,21 +4,18 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Image } from '../../src/image/store.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { RuntimePaths } from '../../src/runtime/paths.js';
 import { readPods } from '../../src/spec/read.js';
 import type { FakeRuntime } from './fake-runtime.js';
-import { fakeImage, startOnFake, tempRoot, until } from './worker-harness.js';
+import { fakeImages, startOnFake, tempRoot, until } from './worker-harness.js';
 
 let root: string;
 let paths: RuntimePaths;
-let image: Image;
 let fake: FakeRuntime | undefined;
 
 beforeEach(() => {
   ({ root, paths } = tempRoot());
-  image = fakeImage(root);
   fake = undefined;
 });
 
@@ -32,7 +29,7 @@ function pod(yaml: string): ReturnType<typeof readPods>['pods'][number] {
 
 /** A pod with these containers (name: command), under a policy. */
 function manifest(policy: string, containers: string[], init: string[] = [], extra = ''): string {
-  const list = (names: string[]): string => names.map((n) => `  - name: ${n}\n    image: busybox\n    command: [sh, -c, "true"]\n`).join('');
+  const list = (names: string[]): string => names.map((n) => `  - name: ${n}\n    image: unit.test/app:1\n    command: [sh, -c, "true"]\n`).join('');
   return [
     'apiVersion: v1',
     'kind: Pod',
@@ -50,7 +47,9 @@ function manifest(policy: string, containers: string[], init: string[] = [], ext
 
 async function start(yaml: string, setUp?: (f: FakeRuntime) => void): Promise<{ worker: PodWorker; fake: FakeRuntime }> {
   try {
-    const started = await startOnFake(pod(yaml), paths, image, {}, setUp);
+    const p = pod(yaml);
+    fakeImages(paths, [p]);
+    const started = await startOnFake(p, paths, {}, setUp);
     fake = started.fake;
     return started;
   } catch (err) {
@@ -178,8 +177,8 @@ describe('the pod worker against a fake runtime', () => {
 
   it('stop: preStop, then the stop signal; SIGKILL only for what ignores it, at the end of the grace period', async () => {
     const yaml = manifest('Always', ['polite', 'stubborn']).replace(
-      '  - name: polite\n    image: busybox\n    command: [sh, -c, "true"]',
-      '  - name: polite\n    image: busybox\n    command: [sh, -c, "true"]\n    lifecycle:\n      preStop:\n        exec:\n          command: [cleanup]',
+      '  - name: polite\n    image: unit.test/app:1\n    command: [sh, -c, "true"]',
+      '  - name: polite\n    image: unit.test/app:1\n    command: [sh, -c, "true"]\n    lifecycle:\n      preStop:\n        exec:\n          command: [cleanup]',
     );
     const { worker, fake } = await start(yaml, (f) => f.ignoreTerm.add('stubborn'));
     const t0 = Date.now();
@@ -200,8 +199,8 @@ describe('the pod worker against a fake runtime', () => {
 
   it('a postStart hook holds back the containers after it', async () => {
     const yaml = manifest('Always', ['first', 'second']).replace(
-      '  - name: first\n    image: busybox\n    command: [sh, -c, "true"]',
-      '  - name: first\n    image: busybox\n    command: [sh, -c, "true"]\n    lifecycle:\n      postStart:\n        exec:\n          command: [warm-up]',
+      '  - name: first\n    image: unit.test/app:1\n    command: [sh, -c, "true"]',
+      '  - name: first\n    image: unit.test/app:1\n    command: [sh, -c, "true"]\n    lifecycle:\n      postStart:\n        exec:\n          command: [warm-up]',
     );
     const { worker, fake } = await start(yaml, (f) => f.execAnswers.set('warm-up', { exitCode: 0, ms: 100 }));
     const hook = fake.calls.indexOf('ExecSync first PostStart warm-up');

@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import type { Image } from '../../src/image/store.js';
+import { imageDir } from '../../src/image/store.js';
 import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
 import { prepareRoots, runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { Pod } from '../../src/spec/types.js';
@@ -12,35 +12,43 @@ import { FakeRuntime } from './fake-runtime.js';
 
 export function tempRoot(): { root: string; paths: RuntimePaths } {
   const root = mkdtempSync(join(tmpdir(), 'peapod-worker-'));
-  const paths = runtimePaths({ root });
+  // Its own image store: never the suite's shared one ($PEAPOD_IMAGES).
+  const paths = runtimePaths({ root }, {});
   prepareRoots(paths);
   return { root, paths };
 }
 
-/** An image whose root has /bin/sh and every program the pod's containers name (as far as the worker looks, that is an image). */
-export function fakeImage(root: string, pods: readonly Pod[] = []): Image {
-  const rootfs = join(root, 'image', 'rootfs');
-  const programs = new Set(['/bin/sh']);
-  for (const pod of pods) {
-    for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
-      const argv0 = c.command?.[0];
-      if (argv0) programs.add(argv0.startsWith('/') ? argv0 : `/bin/${argv0}`);
+/**
+ * Directory images in the store (`<store>/NAME/rootfs` and its config.json,
+ * peapod's hand-laid format: found, never pulled) for every image the pods
+ * name, each with /bin/sh and every program their containers name. As far
+ * as the worker and explain look, that is an image.
+ */
+export function fakeImages(paths: RuntimePaths, pods: readonly Pod[]): void {
+  const programs = new Map<string, Set<string>>();
+  const containers = pods.flatMap((p) => [...(p.spec.initContainers ?? []), ...p.spec.containers]);
+  for (const ref of new Set(containers.map((c) => c.image))) programs.set(ref, new Set(['/bin/sh']));
+  for (const c of containers) {
+    // The image's entrypoint is empty: the command, else the first arg, is the program.
+    const argv0 = c.command?.[0] ?? c.args?.[0];
+    if (argv0) programs.get(c.image)?.add(argv0.startsWith('/') ? argv0 : `/bin/${argv0}`);
+  }
+  for (const [ref, files] of programs) {
+    const dir = imageDir(paths.images, ref);
+    for (const program of files) {
+      const path = join(dir, 'rootfs', program);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, '');
+      chmodSync(path, 0o755);
     }
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ entrypoint: [], cmd: ['sh'], env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin'], workingDir: '/' }));
   }
-  for (const program of programs) {
-    const path = join(rootfs, program);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, '');
-    chmodSync(path, 0o755);
-  }
-  return { ref: 'busybox', dir: join(root, 'image'), rootfs, config: { entrypoint: [], cmd: ['sh'], env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin'], workingDir: '/' } };
 }
 
 /** A pod worker on a fake runtime; `setUp` scripts the fake before the first call. */
 export async function startOnFake(
   pod: Pod,
   paths: RuntimePaths,
-  image: Image,
   options: Partial<PodOptions> = {},
   setUp?: (f: FakeRuntime) => void,
 ): Promise<{ worker: PodWorker; fake: FakeRuntime }> {
@@ -55,9 +63,8 @@ export async function startOnFake(
       cgroups: null,
       backoff: { baseSeconds: 0.05, capSeconds: 0.2, resetSeconds: 600 },
       network: { mode: 'none' },
-      resolveImage: () => image,
       runtime: (runtimeOptions) => {
-        fake = new FakeRuntime(runtimeOptions, () => image);
+        fake = new FakeRuntime(runtimeOptions);
         setUp?.(fake);
         return fake;
       },

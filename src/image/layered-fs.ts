@@ -1,0 +1,87 @@
+// The image's root as its containers will see it, read straight from the
+// layer directories: the plan resolves mount points, the executable and
+// /etc/passwd through this view before the overlay exists. Lookups follow
+// overlayfs: the top-most layer with the name wins; a whiteout (character
+// device 0/0) hides the name below; an opaque directory hides what the
+// layers below have in it; a non-directory hides everything beneath it.
+import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { join, posix } from 'node:path';
+import { scopedJoin, type FsView } from '../plan/scoped-path.js';
+import { hostFs } from '../runtime/host-fs.js';
+
+export interface LayerView {
+  /** The layer's directory (overlayfs's lowerdir). */
+  dir: string;
+  /** Its opaque directories, relative ('' for its root). */
+  opaque: ReadonlySet<string>;
+}
+
+function lstat(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev === 0;
+
+const outside = (root: string, path: string): boolean => posix.relative(root, path).startsWith('..');
+
+/**
+ * An FsView over `layers` (top first), answering for paths under `root`
+ * (by convention the top layer's directory: `Image.rootfs`); a path
+ * outside it (a volume's, on the host) is the host's, as the plan expects.
+ */
+export function layeredFs(root: string, layers: readonly LayerView[]): FsView {
+  const find = (path: string): { abs: string; st: Stats } | null => {
+    const rel = posix.relative(root, path);
+    if (rel.startsWith('..')) return null;
+    const parts = rel === '' ? [] : rel.split('/');
+    for (const layer of layers) {
+      let stopBelow = layer.opaque.has('');
+      let hidden = false;
+      for (let i = 1; i < parts.length && !hidden; i++) {
+        const prefix = parts.slice(0, i).join('/');
+        const st = lstat(join(layer.dir, prefix));
+        if (st === null) continue;
+        // A whiteout, file or link here covers the whole subtree in every layer below.
+        if (!st.isDirectory()) hidden = true;
+        else if (layer.opaque.has(prefix)) stopBelow = true;
+      }
+      if (hidden) return null;
+      const abs = parts.length === 0 ? layer.dir : join(layer.dir, rel);
+      const st = lstat(abs);
+      if (st !== null) return isWhiteout(st) ? null : { abs, st };
+      if (stopBelow) return null;
+    }
+    return null;
+  };
+  const view: FsView = {
+    readlink(path) {
+      if (outside(root, path)) return hostFs.readlink(path);
+      const f = find(path);
+      return f?.st.isSymbolicLink() ? readlinkSync(f.abs) : null;
+    },
+    exists(path) {
+      if (outside(root, path)) return hostFs.exists(path);
+      return find(path) !== null;
+    },
+    isFile(path) {
+      if (outside(root, path)) return hostFs.isFile(path);
+      const f = find(scopedJoin(root, posix.relative(root, path), view));
+      return f?.st.isFile() === true;
+    },
+    readFile(path) {
+      if (outside(root, path)) return hostFs.readFile?.(path) ?? null;
+      const f = find(scopedJoin(root, posix.relative(root, path), view));
+      if (!f?.st.isFile()) return null;
+      try {
+        return readFileSync(f.abs, 'utf8');
+      } catch {
+        return null;
+      }
+    },
+  };
+  return view;
+}

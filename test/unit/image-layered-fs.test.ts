@@ -1,0 +1,65 @@
+// The image's root as the plan reads it, straight from the layer
+// directories with overlayfs' rules; paths outside the image (volumes on
+// the host) are the host's.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { layeredFs } from '../../src/image/layered-fs.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'peapod-layered-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('layeredFs', () => {
+  const top = join(dir, 'top');
+  const bottom = join(dir, 'bottom');
+  const host = join(dir, 'host');
+  for (const d of [top, bottom, host]) mkdirSync(d);
+  mkdirSync(join(bottom, 'etc'));
+  writeFileSync(join(bottom, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
+  writeFileSync(join(bottom, 'etc/gone'), 'x');
+  mkdirSync(join(bottom, 'data'));
+  writeFileSync(join(bottom, 'data/old'), 'old');
+  mkdirSync(join(top, 'data'));
+  writeFileSync(join(top, 'data/new'), 'new');
+  mkdirSync(join(bottom, 'lib/x'), { recursive: true });
+  writeFileSync(join(bottom, 'lib/x/y'), 'y');
+  writeFileSync(join(top, 'lib'), 'a file over a directory');
+  symlinkSync('/etc/passwd', join(top, 'pw'));
+  writeFileSync(join(host, 'volume-file'), 'v');
+  const isRoot = process.getuid?.() === 0;
+  if (isRoot) {
+    mkdirSync(join(top, 'etc'));
+    execFileSync('mknod', [join(top, 'etc/gone'), 'c', '0', '0']);
+  }
+  const fs = layeredFs(top, [
+    { dir: top, opaque: new Set(['data']) },
+    { dir: bottom, opaque: new Set() },
+  ]);
+  const at = (p: string): string => join(top, p);
+
+  it('finds a name in the top-most layer that has it, following links inside the image', () => {
+    expect(fs.readFile?.(at('etc/passwd'))).toBe('root:x:0:0::/root:/bin/sh\n');
+    expect(fs.readlink(at('pw'))).toBe('/etc/passwd');
+    expect(fs.isFile(at('pw'))).toBe(true);
+    expect(fs.readFile?.(at('pw'))).toBe('root:x:0:0::/root:/bin/sh\n');
+  });
+
+  it('an opaque directory hides what the layers below have in it; a file hides the directory below', () => {
+    expect(fs.exists(at('data/new'))).toBe(true);
+    expect(fs.exists(at('data/old'))).toBe(false);
+    expect(fs.exists(at('lib/x/y'))).toBe(false);
+    expect(fs.isFile(at('lib'))).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a whiteout hides the name below', () => {
+    expect(fs.exists(at('etc/gone'))).toBe(false);
+    expect(fs.exists(at('etc/passwd'))).toBe(true);
+  });
+
+  it("answers for the host's paths outside the image (volumes)", () => {
+    expect(fs.isFile(join(host, 'volume-file'))).toBe(true);
+    expect(fs.exists(join(host, 'nothing'))).toBe(false);
+  });
+});
