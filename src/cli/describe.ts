@@ -6,7 +6,7 @@ import { runtimePaths } from '../runtime/paths.js';
 import type { PodObject } from '../kubelet/pod-worker.js';
 import { getStoredPod, readEvents } from '../node/store.js';
 import type { ContainerState, ContainerStatus } from '../kubelet/status/types.js';
-import type { Container, Volume } from '../spec/types.js';
+import type { Container, Volume } from '../manifest/types.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { age, table } from './format.js';
 import { statusColumn } from './get.js';

@@ -7,7 +7,7 @@
 import { explainPod } from '../node/explain.js';
 import { renderExplanation } from '../node/explain-text.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { formatIssue, readPodFile } from '../spec/index.js';
+import { formatIssue, readPodFile } from '../manifest/index.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { serialize } from './format.js';
 

@@ -1,7 +1,7 @@
 // `peapod run -f FILE`: the pod in the foreground. Logs stream as
 // "[container] line"; Ctrl-C (or SIGTERM) is a graceful delete, a second
 // Ctrl-C kills at once. The exit code is 0 only if every container exited 0.
-import { formatIssue, readPodFile } from '../spec/index.js';
+import { formatIssue, readPodFile } from '../manifest/index.js';
 import { PodWorker } from '../kubelet/pod-worker.js';
 
 import { runtimePaths } from '../runtime/paths.js';

@@ -3,8 +3,8 @@
 // this node has left; a pod that does not fit is refused before anything
 // is created, with the kubelet's OutOfmemory / OutOfcpu reasons.
 import { cpus, totalmem } from 'node:os';
-import { bytes, cpuMillis } from '../spec/quantity.js';
-import type { Container, PodSpec } from '../spec/types.js';
+import { bytes, cpuMillis } from '../manifest/quantity.js';
+import type { Container, PodSpec } from '../manifest/types.js';
 
 export interface Resources {
   memoryBytes: number;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Image } from '../image/store.js';
 import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.js';
 import type { PodPaths } from '../runtime/paths.js';
-import type { Container } from '../spec/types.js';
+import type { Container } from '../manifest/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
 import { containerStatus } from './status/container-status.js';
 import type { ContainerObservation, ContainerStatus } from './status/types.js';

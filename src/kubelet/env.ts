@@ -1,7 +1,7 @@
 // The downward API for env: `valueFrom.fieldRef` resolved to values before
 // the plan is built, as the kubelet does.
 import { hostname } from 'node:os';
-import type { Container, Pod } from '../spec/types.js';
+import type { Container, Pod } from '../manifest/types.js';
 import { hostIPs } from '../network/host-ip.js';
 
 export class FieldRefError extends Error {

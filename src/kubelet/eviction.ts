@@ -8,8 +8,8 @@
 import type { Stats } from 'node:fs';
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseQuantity } from '../spec/quantity.js';
-import type { Volume } from '../spec/types.js';
+import { parseQuantity } from '../manifest/quantity.js';
+import type { Volume } from '../manifest/types.js';
 import { formatBytes } from './admission.js';
 
 /** The kubelet's eviction monitoring period. */

@@ -5,7 +5,7 @@ import { resolveCommand } from '../plan/command.js';
 import { scopedJoin, type FsView } from '../plan/scoped-path.js';
 import type { Image } from '../image/store.js';
 import type { ContainerConfig } from '../runtime/api.js';
-import type { Container } from '../spec/types.js';
+import type { Container } from '../manifest/types.js';
 
 export class ExecutableError extends Error {
   override name = 'ExecutableError';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import { Socket } from 'node:net';
 import { socketInNetns } from '../native/addon.js';
 import type { RuntimeApi } from '../runtime/runtime-service.js';
-import type { Container, HTTPGetAction, LifecycleHandler } from '../spec/types.js';
+import type { Container, HTTPGetAction, LifecycleHandler } from '../manifest/types.js';
 
 export interface HookResult {
   ok: boolean;

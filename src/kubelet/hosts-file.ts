@@ -6,7 +6,7 @@ import { renderHosts } from '../network/hosts-file.js';
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import type { PodPaths } from '../runtime/paths.js';
 import { readHostFile } from '../runtime/pod-files.js';
-import type { PodSpec } from '../spec/types.js';
+import type { PodSpec } from '../manifest/types.js';
 
 /** What the pod's /etc/hosts is made from (the kubelet's file). */
 export interface HostsFileInput {

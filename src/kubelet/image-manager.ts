@@ -11,7 +11,7 @@
 // The built-in busybox and hand-made directory images are never pulled.
 // The pod worker calls imageFor() before it asks the runtime for a
 // container, and gives the runtime the image's ID.
-import type { Container } from '../spec/types.js';
+import type { Container } from '../manifest/types.js';
 import { pullImage, PullError, type PullOptions } from '../image/pull.js';
 import { asImageId, parseReference, ReferenceError } from '../image/reference.js';
 import { findLocalImage, isBuiltinName, resolveImage, type Image } from '../image/store.js';

@@ -3,7 +3,7 @@
 // tested as a table (test/unit/pod-actions.test.ts). The pod worker
 // (pod-worker.ts) carries the actions out through the runtime and asks
 // again whenever anything changes.
-import type { RestartPolicy } from '../spec/types.js';
+import type { RestartPolicy } from '../manifest/types.js';
 import { shouldRestart } from './status/phase.js';
 
 export interface ObservedContainer {

@@ -28,7 +28,7 @@ import { processStartTime } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
 import { writeRecord, type PodRecord } from '../node/state.js';
 import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.js';
-import type { Pod } from '../spec/types.js';
+import type { Pod } from '../manifest/types.js';
 import { claimName } from '../node/claim.js';
 import { controlSocketPath, serveControl } from '../node/control.js';
 import { RETRY_MS, StateWriter } from '../node/state-writer.js';

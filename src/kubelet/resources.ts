@@ -4,8 +4,8 @@
 // the pod-level pids limit (the kubelet's --pod-max-pids). The runtime is
 // handed the numbers (container-config.ts), never the quantities.
 import type { Limits } from '../runtime/cgroups/types.js';
-import { bytes, cpuMillis } from '../spec/quantity.js';
-import type { Container, PodSpec } from '../spec/types.js';
+import { bytes, cpuMillis } from '../manifest/quantity.js';
+import type { Container, PodSpec } from '../manifest/types.js';
 
 export const DEFAULT_POD_PIDS_LIMIT = 4096;
 

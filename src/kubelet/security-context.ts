@@ -6,7 +6,7 @@
 // the runtime's part: src/plan/security.ts.
 import { posix } from 'node:path';
 import type { LinuxContainerSecurityContext, NamespaceOption, SecurityProfile } from '../runtime/api.js';
-import type { Container, PodSpec } from '../spec/types.js';
+import type { Container, PodSpec } from '../manifest/types.js';
 
 export class SecurityContextError extends Error {
   override name = 'SecurityContextError';

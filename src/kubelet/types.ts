@@ -1,7 +1,7 @@
 // What the kubelet's half says of a pod: the v1 Pod it reports, and what a
 // pod's end leaves to whoever started it.
 import type { ExitStatus } from '../runtime/process.js';
-import type { Pod } from '../spec/types.js';
+import type { Pod } from '../manifest/types.js';
 import type { PodStatus } from './status/types.js';
 
 /** The v1 Pod as peapod reports it: the manifest plus what was observed. */

@@ -7,8 +7,8 @@ import { chmodSync, chownSync, closeSync, existsSync, rmSync, statSync, type Sta
 import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
 import type { PreparedVolume } from './types.js';
-import { bytes, QuantityError } from '../spec/quantity.js';
-import type { HostPathType, Volume } from '../spec/types.js';
+import { bytes, QuantityError } from '../manifest/quantity.js';
+import type { HostPathType, Volume } from '../manifest/types.js';
 import { makeDir, MODE, octal, openWithMode } from '../runtime/modes.js';
 
 export class VolumeError extends Error {

@@ -3,7 +3,7 @@
 // whose hostPort (with protocol and address) another running pod holds is
 // refused before anything is made, with the kubelet's NodePorts reason.
 import { isIP } from 'node:net';
-import type { PodSpec } from '../spec/types.js';
+import type { PodSpec } from '../manifest/types.js';
 import type { PortMapping } from './types.js';
 
 interface HostPort {

@@ -2,7 +2,7 @@
 // the loopback names, the pod's addresses with its hostname (and its FQDN
 // when spec.subdomain is set), then spec.hostAliases. On the host's network
 // it is the node's own file with the aliases after it.
-import type { PodSpec } from '../spec/types.js';
+import type { PodSpec } from '../manifest/types.js';
 
 export interface HostsInput {
   hostname: string;

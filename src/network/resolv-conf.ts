@@ -2,8 +2,8 @@
 // dnsPolicy picks the base (the node's resolver, the cluster's DNS, or
 // nothing), dnsConfig is merged in, and the limits of resolv.conf are kept.
 // Rendered as containerd writes it: search, nameserver lines, options.
-import { MAX_NAMESERVERS, MAX_SEARCH_CHARS, MAX_SEARCHES } from '../spec/dns.js';
-import type { PodSpec } from '../spec/types.js';
+import { MAX_NAMESERVERS, MAX_SEARCH_CHARS, MAX_SEARCHES } from '../manifest/dns.js';
+import type { PodSpec } from '../manifest/types.js';
 
 export interface DnsSettings {
   servers: string[];

@@ -26,7 +26,7 @@ import type { CgroupDriver } from '../runtime/cgroups/types.js';
 import { planContainer } from '../runtime/container.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import { planSandbox, sandboxFacts } from '../runtime/sandbox.js';
-import type { Pod } from '../spec/index.js';
+import type { Pod } from '../manifest/index.js';
 
 export { PAUSE_PID };
 

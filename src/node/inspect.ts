@@ -11,7 +11,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import { describeSeccomp, describeProfile } from '../plan/seccomp.js';
 import { containerSecurityContext } from '../kubelet/security-context.js';
-import type { Container } from '../spec/types.js';
+import type { Container } from '../manifest/types.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../kubelet/container-config.js';
 import { cgroupLimitsOf, type CgroupLimits } from './inspect-cgroups.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';

@@ -2,7 +2,7 @@
 // another peapod process can tell a live pod from a stale one.
 import { readJsonFile, writeJsonAtomic, type Read } from '../runtime/json-file.js';
 import type { ProcessSecurity } from '../plan/security.js';
-import type { Pod } from '../spec/types.js';
+import type { Pod } from '../manifest/types.js';
 
 export interface ProcessRecord {
   pid: number;

@@ -14,7 +14,7 @@ import { tombstone } from './stale.js';
 import { readJsonFile, type Read } from '../runtime/json-file.js';
 import { readRecordFile, type PodRecord } from './state.js';
 import { qosClass } from '../kubelet/status/pod-status.js';
-import type { PodSpec } from '../spec/types.js';
+import type { PodSpec } from '../manifest/types.js';
 
 export interface StoredPod {
   name: string;

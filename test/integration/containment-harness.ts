@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { Container, Pod, Volume } from '../../src/spec/types.js';
+import type { Container, Pod, Volume } from '../../src/manifest/types.js';
 import { pod, start, type Started, type TestRoot } from './helpers.js';
 
 export interface Probe {

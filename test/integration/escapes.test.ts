@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
 import { pauseBinary } from '../../src/package.js';
-import type { Pod } from '../../src/spec/types.js';
+import type { Pod } from '../../src/manifest/types.js';
 import { expectHostUnchanged, probePod, probing, runToEnd, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
 import { expectNothingLeft, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 

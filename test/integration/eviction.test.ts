@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
-import type { Pod } from '../../src/spec/types.js';
+import type { Pod } from '../../src/manifest/types.js';
 import { freshRootPerTest, isAlive, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 
 /** Measured every 0.1 s here (the default is the kubelet's 10 s). */

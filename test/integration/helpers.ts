@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
-import type { Container, Pod, Volume } from '../../src/spec/types.js';
+import type { Container, Pod, Volume } from '../../src/manifest/types.js';
 
 const execFileP = promisify(execFile);
 

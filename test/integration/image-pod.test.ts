@@ -14,7 +14,7 @@ import { hostPlatform } from '../../src/image/manifest.js';
 import { findLocalImage, resolveImage } from '../../src/image/store.js';
 import { unpackLayer } from '../../src/image/unpack.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
-import type { Pod } from '../../src/spec/types.js';
+import type { Pod } from '../../src/manifest/types.js';
 import { containerPid, execIn, freshRootPerTest, isRoot, start, waitFor, type TestRoot } from './helpers.js';
 import { hasRegistryTools, ociImage, push, registriesConf, startProxy, startRegistry, tarOf, type TestProxy, type TestRegistry } from './registry-harness.js';
 

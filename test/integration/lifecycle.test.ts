@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PodWorker, type PodObject } from '../../src/kubelet/pod-worker.js';
 import type { ContainerStatus } from '../../src/kubelet/status/types.js';
-import type { Pod } from '../../src/spec/types.js';
+import type { Pod } from '../../src/manifest/types.js';
 import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 import { expectV1PodShape } from './pod-shape.js';
 

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
 import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
-import type { Pod } from '../../src/spec/types.js';
+import type { Pod } from '../../src/manifest/types.js';
 import { freshRootPerTest, isAlive, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
 
 const driver = isRoot ? detectDriver() : null;

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Volume } from '../../src/spec/types.js';
+import type { Volume } from '../../src/manifest/types.js';
 import { containerPid, expectNothingLeft, isRoot, makeRoot, mountsUnder, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 import { expectHostUnchanged, runToEnd, snapshotHost, type HostSnapshot } from './containment-harness.js';
 

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPodFile } from '../../src/spec/index.js';
+import { readPodFile } from '../../src/manifest/index.js';
 
 const dir = join(process.cwd(), 'examples');
 

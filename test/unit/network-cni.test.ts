@@ -13,7 +13,7 @@ import { networkOptionsFromEnv } from '../../src/network/options.js';
 import { findPlugin } from '../../src/network/plugins.js';
 import { parsePortPair } from '../../src/network/port-forward.js';
 import { parseResult } from '../../src/network/result.js';
-import type { PodSpec } from '../../src/spec/types.js';
+import type { PodSpec } from '../../src/manifest/types.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'peapod-cni-unit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { renderHosts } from '../../src/network/hosts-file.js';
 import { parseResolvConf, podDns, renderResolvConf } from '../../src/network/resolv-conf.js';
-import { readPods } from '../../src/spec/index.js';
-import type { PodSpec } from '../../src/spec/types.js';
+import { readPods } from '../../src/manifest/index.js';
+import type { PodSpec } from '../../src/manifest/types.js';
 
 const HOST = '# host\nnameserver 192.0.2.53\nnameserver 192.0.2.54\nsearch corp.example lab.example\noptions rotate timeout:2\n';
 const base: PodSpec = { containers: [{ name: 'c', image: 'busybox' }] };

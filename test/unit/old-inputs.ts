@@ -12,7 +12,7 @@ import type { HostFileReader } from '../../src/plan/seccomp.js';
 import { resolveSecurity, type ProcessSecurity } from '../../src/plan/security.js';
 import type { SpawnPlan } from '../../src/plan/types.js';
 import type { PodPaths } from '../../src/runtime/paths.js';
-import type { Container, PodSpec } from '../../src/spec/types.js';
+import type { Container, PodSpec } from '../../src/manifest/types.js';
 
 export interface ContainerInputs {
   container: Container;

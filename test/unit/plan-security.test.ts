@@ -10,7 +10,7 @@ import { sandboxPlan } from '../../src/plan/sandbox.js';
 import type { FsView } from '../../src/plan/scoped-path.js';
 import { securitySteps } from '../../src/plan/security.js';
 import type { Step } from '../../src/plan/types.js';
-import type { Container, PodSpec } from '../../src/spec/types.js';
+import type { Container, PodSpec } from '../../src/manifest/types.js';
 
 function fakeFs(files: Record<string, string> = {}, regular: string[] = []): FsView {
   return {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { RuntimePaths } from '../../src/runtime/paths.js';
-import { readPods } from '../../src/spec/read.js';
+import { readPods } from '../../src/manifest/read.js';
 import type { FakeRuntime } from './fake-runtime.js';
 import { fakeImages, startOnFake, tempRoot, until } from './worker-harness.js';
 

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { imageDir } from '../../src/image/store.js';
 import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
 import { prepareRoots, runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
-import type { Pod } from '../../src/spec/types.js';
+import type { Pod } from '../../src/manifest/types.js';
 import { FakeRuntime } from './fake-runtime.js';
 
 export function tempRoot(): { root: string; paths: RuntimePaths } {

@@ -1,6 +1,6 @@
 // The pod phase as the kubelet computes it (getPhase), from container
 // statuses and the restart policy. Pure; terminal phases never change.
-import type { RestartPolicy } from '../../spec/types.js';
+import type { RestartPolicy } from '../../manifest/types.js';
 import type { ContainerStatus, PodPhase } from './types.js';
 
 export function isTerminal(phase: PodPhase | undefined): boolean {

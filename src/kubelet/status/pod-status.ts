@@ -1,7 +1,7 @@
 // The pod's v1 status, assembled from the container statuses. Pure: the
 // previous status is an input only so transition times and terminal phases
 // carry over.
-import type { Container, PodSpec } from '../../spec/types.js';
+import type { Container, PodSpec } from '../../manifest/types.js';
 import type { ConditionType, ContainerStatus, PodCondition, PodPhase, PodStatus } from './types.js';
 import { podPhase } from './phase.js';
 

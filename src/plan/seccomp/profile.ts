@@ -11,7 +11,7 @@
 // read into typed data with every problem named by file:line:column and
 // field. Values are 64-bit (bigint), as the kernel's arguments are.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { didYouMean } from '../../spec/suggest.js';
+import { didYouMean } from '../../manifest/suggest.js';
 import { SCMP_ARCHES } from './abi.js';
 
 export const ACTIONS = [

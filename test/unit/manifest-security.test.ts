@@ -3,8 +3,8 @@
 // container may ask for.
 import { describe, expect, it } from 'vitest';
 import { secure } from './old-inputs.js';
-import { ManifestError, NOT_IMPLEMENTED, type Pod, readPods } from '../../src/spec/index.js';
-import { SCHEMA } from '../../src/spec/schema.js';
+import { ManifestError, NOT_IMPLEMENTED, type Pod, readPods } from '../../src/manifest/index.js';
+import { SCHEMA } from '../../src/manifest/schema.js';
 
 function pod(spec: string): string {
   return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n${spec}`;

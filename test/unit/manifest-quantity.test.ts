@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bytes, compareQuantities, cpuMillis, parseQuantity, QuantityError } from '../../src/spec/index.js';
+import { bytes, compareQuantities, cpuMillis, parseQuantity, QuantityError } from '../../src/manifest/index.js';
 
 describe('parseQuantity', () => {
   it.each([

@@ -6,8 +6,8 @@ import {
   checkLabelValue,
   checkPortName,
   checkQualifiedName,
-} from '../../src/spec/names.js';
-import { editDistance, suggest } from '../../src/spec/suggest.js';
+} from '../../src/manifest/names.js';
+import { editDistance, suggest } from '../../src/manifest/suggest.js';
 
 describe('DNS-1123 names', () => {
   it.each(['a', 'web', 'my-app', '123-abc', 'a'.repeat(63)])('label %j is valid', (s) => {

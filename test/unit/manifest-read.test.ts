@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatIssue, ManifestError, NOT_IMPLEMENTED, readPodFile, readPods } from '../../src/spec/index.js';
-import { SCHEMA } from '../../src/spec/schema.js';
+import { formatIssue, ManifestError, NOT_IMPLEMENTED, readPodFile, readPods } from '../../src/manifest/index.js';
+import { SCHEMA } from '../../src/manifest/schema.js';
 
 function pod(spec: string, extra = ''): string {
   return `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n${extra}spec:\n${spec}`;

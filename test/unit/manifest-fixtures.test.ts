@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ManifestError, readPodFile, type SpecIssue } from '../../src/spec/index.js';
+import { ManifestError, readPodFile, type SpecIssue } from '../../src/manifest/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'manifests');
 

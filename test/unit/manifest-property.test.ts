@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { cpuMillis, ManifestError, type Pod, readPods } from '../../src/spec/index.js';
+import { cpuMillis, ManifestError, type Pod, readPods } from '../../src/manifest/index.js';
 
 // PEAPOD_FUZZ_RUNS=20000 npx vitest run test/unit/spec-property for a longer hunt.
 const RUNS = Number(process.env.PEAPOD_FUZZ_RUNS) || 250;
