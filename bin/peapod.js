@@ -3,7 +3,7 @@
 // compiled modules when no bundle was made.
 import { existsSync } from 'node:fs';
 
-const bundle = new URL('../dist/peapod.mjs', import.meta.url);
+const bundle = new URL('../dist/bundle/peapod.mjs', import.meta.url);
 const { main } = await import(existsSync(bundle) ? bundle.href : new URL('../dist/cli/main.js', import.meta.url).href);
 
 main(process.argv.slice(2)).then(

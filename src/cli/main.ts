@@ -4,30 +4,34 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package.js';
 import { UsageError, type Command } from './args.js';
-import { deleteCommand } from './delete.js';
-import { describeCommand } from './describe.js';
-import { execCommand } from './exec.js';
-import { explainCommand } from './explain.js';
-import { imageCommand } from './image.js';
-import { imagesCommand } from './images.js';
-import { loadCommand } from './load.js';
-import { pullCommand } from './pull.js';
-import { rmiCommand } from './rmi.js';
-import { getCommand } from './get.js';
-import { inspectCommand } from './inspect.js';
-import { logsCommand } from './logs.js';
-import { portForwardCommand } from './port-forward.js';
-import { runCommand } from './run.js';
-import { topCommand } from './top.js';
-import { uiCommand } from './ui.js';
 
-const commands = new Map<string, Command>(
-  [runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand, uiCommand, pullCommand, imagesCommand, rmiCommand, loadCommand, imageCommand].map((c) => [c.name, c]),
-);
+/**
+ * Every command by name, loaded when it is called: a CLI call parses only
+ * the modules its own verb needs (the bundle is split the same way).
+ */
+const commands = new Map<string, () => Promise<Command>>([
+  ['run', async () => (await import('./run.js')).runCommand],
+  ['get', async () => (await import('./get.js')).getCommand],
+  ['describe', async () => (await import('./describe.js')).describeCommand],
+  ['logs', async () => (await import('./logs.js')).logsCommand],
+  ['exec', async () => (await import('./exec.js')).execCommand],
+  ['delete', async () => (await import('./delete.js')).deleteCommand],
+  ['inspect', async () => (await import('./inspect.js')).inspectCommand],
+  ['explain', async () => (await import('./explain.js')).explainCommand],
+  ['top', async () => (await import('./top.js')).topCommand],
+  ['port-forward', async () => (await import('./port-forward.js')).portForwardCommand],
+  ['ui', async () => (await import('./ui.js')).uiCommand],
+  ['pull', async () => (await import('./pull.js')).pullCommand],
+  ['images', async () => (await import('./images.js')).imagesCommand],
+  ['rmi', async () => (await import('./rmi.js')).rmiCommand],
+  ['load', async () => (await import('./load.js')).loadCommand],
+  ['image', async () => (await import('./image.js')).imageCommand],
+]);
 
-function usage(): string {
-  const width = Math.max(...[...commands.values()].map((c) => c.synopsis.length));
-  const lines = [...commands.values()].map((c) => `  ${c.synopsis.padEnd(width)}   ${c.summary}`);
+async function usage(): Promise<string> {
+  const all = await Promise.all([...commands.values()].map((load) => load()));
+  const width = Math.max(...all.map((c) => c.synopsis.length));
+  const lines = all.map((c) => `  ${c.synopsis.padEnd(width)}   ${c.summary}`);
   return [
     'peapod: Kubernetes-style pods on this host',
     '',
@@ -52,11 +56,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
-      process.stdout.write(`${usage()}\n`);
+      process.stdout.write(`${await usage()}\n`);
       return name === undefined ? 2 : 0;
     }
-    const command = commands.get(name);
-    if (!command) throw new UsageError(`unknown command "${name}"\n${usage()}`);
+    const load = commands.get(name);
+    if (!load) throw new UsageError(`unknown command "${name}"\n${await usage()}`);
+    const command = await load();
     if (rest.includes('--help') || rest.includes('-h')) {
       process.stdout.write(`${command.help}\n`);
       return 0;

@@ -12,7 +12,7 @@
 // The pod worker calls imageFor() before it asks the runtime for a
 // container, and gives the runtime the image's ID.
 import type { Container } from '../manifest/types.js';
-import { pullImage, PullError, type PullOptions } from '../image/pull.js';
+import type { PullOptions, PullResult } from '../image/pull.js';
 import { asImageId, parseReference, ReferenceError } from '../image/reference.js';
 import { findLocalImage, isBuiltinName, resolveImage, type Image } from '../image/store.js';
 import { loadRegistriesConf } from '../image/registries-conf.js';
@@ -93,6 +93,16 @@ export interface PodImagesOptions {
   pull?: Omit<PullOptions, 'env'>;
 }
 
+/** A pull that failed, as the kubelet words it: the one-line reason, and the waiting reason it leads to. */
+class PullFailed extends Error {
+  constructor(
+    reason: string,
+    readonly waitingReason: ImageWaitingReason,
+  ) {
+    super(reason);
+  }
+}
+
 function seconds(s: number): string {
   return `${s < 10 ? s.toFixed(3) : s.toFixed(1)}s`;
 }
@@ -156,7 +166,16 @@ export class PodImages {
     const started = Date.now();
     this.opts.event('Normal', 'Pulling', `Pulling image "${c.image}"`, c.name);
     // Not cancelled when the pod ends: another pod may share this pull, and the image is worth having (the kubelet does the same).
-    s.pulling = pullImage(this.opts.store, c.image, { ...this.opts.pull, ...(this.opts.env ? { env: this.opts.env } : {}) })
+    // The registry client is loaded by the first pull: a pod of images already here never parses it.
+    const pull = async (): Promise<PullResult> => {
+      const { pullImage, PullError } = await import('../image/pull.js');
+      try {
+        return await pullImage(this.opts.store, c.image, { ...this.opts.pull, ...(this.opts.env ? { env: this.opts.env } : {}) });
+      } catch (err) {
+        throw err instanceof PullError ? new PullFailed(err.reason, err.waitingReason) : err;
+      }
+    };
+    s.pulling = pull()
       .then(
         (result) => {
           if (this.closed) return;
@@ -169,9 +188,8 @@ export class PodImages {
         },
         (err: unknown) => {
           if (this.closed) return;
-          const pe = err instanceof PullError ? err : undefined;
-          const reason = pe?.waitingReason ?? 'ErrImagePull';
-          const message = pe ? pe.reason : (err as Error).message;
+          const reason = err instanceof PullFailed ? err.waitingReason : 'ErrImagePull';
+          const message = (err as Error).message;
           s.waiting = { reason, message };
           this.opts.event('Warning', 'Failed', `Failed to pull image "${c.image}": ${message}`, c.name);
           this.opts.event('Warning', 'Failed', `Error: ${reason}`, c.name);
