@@ -1,7 +1,7 @@
 // The pod lifecycle as Kubernetes defines it, on real processes: restarts
 // with back-off, init containers, hooks, graceful termination, termination
 // messages, sandbox death, deadlines; every status checked for shape.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -321,6 +321,8 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     const oldPause = w.runtime.sandbox.pid;
     const oldNet = nsInode(oldPause, 'net');
     const oldPid = nsInode(oldPause, 'pid');
+    // Held open, the old namespaces keep their inodes: a freed one's number is reused at once.
+    const held = [openSync(`/proc/${oldPause}/ns/net`, 'r'), openSync(`/proc/${oldPause}/ns/pid`, 'r')];
     process.kill(oldPause, 'SIGKILL');
     await waitFor('a new sandbox', () => w.runtime.sandbox.pid !== oldPause && w.runtime.sandbox.running, 5000);
     root.pids.add(w.runtime.sandbox.pid);
@@ -330,6 +332,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     expect(nsInode(w.runtime.sandbox.pid, 'net')).not.toBe(oldNet);
     expect(nsInode(pid, 'pid')).not.toBe(oldPid);
     expect(nsInode(pid, 'net')).toBe(nsInode(w.runtime.sandbox.pid, 'net'));
+    for (const fd of held) closeSync(fd);
     await waitFor('two runs recorded', () => readSafe(join(w.runtime.paths.volume('d'), 'runs')).trim().split('\n').length === 2);
     expect(w.container('c').lastState.terminated).toMatchObject({ signal: 9 });
     expect(w.runtime.events.events.some((e) => e.reason === 'SandboxChanged')).toBe(true);
