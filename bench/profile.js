@@ -71,7 +71,7 @@ for (const name of FS) {
 syncBuiltinESMExports();
 
 process.env.PEAPOD_IMAGES ??= join(REPO, '.cache', 'images');
-const { PodWorker } = await import(pathToFileURL(join(REPO, 'dist', 'runtime', 'pod.js')).href);
+const { PodWorker } = await import(pathToFileURL(join(REPO, 'dist', 'kubelet', 'pod-worker.js')).href);
 const { runtimePaths } = await import(pathToFileURL(join(REPO, 'dist', 'runtime', 'paths.js')).href);
 const { umount } = await import(pathToFileURL(join(REPO, 'dist', 'native', 'addon.js')).href);
 

@@ -9,7 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { alive, mountsUnder, now, sleep, startTime } from './proc.js';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { REPO } from './repo.js';
+
+export { REPO };
 /** The CLI under test; PEAPOD_BENCH_CLI points the bench at another build (or a stub, to test the bench). */
 export const CLI = process.env.PEAPOD_BENCH_CLI ? resolve(process.env.PEAPOD_BENCH_CLI) : join(REPO, 'bin', 'peapod.js');
 const PREFIX = 'peapod-bench-';

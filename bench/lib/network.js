@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { REPO } from './context.js';
+import { REPO } from './repo.js';
 
 const SHAPE = { name: 'peapod-bench', bridge: 'ppbench0', subnet: '10.198.0.0/24' };
 

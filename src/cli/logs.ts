@@ -3,41 +3,11 @@
 // --tail, --timestamps, --since.
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
-import { LogChain } from '../runtime/log-reader.js';
+import { CriParser, LogChain, type LogLine } from '../runtime/log-reader.js';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { getStoredPod, readStoredPod, type StoredPod } from '../node/store.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
-
-export interface LogLine {
-  time: string;
-  stream: string;
-  text: string;
-}
-
-/** Parses CRI records, joining partial (P) records with the final (F) one. */
-export class CriParser {
-  private partial = '';
-  private rest = '';
-
-  push(chunk: string): LogLine[] {
-    const out: LogLine[] = [];
-    const data = this.rest + chunk;
-    const lines = data.split('\n');
-    this.rest = lines.pop() ?? '';
-    for (const record of lines) {
-      const m = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/.exec(record);
-      if (!m) continue;
-      if (m[3] === 'P') {
-        this.partial += m[4];
-        continue;
-      }
-      out.push({ time: m[1] as string, stream: m[2] as string, text: this.partial + (m[4] as string) });
-      this.partial = '';
-    }
-    return out;
-  }
-}
 
 /** "10s", "5m", "1h30m" -> milliseconds. */
 export function parseDuration(text: string): number {

@@ -7,7 +7,8 @@
 import { closeSync, rmSync } from 'node:fs';
 import { mount, umount } from '../native/addon.js';
 import { MODE, openWithMode } from '../runtime/modes.js';
-import { isSameProcess, mountsUnder } from '../runtime/proc.js';
+import { mountsUnder } from '../runtime/mountinfo.js';
+import { isSameProcess } from '../runtime/proc.js';
 
 export class NetnsPinError extends Error {
   override name = 'NetnsPinError';

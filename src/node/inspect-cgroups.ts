@@ -5,7 +5,7 @@
 // empty unified tree) reads each limit where its controller is. Never writes.
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import type { MountinfoEntry } from './inspect.js';
+import type { MountinfoEntry } from '../runtime/mountinfo.js';
 
 /** A limit: a number, "max" (the kernel's word for none), or null when the controller is not there. */
 export type Limit = number | 'max' | null;

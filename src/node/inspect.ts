@@ -16,6 +16,7 @@ import { DEFAULT_TERMINATION_MESSAGE_PATH } from '../kubelet/container-config.js
 import { cgroupLimitsOf, type CgroupLimits } from './inspect-cgroups.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import type { PodObject } from '../kubelet/types.js';
+import { parseMountinfo, type MountinfoEntry } from '../runtime/mountinfo.js';
 import { isSameProcess, namespaceInode, pidsInNamespace } from '../runtime/proc.js';
 import { getStoredPod, type StoredPod } from './store.js';
 import type { ContainerStatus } from '../kubelet/status/types.js';
@@ -250,46 +251,6 @@ function sharing(ns: NamespaceInodes, host: NamespaceInodes, pause: NamespaceIno
 }
 
 // ---------------------------------------------------------------- mountinfo
-
-export interface MountinfoEntry {
-  id: number;
-  parent: number;
-  /** major:minor of the filesystem. */
-  dev: string;
-  root: string;
-  mountPoint: string;
-  options: string[];
-  fsType: string;
-  source: string;
-  superOptions: string[];
-}
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-}
-
-/** /proc/PID/mountinfo (proc(5)): one mount a line, optional fields ended by "-". */
-export function parseMountinfo(text: string): MountinfoEntry[] {
-  const out: MountinfoEntry[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(' ');
-    const dash = f.indexOf('-', 6);
-    if (f.length < 10 || dash < 0) continue;
-    out.push({
-      id: Number(f[0]),
-      parent: Number(f[1]),
-      dev: f[2] ?? '',
-      root: unescape(f[3] ?? ''),
-      mountPoint: unescape(f[4] ?? ''),
-      options: (f[5] ?? '').split(','),
-      fsType: f[dash + 1] ?? '',
-      source: unescape(f[dash + 2] ?? ''),
-      superOptions: unescape(f.slice(dash + 3).join(' ')).split(','),
-    });
-  }
-  return out;
-}
 
 /**
  * The host path of a container's mount, when the host has the same

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { PodEvent } from '../kubelet/events.js';
 import { supervisorOf } from './liveness.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
-import type { PodObject } from '../kubelet/pod-worker.js';
+import type { PodObject } from '../kubelet/types.js';
 import { tombstone } from './stale.js';
 import { readJsonFile, type Read } from '../runtime/json-file.js';
 import { readRecordFile, type PodRecord } from './state.js';

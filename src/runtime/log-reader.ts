@@ -157,3 +157,34 @@ export class LogChain {
     this.held = [];
   }
 }
+
+/** A line of a container's log, as the CRI's log format records it. */
+export interface LogLine {
+  time: string;
+  stream: string;
+  text: string;
+}
+
+/** Parses CRI records, joining partial (P) records with the final (F) one. */
+export class CriParser {
+  private partial = '';
+  private rest = '';
+
+  push(chunk: string): LogLine[] {
+    const out: LogLine[] = [];
+    const data = this.rest + chunk;
+    const lines = data.split('\n');
+    this.rest = lines.pop() ?? '';
+    for (const record of lines) {
+      const m = /^(\S+) (stdout|stderr) ([PF]) ?(.*)$/.exec(record);
+      if (!m) continue;
+      if (m[3] === 'P') {
+        this.partial += m[4];
+        continue;
+      }
+      out.push({ time: m[1] as string, stream: m[2] as string, text: this.partial + (m[4] as string) });
+      this.partial = '';
+    }
+    return out;
+  }
+}

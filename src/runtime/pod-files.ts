@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { mount, umount } from '../native/addon.js';
-import { mountsUnder } from './proc.js';
+import { mountsUnder } from './mountinfo.js';
 import { makeDir, MODE, octal, writeFileWithMode } from './modes.js';
 import type { DNSConfig } from './api.js';
 import type { PodPaths } from './paths.js';

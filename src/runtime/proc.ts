@@ -66,17 +66,3 @@ export function pidsInNamespace(ns: string, inode: number): number[] {
   }
   return out;
 }
-
-/** Mount points at or below `dir` in this process's mount namespace, deepest first. */
-export function mountsUnder(dir: string): string[] {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
-  const points: string[] = [];
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const point = line.split(' ')[4];
-    if (point === undefined) continue;
-    // mountinfo escapes space, tab, newline and backslash as octal.
-    const decoded = point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (decoded === dir || decoded.startsWith(prefix)) points.push(decoded);
-  }
-  return points.sort((a, b) => b.length - a.length);
-}

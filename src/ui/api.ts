@@ -4,8 +4,7 @@
 import { existsSync } from 'node:fs';
 import { explainPod, PAUSE_PID } from '../node/explain.js';
 import { renderProcess } from '../node/explain-text.js';
-import { CriParser, type LogLine } from '../cli/logs.js';
-import { LogChain } from '../runtime/log-reader.js';
+import { CriParser, LogChain, type LogLine } from '../runtime/log-reader.js';
 import type { RuntimePaths } from '../runtime/paths.js';
 import { getStoredPod, listStoredPods, readStoredPod, type StoredPod } from '../node/store.js';
 import type { ContainerStatus } from '../kubelet/status/types.js';

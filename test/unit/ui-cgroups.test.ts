@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MountinfoEntry } from '../../src/node/inspect.js';
+import type { MountinfoEntry } from '../../src/runtime/mountinfo.js';
 import { cgroupLimits, parseProcCgroup } from '../../src/node/inspect-cgroups.js';
 
 let dir = '';
