@@ -7,8 +7,9 @@ import { pauseBinary } from '../../src/native/addon.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start as startPod, type TestRoot, waitFor, exitOf } from './helpers.js';
-import { procStatus, runToEnd } from './containment-harness.js';
+import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { procStatus } from './containment-harness.js';
+import { containerPid, start as startPod, exitOf, runToEnd } from './pods.js';
 
 const start = startPod;
 

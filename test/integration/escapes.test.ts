@@ -12,8 +12,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { resolveImage } from '../../src/image/store.js';
 import { pauseBinary } from '../../src/native/addon.js';
 import type { Pod } from '../../src/spec/types.js';
-import { expectHostUnchanged, probePod, probing, runToEnd, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
-import { expectNothingLeft, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { expectHostUnchanged, probePod, probing, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
+import { expectNothingLeft, isRoot, makeRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { runToEnd, start } from './pods.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');

@@ -6,7 +6,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/spec/types.js';
-import { freshRootPerTest, isAlive, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { start } from './pods.js';
 
 /** Measured every 0.1 s here (the default is the kubelet's 10 s). */
 const INTERVAL = 0.1;

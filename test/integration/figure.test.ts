@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { groupsOf, xmlProblem } from '../unit/ui-fixtures.js';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
-import { execIn, freshRootPerTest, isRoot, pod, sh, start, type TestRoot } from './helpers.js';
+import { execIn, freshRootPerTest, isRoot, pod, sh, type TestRoot } from './helpers.js';
+import { start } from './pods.js';
 
 describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
   let root: TestRoot;

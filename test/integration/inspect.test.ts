@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { PodInspection, ProcessView } from '../../src/runtime/inspect.js';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');

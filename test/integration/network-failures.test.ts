@@ -13,8 +13,9 @@ import { listNetworkRecords } from '../../src/network/records.js';
 import { podPaths } from '../../src/runtime/paths.js';
 import { reclaimStalePods } from '../../src/node/stale.js';
 import { readRecordFile } from '../../src/runtime/state.js';
-import { containerPid, execIn, isAlive, isRoot, pod, sh, start, waitFor } from './helpers.js';
+import { execIn, isAlive, isRoot, pod, sh, waitFor } from './helpers.js';
 import { expectNetworkClean, iptablesRules, linksOnBridge, networkSuite, realPluginDir, reservations } from './network-harness.js';
+import { containerPid, start } from './pods.js';
 
 const bin = join(process.cwd(), 'bin', 'peapod.js');
 

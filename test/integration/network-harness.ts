@@ -12,7 +12,8 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { PodEvent } from '../../src/kubelet/events.js';
 import type { NetworkOptions } from '../../src/network/options.js';
 import { DEFAULT_PLUGIN_DIRS } from '../../src/network/plugins.js';
-import { freshRootPerTest, waitFor, type start, type TestRoot } from './helpers.js';
+import { freshRootPerTest, waitFor, type TestRoot } from './helpers.js';
+import type { start } from './pods.js';
 
 /** The directory holding Debian's plugins (install-deps.sh puts them in /usr/lib/cni). */
 export function realPluginDir(): string {

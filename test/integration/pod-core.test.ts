@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor, exitOf } from './helpers.js';
+import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, start, exitOf } from './pods.js';
 
 describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   let root: TestRoot;

@@ -5,7 +5,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshRootPerTest, isRoot, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { start } from './pods.js';
 
 const bin = join(process.cwd(), 'bin', 'peapod.js');
 

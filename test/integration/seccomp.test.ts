@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectPod } from '../../src/runtime/inspect.js';
 import { renderInspection } from '../../src/cli/inspect.js';
-import { buildProbe, probePod, probing, procStatus, runToEnd, type Probe } from './containment-harness.js';
-import { containerPid, freshRootPerTest, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { buildProbe, probePod, probing, procStatus, type Probe } from './containment-harness.js';
+import { freshRootPerTest, isRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { containerPid, start, runToEnd } from './pods.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const NOBODY = 65534;

@@ -10,8 +10,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Volume } from '../../src/spec/types.js';
-import { containerPid, expectNothingLeft, isRoot, makeRoot, mountsUnder, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
-import { expectHostUnchanged, runToEnd, snapshotHost, type HostSnapshot } from './containment-harness.js';
+import { expectNothingLeft, isRoot, makeRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { expectHostUnchanged, snapshotHost, type HostSnapshot } from './containment-harness.js';
+import { containerPid, start, runToEnd } from './pods.js';
 
 /** Mount points (and their options) of a running process, by path. */
 function mountsOf(pid: number): Map<string, { opts: string; fstype: string }> {
