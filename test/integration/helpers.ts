@@ -10,7 +10,8 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { Container, Pod, Volume } from '../../src/spec/types.js';
-import { isAlive, waitFor } from './waits.js';
+import { isAlive } from './proc.js';
+import { waitFor } from './waits.js';
 
 const execFileP = promisify(execFile);
 

@@ -2,9 +2,10 @@
 // process gone, a signal handler in place), never on a guess of how long it
 // takes: on a loaded machine a fixed sleep is either too short (flaky) or
 // too long (slow). Each wait has a wide timeout and names what it waited for.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { ContainerState } from '../../src/kubelet/status/types.js';
+import { childrenOf, isAlive, readOr, signalBit, signalMask, type SignalName } from './proc.js';
 
 const POLL_MS = 20;
 
@@ -24,22 +25,10 @@ export async function waitFor(what: string, test: () => boolean | Promise<boolea
   await waitUntil(what, async () => ((await test()) ? true : null), timeoutMs, pollMs);
 }
 
-/** A file's text, or '' while it does not exist (or cannot be read). */
-export function readOr(path: string, fallback = ''): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
-
 /** Until the file exists (and, given `contains`, holds that text); its text. */
 export function waitForFile(path: string, contains = '', timeoutMs = 5000): Promise<string> {
   const what = contains ? `${JSON.stringify(contains)} in ${path}` : path;
-  return waitUntil(what, () => {
-    const text = readOr(path, '\0missing');
-    return text !== '\0missing' && text.includes(contains) ? text : null;
-  }, timeoutMs);
+  return waitUntil(what, () => (existsSync(path) && readOr(path).includes(contains) ? readOr(path) : null), timeoutMs);
 }
 
 /** Until one of `lines()` is `match` (or matches it); that line. */
@@ -53,45 +42,9 @@ export function linesOf(text: string): string[] {
   return text.split('\n').slice(0, -1);
 }
 
-/** Running (a zombie waiting for its reaper counts as dead). */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 /** Until the process has exited (or is a zombie). */
 export function waitForExit(pid: number, what = `pid ${pid} to exit`, timeoutMs = 5000): Promise<void> {
   return waitFor(what, () => !isAlive(pid), timeoutMs);
-}
-
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, USR1: 10, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15 };
-
-/** A mask field of /proc/PID/status (SigCgt, SigIgn, SigBlk, ShdPnd...), as a number; 0 when the process is gone. */
-export function signalMask(pid: number, field: string): bigint {
-  const line = readOr(`/proc/${pid}/status`).split('\n').find((l) => l.startsWith(`${field}:`));
-  return line ? BigInt(`0x${line.split(':')[1]?.trim()}`) : 0n;
-}
-
-export function signalBit(signal: keyof typeof SIGNALS | number): bigint {
-  return 1n << BigInt((typeof signal === 'number' ? signal : (SIGNALS[signal] as number)) - 1);
-}
-
-/** The children of every thread of `pid`, now (none when it is gone). */
-export function childrenOf(pid: number): number[] {
-  let tasks: string[];
-  try {
-    tasks = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
-  }
-  return tasks.flatMap((task) => {
-    const text = readOr(`/proc/${pid}/task/${task}/children`).trim();
-    return text === '' ? [] : text.split(' ').map(Number);
-  });
 }
 
 /**
@@ -99,7 +52,7 @@ export function childrenOf(pid: number): number[] {
  * for `signal` or ignores it: the shell has run its `trap`, so a stop sent
  * now is met by it rather than by the default action.
  */
-export function waitForTrap(pid: number, signal: keyof typeof SIGNALS = 'TERM', timeoutMs = 5000): Promise<void> {
+export function waitForTrap(pid: number, signal: SignalName = 'TERM', timeoutMs = 5000): Promise<void> {
   const bit = signalBit(signal);
   const handles = (p: number): boolean => ((signalMask(p, 'SigCgt') | signalMask(p, 'SigIgn')) & bit) !== 0n;
   return waitFor(`pid ${pid} to trap SIG${signal}`, () => handles(pid) || childrenOf(pid).some(handles), timeoutMs);
