@@ -23,12 +23,10 @@ function argv(root: TestRoot, args: readonly string[]): string[] {
   return [bin, args[0] as string, '--root', root.dir, ...args.slice(1)];
 }
 
-/** `peapod VERB --root ROOT ARGS...`, to its end; `input` is its standard input. */
-export async function peapod(root: TestRoot, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+/** `peapod VERB --root ROOT ARGS...`, to its end. */
+export async function peapod(root: TestRoot, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
-    const child = execFileP(process.execPath, argv(root, args), { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-    if (input !== undefined) child.child.stdin?.end(input);
-    const { stdout, stderr } = await child;
+    const { stdout, stderr } = await execFileP(process.execPath, argv(root, args), { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -103,11 +101,16 @@ export function trackRecord(root: TestRoot, name: string): RecordPids {
 
 const driver = detectDriver();
 
-/** The pod's cgroup directories that exist now, in every hierarchy peapod uses. */
-export function cgroupDirs(podPath: string | undefined): string[] {
+/** Where the pod's cgroup directories are, in every hierarchy peapod uses. */
+export function cgroupPaths(podPath: string | undefined): string[] {
   if (!podPath || !driver) return [];
   const roots = driver.kind === 'v2' ? ['/sys/fs/cgroup'] : ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
-  return roots.map((r) => `${r}/${podPath}`).filter((d) => existsSync(d));
+  return roots.map((r) => `${r}/${podPath}`);
+}
+
+/** The pod's cgroup directories that exist now. */
+export function cgroupDirs(podPath: string | undefined): string[] {
+  return cgroupPaths(podPath).filter((d) => existsSync(d));
 }
 
 /** The state letter of /proc/PID/stat (R, S, D, T, Z, ...), or null when the pid is gone. */

@@ -34,7 +34,11 @@ export async function start(root: TestRoot, p: Pod, options: StartOptions = {}):
   const runtime = await PodWorker.start(p, {
     ...options,
     paths: root.paths,
-    onLog: (c, _s, line) => logs.set(c, [...(logs.get(c) ?? []), line]),
+    onLog: (c, _s, line) => {
+      const list = logs.get(c) ?? [];
+      list.push(line);
+      logs.set(c, list);
+    },
     onStatus: (o) => snapshots.push(structuredClone(o)),
   });
   root.runtimes.push(runtime);
