@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 import { procStatus } from './containment-harness.js';
-import { adoptedOrphan, ORPHAN, releaseOrphan } from './fixtures.js';
+import { adoptedOrphan, onTerm, ORPHAN, releaseOrphan } from './fixtures.js';
 import { containerPid, exitOf, runToEnd, start } from './pods.js';
 import { waitForTrap } from './waits.js';
 
@@ -113,7 +113,7 @@ describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
         'own-pid',
         [
           sh('a', `cat /proc/1/cmdline | tr '\\0' ' '; echo; echo self=$$$$; ls /proc | grep -c '^[0-9]'; sh -c '${ORPHAN}'; sleep 30`),
-          sh('b', 'trap "echo got TERM; exit 7" TERM; while true; do sleep 0.1; done'),
+          sh('b', onTerm('echo got TERM; exit 7')),
           sh('c', 'exit 3'),
         ],
         [],

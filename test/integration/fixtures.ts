@@ -7,11 +7,12 @@ import { waitUntil } from './waits.js';
 
 /**
  * A shell that runs until killed and meets SIGTERM with `action`: '' ignores
- * it, 'exit 0' ends, 'echo ignoring TERM' says so and goes on. Wait for
- * waitForTrap on its pid before stopping it: until then TERM kills it.
+ * it, 'exit 0' ends, 'echo ignoring TERM' says so and goes on. Until its
+ * trap is set TERM kills it: wait for `ready` in its log, printed once the
+ * trap is set, or for waitForTrap on its pid.
  */
-export function onTerm(action: string, period = 0.1): string {
-  return `trap "${action}" TERM; while true; do sleep ${period}; done`;
+export function onTerm(action: string, ready = '', period = 0.1): string {
+  return `trap "${action}" TERM;${ready ? ` echo ${ready};` : ''} while true; do sleep ${period}; done`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Pod } from '../../src/spec/types.js';
+import { onTerm } from './fixtures.js';
 import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 import { expectV1PodShape } from './pod-shape.js';
 import { start as startPod, type Started } from './pods.js';
@@ -218,7 +219,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   it('cuts off a preStop that outlasts the grace period, then gives SIGTERM the kubelet’s 2 s minimum', async () => {
     const w = await start(
       pod('slow-prestop', [
-        sh('c', 'trap "exit 0" TERM; while true; do sleep 0.05; done', { lifecycle: { preStop: { exec: { command: ['sleep', '100'] } } } }),
+        sh('c', onTerm('exit 0', '', 0.05), { lifecycle: { preStop: { exec: { command: ['sleep', '100'] } } } }),
       ]),
     );
     await waitForTrap(w.runtime.containers.get('c')!.pid);
@@ -250,8 +251,8 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   it('shared PID namespace: a TERM-ignoring container gets its whole grace period, the other goes at once, pause last', async () => {
     const w = await start(
       pod('shared-grace', [
-        sh('polite', 'trap "exit 0" TERM; while true; do sleep 0.05; done'),
-        sh('stubborn', 'trap "" TERM; while true; do sleep 0.05; done'),
+        sh('polite', onTerm('exit 0', '', 0.05)),
+        sh('stubborn', onTerm('', '', 0.05)),
       ]),
     );
     for (const c of ['polite', 'stubborn']) await waitForTrap(w.runtime.containers.get(c)!.pid);
@@ -320,7 +321,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   });
 
   it('ends a pod past activeDeadlineSeconds with reason DeadlineExceeded', async () => {
-    const w = await start(pod('deadline', [sh('c', 'trap "exit 0" TERM; while true; do sleep 0.05; done')], [], { restartPolicy: 'Always', activeDeadlineSeconds: 1 }));
+    const w = await start(pod('deadline', [sh('c', onTerm('exit 0', '', 0.05))], [], { restartPolicy: 'Always', activeDeadlineSeconds: 1 }));
     const t0 = Date.now();
     const result = await w.runtime.done;
     expect(Date.now() - t0).toBeLessThan(4000);

@@ -14,6 +14,7 @@ import type { NetworkOptions } from '../../src/network/options.js';
 import { DEFAULT_PLUGIN_DIRS } from '../../src/network/plugins.js';
 import { freshRootPerTest, waitFor, type TestRoot } from './helpers.js';
 import type { start } from './pods.js';
+import { waitUntil } from './waits.js';
 
 /** The directory holding Debian's plugins (install-deps.sh puts them in /usr/lib/cni). */
 export function realPluginDir(): string {
@@ -117,14 +118,8 @@ export async function httpGet(nets: readonly TestNetwork[], ip: string, port: nu
 }
 
 /** Retries until `probe` gives a value (a server starting up). */
-export async function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
+  return waitUntil(what, probe, timeoutMs, 50);
 }
 
 export function iptablesRules(): string[] {

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
-import { adoptedOrphan, ORPHAN, releaseOrphan } from './fixtures.js';
+import { adoptedOrphan, onTerm, ORPHAN, releaseOrphan } from './fixtures.js';
 import { containerPid, exitOf, start } from './pods.js';
 import { readOr } from './proc.js';
 import { waitForTrap } from './waits.js';
@@ -166,7 +166,7 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   it('stops gracefully: SIGTERM first, SIGKILL at the end of the grace period, pause last', async () => {
     const s = await start(
       root,
-      pod('graceful', [sh('polite', 'trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done'), sh('stubborn', 'trap "" TERM; while true; do sleep 0.1; done')]),
+      pod('graceful', [sh('polite', onTerm('echo got TERM; exit 0')), sh('stubborn', onTerm(''))]),
     );
     for (const c of ['polite', 'stubborn']) await waitForTrap(containerPid(s, c));
     const t0 = Date.now();
