@@ -1,7 +1,7 @@
 // The pod lifecycle as Kubernetes defines it, on real processes: restarts
 // with back-off, init containers, hooks, graceful termination, termination
 // messages, sandbox death, deadlines; every status checked for shape.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -298,15 +298,22 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     const oldPause = w.runtime.sandbox.pid;
     const oldNet = nsInode(oldPause, 'net');
     const oldPid = nsInode(oldPause, 'pid');
-    process.kill(oldPause, 'SIGKILL');
-    await waitFor('a new sandbox', () => w.runtime.sandbox.pid !== oldPause && w.runtime.sandbox.running, 5000);
-    root.pids.add(w.runtime.sandbox.pid);
-    await waitFor('the container restarted', () => w.container('c').restartCount === 1 && w.runtime.containers.get('c')!.running, 5000);
-    const pid = w.runtime.containers.get('c')!.pid;
-    root.pids.add(pid);
-    expect(nsInode(w.runtime.sandbox.pid, 'net')).not.toBe(oldNet);
-    expect(nsInode(pid, 'pid')).not.toBe(oldPid);
-    expect(nsInode(pid, 'net')).toBe(nsInode(w.runtime.sandbox.pid, 'net'));
+    // Held open, the old namespaces cannot be freed, so their inode numbers
+    // cannot be handed to the new ones (the kernel reuses the lowest free one).
+    const held = ['net', 'pid'].map((ns) => openSync(`/proc/${oldPause}/ns/${ns}`, 'r'));
+    try {
+      process.kill(oldPause, 'SIGKILL');
+      await waitFor('a new sandbox', () => w.runtime.sandbox.pid !== oldPause && w.runtime.sandbox.running, 5000);
+      root.pids.add(w.runtime.sandbox.pid);
+      await waitFor('the container restarted', () => w.container('c').restartCount === 1 && w.runtime.containers.get('c')!.running, 5000);
+      const pid = w.runtime.containers.get('c')!.pid;
+      root.pids.add(pid);
+      expect(nsInode(w.runtime.sandbox.pid, 'net')).not.toBe(oldNet);
+      expect(nsInode(pid, 'pid')).not.toBe(oldPid);
+      expect(nsInode(pid, 'net')).toBe(nsInode(w.runtime.sandbox.pid, 'net'));
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
     await waitFor('two runs recorded', () => readOr(join(w.runtime.paths.volume('d'), 'runs')).trim().split('\n').length === 2);
     expect(w.container('c').lastState.terminated).toMatchObject({ signal: 9 });
     expect(w.runtime.events.events.some((e) => e.reason === 'SandboxChanged')).toBe(true);
