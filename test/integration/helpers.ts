@@ -1,6 +1,9 @@
 // What every integration test needs: its own state root, a way to look into
 // a running container from the host (nsenter, a real tool, not our code),
-// and the proof at the end that nothing of the test is left.
+// and the proof at the end that nothing of the test is left. Beside it:
+// pods.ts starts pods (library or CLI), cli-harness.ts runs peapod,
+// waits.ts waits on conditions, proc.ts reads /proc, fixtures.ts holds the
+// workloads several suites share.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
