@@ -1,11 +1,12 @@
 // The peapod command as a test types it (a separate process, its own root),
 // and what the kernel shows of a pod it started: its record's pids, and its
 // cgroups in every hierarchy.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { detectDriver } from '../../src/runtime/cgroups/detect.js';
+import type { Pod } from '../../src/manifest/types.js';
 import type { TestRoot } from './helpers.js';
 
 const execFileP = promisify(execFile);
@@ -17,13 +18,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `peapod VERB --root ROOT ARGS...`; `--root` right after the verb, since exec's command follows `--`. */
+/** `VERB --root ROOT ARGS...`: `--root` right after the verb, since exec's command follows `--`. */
+function argv(root: TestRoot, args: readonly string[]): string[] {
+  return [bin, args[0] as string, '--root', root.dir, ...args.slice(1)];
+}
+
+/** `peapod VERB --root ROOT ARGS...`, to its end. */
 export async function peapod(root: TestRoot, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, [bin, args[0] as string, '--root', root.dir, ...args.slice(1)], {
-      env: { ...process.env, ...env },
-      maxBuffer: 64 << 20,
-    });
+    const { stdout, stderr } = await execFileP(process.execPath, argv(root, args), { env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -31,10 +34,41 @@ export async function peapod(root: TestRoot, args: string[], env: NodeJS.Process
   }
 }
 
-export function manifest(root: TestRoot, name: string, yaml: string): string {
-  const file = join(root.dir, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  return file;
+/** A peapod command still running: what it printed so far, and its end. */
+export interface Running {
+  child: ChildProcess;
+  out(): string;
+  err(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * `peapod VERB --root ROOT ARGS...` in the background (run in the
+ * foreground, logs -f, port-forward). If the test has not ended it, it gets
+ * Ctrl-C (SIGINT) before the leak check, and is waited for.
+ */
+export function spawnPeapod(root: TestRoot, args: string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, argv(root, args), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  root.stops.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    await exited;
+  });
+  return { child, out: () => out, err: () => err, exited };
+}
+
+/** Writes a manifest into the test's root: YAML under a name, or a Pod as JSON (a YAML reader reads both). */
+export function manifest(root: TestRoot, p: Pod): string;
+export function manifest(root: TestRoot, name: string, yaml: string): string;
+export function manifest(root: TestRoot, named: string | Pod, yaml?: string): string {
+  const [file, text] = typeof named === 'string' ? [`${named}.yaml`, yaml ?? ''] : [`${named.metadata.name}.json`, JSON.stringify(named)];
+  const path = join(root.dir, file);
+  writeFileSync(path, text);
+  return path;
 }
 
 /** A one-container pod manifest running `script` under sh. */
@@ -67,11 +101,16 @@ export function trackRecord(root: TestRoot, name: string): RecordPids {
 
 const driver = detectDriver();
 
-/** The pod's cgroup directories that exist now, in every hierarchy peapod uses. */
-export function cgroupDirs(podPath: string | undefined): string[] {
+/** Where the pod's cgroup directories are, in every hierarchy peapod uses. */
+export function cgroupPaths(podPath: string | undefined): string[] {
   if (!podPath || !driver) return [];
   const roots = driver.kind === 'v2' ? ['/sys/fs/cgroup'] : ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
-  return roots.map((r) => `${r}/${podPath}`).filter((d) => existsSync(d));
+  return roots.map((r) => `${r}/${podPath}`);
+}
+
+/** The pod's cgroup directories that exist now. */
+export function cgroupDirs(podPath: string | undefined): string[] {
+  return cgroupPaths(podPath).filter((d) => existsSync(d));
 }
 
 /** The state letter of /proc/PID/stat (R, S, D, T, Z, ...), or null when the pid is gone. */

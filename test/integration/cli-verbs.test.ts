@@ -1,37 +1,17 @@
 // Operating pods from another terminal: run -d, get, describe, logs, exec,
 // delete, each a separate peapod process, as a user would type them.
-import { execFile, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { podPaths } from '../../src/runtime/paths.js';
+import { bin, manifest, peapod, spawnPeapod, trackRecord } from './cli-harness.js';
+import { onTerm } from './fixtures.js';
 import { freshRootPerTest, isAlive, isRoot, nsInode, type TestRoot, waitFor } from './helpers.js';
+import { deleteAtEnd, runDetached } from './pods.js';
+import { readOr } from './proc.js';
+import { linesOf, waitForLine } from './waits.js';
 
 const execFileP = promisify(execFile);
-const bin = join(process.cwd(), 'bin', 'peapod.js');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function peapod(root: TestRoot, args: string[]): Promise<Result> {
-  try {
-    // --root right after the command: everything after `--` belongs to exec's command.
-    const { stdout, stderr } = await execFileP(process.execPath, [bin, args[0] as string, '--root', root.dir, ...args.slice(1)]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-function manifest(root: TestRoot, name: string, yaml: string): string {
-  const file = join(root.dir, `${name}.yaml`);
-  writeFileSync(file, yaml);
-  return file;
-}
 
 const WEB = `apiVersion: v1
 kind: Pod
@@ -43,26 +23,15 @@ spec:
     command: [sh, -c, 'i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done']
   - name: stubborn
     image: busybox
-    command: [sh, -c, 'trap "echo ignoring TERM" TERM; while true; do sleep 0.1; done']
+    command: [sh, -c, '${onTerm('echo ignoring TERM')}']
 `;
-
-function recordOf(root: TestRoot, name: string): { supervisor: { pid: number }; sandbox: { pid: number }; containers: Record<string, { pid: number }> } {
-  return JSON.parse(readFileSync(join(root.dir, 'pods', name, 'runtime.json'), 'utf8'));
-}
 
 describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
   let root: TestRoot;
   freshRootPerTest((r) => (root = r));
-  afterEach(async () => {
-    // Whatever a failed test left running is deleted the way a user would.
-    await peapod(root, ['delete', 'pod', 'web', '--force']);
-  });
 
   it('run -d, get, describe, logs -f, exec, delete --grace-period 2, then NotFound', async () => {
-    const up = await peapod(root, ['run', '-d', '-f', manifest(root, 'web', WEB)]);
-    expect(up).toMatchObject({ code: 0, stdout: 'pod/web\n' });
-    const record = recordOf(root, 'web');
-    for (const pid of [record.supervisor.pid, record.sandbox.pid, ...Object.values(record.containers).map((c) => c.pid)]) root.pids.add(pid);
+    const { record } = await runDetached(root, 'web', WEB);
 
     const get = await peapod(root, ['get', 'pods']);
     expect(get.stdout).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\n/);
@@ -72,7 +41,8 @@ describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
     expect(json).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' }, status: { phase: 'Running' } });
     // What the status says runs, the kernel shows running, in pause's namespaces.
     for (const c of json.status.containerStatuses) {
-      expect(c.state.running).toBeDefined();
+      expect(c.state).toEqual({ running: { startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/) } });
+      expect(Date.parse(c.state.running.startedAt)).toBeGreaterThanOrEqual(Date.parse(json.metadata.creationTimestamp));
       const pid = record.containers[c.name]!.pid;
       expect(isAlive(pid)).toBe(true);
       expect(nsInode(pid, 'net')).toBe(nsInode(record.sandbox.pid, 'net'));
@@ -90,12 +60,10 @@ describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
     expect(noC.code).not.toBe(0);
     expect(noC.stderr).toContain('a container name must be specified for pod web, choose one of: [ticker stubborn]');
     // logs -f sees a line printed after it started.
-    const follow = spawn(process.execPath, [bin, 'logs', 'web', '-c', 'ticker', '-f', '--root', root.dir]);
-    let followed = '';
-    follow.stdout.on('data', (d: Buffer) => (followed += d.toString()));
-    await waitFor('a few lines', () => /tick \d+\n/.test(followed), 5000);
-    const last = Math.max(...[...followed.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
-    await waitFor('a later line', () => followed.includes(`tick ${last + 2}\n`), 5000);
+    const follow = spawnPeapod(root, ['logs', 'web', '-c', 'ticker', '-f']);
+    await waitFor('a few lines', () => /tick \d+\n/.test(follow.out()), 5000);
+    const last = Math.max(...[...follow.out().matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
+    await waitForLine('logs -f', () => linesOf(follow.out()), `tick ${last + 2}`);
     const tail = await peapod(root, ['logs', 'web', '-c', 'ticker', '--tail', '1', '--timestamps']);
     expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z tick \d+\n$/);
 
@@ -113,7 +81,7 @@ describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
     expect(del).toMatchObject({ code: 0, stdout: 'pod "web" deleted\n' });
     expect(seconds).toBeGreaterThanOrEqual(1.9);
     expect(seconds).toBeLessThan(5);
-    await new Promise<void>((resolve) => (follow.exitCode !== null ? resolve() : follow.on('exit', () => resolve())));
+    await follow.exited;
     const gone = await peapod(root, ['get', 'pod', 'web']);
     expect(gone.code).toBe(1);
     expect(gone.stderr).toBe('Error from server (NotFound): pods "web" not found\n');
@@ -123,13 +91,16 @@ describe.skipIf(!isRoot)('peapod verbs from another terminal', () => {
 
   it('run -d outlives the shell that launched it; delete ends it', async () => {
     const file = manifest(root, 'web', WEB);
+    deleteAtEnd(root, 'web');
     // The launching shell exits at once; the pod must not go with it.
     const shell = await execFileP('sh', ['-c', `"${process.execPath}" "${bin}" run -d -f "${file}" --root "${root.dir}"; echo shell-done`]);
     expect(shell.stdout).toBe('pod/web\nshell-done\n');
-    const record = recordOf(root, 'web');
-    root.pids.add(record.supervisor.pid);
-    root.pids.add(record.sandbox.pid);
-    await new Promise((r) => setTimeout(r, 500));
+    const record = trackRecord(root, 'web');
+    // The shell is gone: the pod goes on ticking after it.
+    const log = podPaths(root.paths, 'web').log('ticker', 0);
+    const ticks = (): number[] => [...readOr(log).matchAll(/ tick (\d+)$/gm)].map((m) => Number(m[1]));
+    const atExit = Math.max(0, ...ticks());
+    await waitFor('two more ticks after the shell exited', () => ticks().includes(atExit + 2));
     expect(isAlive(record.supervisor.pid)).toBe(true);
     expect(isAlive(record.sandbox.pid)).toBe(true);
     expect((await peapod(root, ['delete', 'pod', 'web', '--force'])).code).toBe(0);

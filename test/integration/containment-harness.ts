@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { Container, Pod, Volume } from '../../src/manifest/types.js';
-import { pod, start, type Started, type TestRoot } from './helpers.js';
+import { pod } from './helpers.js';
 
 export interface Probe {
   dir: string;
@@ -43,18 +43,6 @@ export function probing(probe: Probe, name: string, commands: string[][], extra:
     ...extra,
     volumeMounts: [probe.mount, ...(extra.volumeMounts ?? [])],
   };
-}
-
-export interface Finished extends Started {
-  result: Awaited<Started['runtime']['done']>;
-  lines(container: string): string[];
-}
-
-/** Starts a pod and waits for it to end (restartPolicy Never). */
-export async function runToEnd(root: TestRoot, p: Pod): Promise<Finished> {
-  const s = await start(root, p);
-  const result = await s.runtime.done;
-  return { ...s, result, lines: (c) => s.logs.get(c) ?? [] };
 }
 
 /** A pod whose containers carry the probe volume. */

@@ -7,24 +7,11 @@ import { pauseBinary } from '../../src/package.js';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start as startPod, type TestRoot, waitFor, exitOf } from './helpers.js';
-import { procStatus, runToEnd } from './containment-harness.js';
-
-const start = startPod;
-
-function childrenOf(ppid: number): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { procStatus } from './containment-harness.js';
+import { adoptedOrphan, onTerm, ORPHAN, releaseOrphan } from './fixtures.js';
+import { containerPid, exitOf, runToEnd, start } from './pods.js';
+import { waitForTrap } from './waits.js';
 
 describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
   let root: TestRoot;
@@ -125,8 +112,8 @@ describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
       pod(
         'own-pid',
         [
-          sh('a', "cat /proc/1/cmdline | tr '\\0' ' '; echo; echo self=$$$$; ls /proc | grep -c '^[0-9]'; sh -c 'sleep 1 & exit 0'; sleep 30"),
-          sh('b', 'trap "echo got TERM; exit 7" TERM; while true; do sleep 0.1; done'),
+          sh('a', `cat /proc/1/cmdline | tr '\\0' ' '; echo; echo self=$$$$; ls /proc | grep -c '^[0-9]'; sh -c '${ORPHAN}'; sleep 30`),
+          sh('b', onTerm('echo got TERM; exit 7')),
           sh('c', 'exit 3'),
         ],
         [],
@@ -147,22 +134,13 @@ describe.skipIf(!isRoot)('pod-level containment (root, real kernel)', () => {
     expect(self).toBe('self=2');
     // pause (1), the shell (2), ls and grep: nothing of the pod's other containers.
     expect(Number(count)).toBeLessThanOrEqual(4);
-    // The orphaned `sleep 1` goes to pause-as-init (host pid a), which reaps it:
-    // gone from /proc altogether, not left a zombie.
-    let orphan: number | undefined;
-    const isSleep = (p: number): boolean => {
-      try {
-        // Not the shell's last command (it may exec `sleep 30` as PID 2).
-        const nspid = /^NSpid:.*\s(\d+)$/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
-        return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'sleep' && nspid !== '2';
-      } catch {
-        return false;
-      }
-    };
-    await waitFor('the orphan to be adopted by init', () => (orphan = childrenOf(a).find(isSleep)) !== undefined, 1000);
+    // The orphan goes to pause-as-init (host pid a), which reaps it once it
+    // ends: gone from /proc altogether, not left a zombie.
+    const orphan = await adoptedOrphan(a, a);
+    await releaseOrphan(a);
     await waitFor('the orphan to be reaped', () => !readdirSync('/proc').includes(String(orphan)), 2000);
     expect(await exitOf(s.runtime, 'c')).toEqual({ code: 3 });
-    await new Promise((r) => setTimeout(r, 200)); // b's trap is set
+    await waitForTrap(b);
     const result = await s.runtime.stop({ gracePeriodSeconds: 5 });
     expect(s.logs.get('b')).toContain('got TERM');
     expect(result.containers.find((x) => x.name === 'b')?.exit).toEqual({ code: 7 });

@@ -8,19 +8,10 @@ import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readFileSy
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { containerPid, execIn, expectNothingLeft, isAlive, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
 import { resolveImage } from '../../src/image/store.js';
-import {
-  buildProbe,
-  expectHostUnchanged,
-  probePod,
-  probing,
-  procStatus,
-  runToEnd,
-  snapshotHost,
-  type HostSnapshot,
-  type Probe,
-} from './containment-harness.js';
+import { execIn, expectNothingLeft, isAlive, isRoot, makeRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { buildProbe, expectHostUnchanged, probePod, probing, procStatus, snapshotHost, type HostSnapshot, type Probe } from './containment-harness.js';
+import { containerPid, start, runToEnd } from './pods.js';
 
 // containerd's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID
 // SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.

@@ -3,20 +3,19 @@
 // What the host must keep: its node and pause binaries as they were (mode,
 // mtime, ctime: a chmod or an xattr changes the ctime), its terminal, its
 // keyring, its files; and nothing of a test left behind.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
 import { pauseBinary } from '../../src/package.js';
 import type { Pod } from '../../src/manifest/types.js';
-import { expectHostUnchanged, probePod, probing, runToEnd, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
-import { expectNothingLeft, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { expectHostUnchanged, probePod, probing, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
+import { bin, peapod } from './cli-harness.js';
+import { expectNothingLeft, isRoot, makeRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { runDetached, runToEnd, start } from './pods.js';
 
-const execFileP = promisify(execFile);
-const bin = join(process.cwd(), 'bin', 'peapod.js');
 const x64 = process.arch === 'x64';
 
 /** What a chmod, chown, setxattr or write of a binary would change. */
@@ -25,25 +24,8 @@ function fingerprint(path: string): string {
   return `${st.mode.toString(8)} ${st.mtimeMs} ${st.ctimeMs}`;
 }
 
-async function cli(root: TestRoot, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    // --root before any `--`: what follows is the container's command.
-    const [verb, ...rest] = args;
-    const child = execFileP(process.execPath, [bin, verb ?? '', '--root', root.dir, ...rest], { env: { ...process.env, PEAPOD_IMAGES: root.paths.images } });
-    if (input !== undefined) child.child.stdin?.end(input);
-    const { stdout, stderr } = await child;
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-function manifest(root: TestRoot, p: Pod): string {
-  const file = join(root.dir, `${p.metadata.name}.json`);
-  writeFileSync(file, JSON.stringify(p));
-  return file;
-}
+/** The CLI finds images in the store the test's root names. */
+const imagesOf = (root: TestRoot): NodeJS.ProcessEnv => ({ PEAPOD_IMAGES: root.paths.images });
 
 /** A python3 one-off (the tests' only way to a host pty and to keyctl without a package). */
 function python(script: string, args: string[] = []): string {
@@ -84,12 +66,7 @@ describe.skipIf(!isRoot)('escapes the red team made (issue 20), each refused', (
   });
   afterEach(async () => {
     try {
-      // The pods the CLI ran detached.
-      const names = (await cli(root, ['get', 'pods', '-o', 'name'])).stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/^pod\//, ''));
-      if (names.length > 0) await cli(root, ['delete', 'pod', ...names, '--force']);
-      // A detached supervisor exits just after it answers.
-      const supervisors = (): string[] => execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes(root.dir));
-      await waitFor('the detached supervisors to exit', () => supervisors().length === 0, 5000);
+      // The pods the CLI ran detached are deleted first (runDetached), their supervisors waited for.
       await expectNothingLeft(root);
       expectHostUnchanged(host);
       expect(fingerprint(process.execPath), "the host's node binary").toBe(node);
@@ -134,10 +111,9 @@ describe.skipIf(!isRoot)('escapes the red team made (issue 20), each refused', (
     expect(text).toMatch(/^usage: pause .*\npeapod-pause \S+\n$/);
     await s.runtime.stop({ force: true });
 
-    const file = manifest(root, pod('cli', [{ name: 'c', image: 'evil', command: ['sleep', '30'] }], [], { restartPolicy: 'Always' }));
-    expect((await cli(root, ['run', '-d', '-f', file])).code).toBe(0);
     // The CLI finds images in the store the root names.
-    const viaCli = await cli(root, ['exec', 'cli', '--', '/x.sh']);
+    await runDetached(root, 'cli', pod('cli', [{ name: 'c', image: 'evil', command: ['sleep', '30'] }], [], { restartPolicy: 'Always' }), imagesOf(root));
+    const viaCli = await peapod(root, ['exec', 'cli', '--', '/x.sh'], imagesOf(root));
     expect(viaCli.code).toBe(2);
     expect(viaCli.stdout + viaCli.stderr).not.toContain('LOADER RAN');
   });
@@ -151,8 +127,7 @@ describe.skipIf(!isRoot)('escapes the red team made (issue 20), each refused', (
   });
 
   it('3. exec without -t lends no terminal: TIOCSTI into the one peapod was run from does nothing, then or later', async () => {
-    const file = manifest(root, probePod(probe, 'tty', [probing(probe, 'c', [], { command: ['sleep', '60'] })], [], { restartPolicy: 'Always' }));
-    expect((await cli(root, ['run', '-d', '-f', file])).code).toBe(0);
+    const { record } = await runDetached(root, 'tty', probePod(probe, 'tty', [probing(probe, 'c', [], { command: ['sleep', '60'] })], [], { restartPolicy: 'Always' }), imagesOf(root));
     // The test's own pty, as peapod's controlling terminal (setsid -c), as a root shell's would be.
     const result = JSON.parse(
       python(
@@ -160,21 +135,31 @@ describe.skipIf(!isRoot)('escapes the red team made (issue 20), each refused', (
 import json, os, pty, select, subprocess, sys, time, tty
 m, s = pty.openpty()
 tty.setraw(s)
-p = subprocess.Popen(['setsid', '-c', *sys.argv[1:]], stdin=s, stdout=s, stderr=s)
+container_mnt = os.stat(f'/proc/{sys.argv[1]}/ns/mnt').st_ino
+p = subprocess.Popen(['setsid', '-c', *sys.argv[2:]], stdin=s, stdout=s, stderr=s)
 out = b''
 while p.poll() is None:
     if select.select([m], [], [], 0.05)[0]: out += os.read(m, 65536)
-time.sleep(2.0)  # the child left behind types 1 s after exec returned
+def probes_left():
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            if open(f'/proc/{pid}/comm').read().strip() == 'probe' and os.stat(f'/proc/{pid}/ns/mnt').st_ino == container_mnt: return True
+        except OSError: pass
+    return False
+# The child left behind types 1 s after exec returned: wait until it has ended (10 s at most).
+deadline = time.monotonic() + 10
+while probes_left() and time.monotonic() < deadline: time.sleep(0.05)
 while select.select([m], [], [], 0)[0]: out += os.read(m, 65536)
 os.set_blocking(s, False)
 try: typed = os.read(s, 4096)
 except BlockingIOError: typed = b''
-print(json.dumps({'code': p.returncode, 'out': out.decode(), 'typed': typed.decode()}))
+print(json.dumps({'code': p.returncode, 'out': out.decode(), 'typed': typed.decode(), 'left': probes_left()}))
 `,
-        [process.execPath, bin, 'exec', 'tty', '--root', root.dir, '--', '/probe/probe', 'tiocsti', 'echo PWNED\n', '--', 'tiocsti-later', 'echo LATER\n', '1000'],
+        [String(record.containers.c?.pid), process.execPath, bin, 'exec', 'tty', '--root', root.dir, '--', '/probe/probe', 'tiocsti', 'echo PWNED\n', '--', 'tiocsti-later', 'echo LATER\n', '1000'],
       ),
-    ) as { code: number; out: string; typed: string };
+    ) as { code: number; out: string; typed: string; left: boolean };
     expect(result.code).toBe(0);
+    expect(result.left, 'the child left behind is still there').toBe(false);
     expect(result.out.split(/\r?\n/).filter((l) => l !== '')).toEqual([
       'tiocsti 0: ENOTTY',
       'tiocsti 1: ENOTTY',
@@ -272,20 +257,18 @@ libc.syscall(250, 3, int(sys.argv[1]))`, [id]); // KEYCTL_REVOKE
     writeFileSync(victim, 'untouched');
     const before = fingerprint(victim);
     try {
-      const file = manifest(root, pod('chrooted', [sh('c', `mkdir -p /evil/dev/pts /evil/bin && cp /bin/busybox /evil/bin/ && ln -s busybox /evil/bin/sleep && ln -s ${victim} /evil/dev/pts/ptmx && exec chroot /evil /bin/sleep 60`)], [], { restartPolicy: 'Always' }));
-      expect((await cli(root, ['run', '-d', '-f', file])).code).toBe(0);
+      const script = `mkdir -p /evil/dev/pts /evil/bin && cp /bin/busybox /evil/bin/ && ln -s busybox /evil/bin/sleep && ln -s ${victim} /evil/dev/pts/ptmx && exec chroot /evil /bin/sleep 60`;
+      const { record } = await runDetached(root, 'chrooted', pod('chrooted', [sh('c', script)], [], { restartPolicy: 'Always' }), imagesOf(root));
       // Once its process has chrooted into the planted tree.
-      const record = join(root.dir, 'pods', 'chrooted', 'runtime.json');
       const rootOf = (): string => {
         try {
-          const pid = (JSON.parse(readFileSync(record, 'utf8')) as { containers: Record<string, { pid: number }> }).containers.c?.pid;
-          return readlinkSync(`/proc/${pid}/root`);
+          return readlinkSync(`/proc/${record.containers.c?.pid}/root`);
         } catch {
           return '';
         }
       };
       await waitFor('the container to chroot', () => rootOf() === '/evil', 10_000);
-      const r = await cli(root, ['exec', '-t', 'chrooted', '--', 'tty']);
+      const r = await peapod(root, ['exec', '-t', 'chrooted', '--', 'tty'], imagesOf(root));
       expect(r).toEqual({ code: 0, stdout: '/dev/pts/0\r\n', stderr: '' });
       expect(readFileSync(victim, 'utf8')).toBe('untouched');
       expect(fingerprint(victim)).toBe(before);

@@ -2,21 +2,19 @@
 // limit is evicted as the kubelet evicts it (every container killed at
 // once, Failed, Evicted, the kubelet's message, a Warning event); a pod
 // under its limit is left alone.
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/manifest/types.js';
-import { freshRootPerTest, isAlive, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { onTerm } from './fixtures.js';
+import { freshRootPerTest, isAlive, isRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { start } from './pods.js';
+import { waitForFile } from './waits.js';
 
 /** Measured every 0.1 s here (the default is the kubelet's 10 s). */
 const INTERVAL = 0.1;
 
 const startWatched = async (root: TestRoot, p: Pod): Promise<PodWorker> => (await start(root, p, { evictionInterval: INTERVAL })).runtime;
 
-const logged = (runtime: PodWorker, container: string, text: string): boolean => {
-  const path = runtime.paths.log(container, 0);
-  return existsSync(path) && readFileSync(path, 'utf8').includes(text);
-};
 
 describe.skipIf(!isRoot)('emptyDir sizeLimit on disk', () => {
   let root: TestRoot;
@@ -30,7 +28,7 @@ describe.skipIf(!isRoot)('emptyDir sizeLimit on disk', () => {
         [
           sh('writer', 'dd if=/dev/zero of=/data/big bs=1M count=41 2>/dev/null; sync; echo written; sleep 1000', { volumeMounts: [{ name: 'data', mountPath: '/data' }] }),
           // Ignores SIGTERM: only a kill at once ends it before its grace period.
-          sh('bystander', 'trap "" TERM; echo up; while true; do sleep 1; done'),
+          sh('bystander', onTerm('', 'up', 1)),
         ],
         [{ name: 'data', emptyDir: { sizeLimit: '8Mi' } }],
         { restartPolicy: 'Always', terminationGracePeriodSeconds: 30 },
@@ -63,8 +61,8 @@ describe.skipIf(!isRoot)('emptyDir sizeLimit on disk', () => {
         { restartPolicy: 'Always' },
       ),
     );
-    await waitFor('the write', () => logged(runtime, 'writer', 'written'), 10_000);
-    // A sanity window of ten measures: nothing may happen in it.
+    await waitForFile(runtime.paths.log('writer', 0), 'written', 10_000);
+    // The subject: a window of ten measures, in which nothing may happen.
     await new Promise((r) => setTimeout(r, INTERVAL * 10 * 1000));
     const status = runtime.computeStatus();
     expect(status.phase).toBe('Running');

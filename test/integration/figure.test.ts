@@ -3,22 +3,20 @@
 // inode is the one /proc/PID/ns shows for each process it joins, the
 // volume is the host directory the kernel has mounted, the limits are the
 // cgroup's. `peapod inspect` runs as its own process, as a user runs it.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { groupsOf, xmlProblem } from '../unit/ui-fixtures.js';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { peapod } from './cli-harness.js';
+import { freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
-const execFileP = promisify(execFile);
-const bin = join(process.cwd(), 'bin', 'peapod.js');
 const KINDS = ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup', 'user', 'time'] as const;
 
 async function inspect(root: TestRoot, name: string, format: string): Promise<string> {
-  const { stdout, stderr } = await execFileP(process.execPath, [bin, 'inspect', name, '-o', format, '--root', root.dir]);
-  expect(stderr).toBe('');
-  return stdout;
+  const run = await peapod(root, ['inspect', name, '-o', format]);
+  expect(run).toMatchObject({ code: 0, stderr: '' });
+  return run.stdout;
 }
 
 /** The v1 memory cgroup's limit of a process, straight from the kernel's files (null on a v2 host). */
@@ -122,8 +120,8 @@ describe.skipIf(!isRoot)('peapod inspect -o svg (root, real kernel)', () => {
   });
 
   it('refuses an unknown output format, naming the ones there are', async () => {
-    const run = await execFileP(process.execPath, [bin, 'inspect', 'x', '-o', 'png', '--root', root.dir]).catch((e: { code: number; stderr: string }) => e);
-    expect(run).toMatchObject({ code: 2 });
-    expect((run as { stderr: string }).stderr).toContain('allowed formats are: json,yaml,svg,html');
+    const run = await peapod(root, ['inspect', 'x', '-o', 'png']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('allowed formats are: json,yaml,svg,html');
   });
 });

@@ -6,8 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cgroupDirs, manifest, peapod, shPod, trackRecord } from './cli-harness.js';
-import { freshRootPerTest, isAlive, isRoot, mountsUnder, type TestRoot, waitFor } from './helpers.js';
+import { cgroupDirs, manifest, peapod, shPod } from './cli-harness.js';
+import { freshRootPerTest, isAlive, isRoot, mountsUnder, runStops, type TestRoot, waitFor } from './helpers.js';
+import { runDetached } from './pods.js';
+import { waitForFile } from './waits.js';
 
 const full = (dir: string): boolean => statfsSync(dir).bavail === 0;
 
@@ -18,7 +20,8 @@ describe.skipIf(!isRoot)('a full state root', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m,mode=0755', 'tmpfs', root.dir]);
   });
   afterEach(async () => {
-    await peapod(root, ['delete', 'pod', 'fill', '--force']);
+    // The pods are deleted here, while the tmpfs is there to check.
+    await runStops(root);
     // What the pods left on the tmpfs is checked before it goes (the shared check would see the empty directory under it).
     const pods = join(root.dir, 'pods');
     const left = existsSync(pods) ? readdirSync(pods) : [];
@@ -29,12 +32,11 @@ describe.skipIf(!isRoot)('a full state root', () => {
   });
 
   it('a graceful delete on a full disk keeps its grace period, writes the status once there is room, and reports the truth', async () => {
-    const yaml = shPod('fill', "trap '' TERM; until [ -e /v/go ]; do sleep 0.05; done; dd if=/dev/zero of=/v/fill bs=64k 2>/dev/null; while true; do sleep 0.1; done", '\n  terminationGracePeriodSeconds: 3\n  volumes: [{name: v, emptyDir: {}}]').replace(
-      '    command:',
-      '    volumeMounts: [{name: v, mountPath: /v}]\n    command:',
-    );
-    expect(await peapod(root, ['run', '-d', '-f', manifest(root, 'fill', yaml)])).toMatchObject({ code: 0 });
-    const record = trackRecord(root, 'fill');
+    // It takes SIGTERM and goes on (so the grace period runs out); it marks
+    // the TERM in the pod's /dev/shm, a tmpfs of its own that is not full.
+    const script = "trap 'touch /dev/shm/term' TERM; until [ -e /v/go ]; do sleep 0.05; done; dd if=/dev/zero of=/v/fill bs=64k 2>/dev/null; while true; do sleep 0.1; done";
+    const yaml = shPod('fill', script, '\n  terminationGracePeriodSeconds: 3\n  volumes: [{name: v, emptyDir: {}}]').replace('    command:', '    volumeMounts: [{name: v, mountPath: /v}]\n    command:');
+    const { record, paths } = await runDetached(root, 'fill', yaml);
     const podDir = join(root.dir, 'pods', 'fill');
     // The pod's record is on disk: now the container fills it.
     writeFileSync(join(podDir, 'volumes', 'v', 'go'), '');
@@ -42,8 +44,10 @@ describe.skipIf(!isRoot)('a full state root', () => {
 
     const t0 = Date.now();
     const deleted = peapod(root, ['delete', 'pod', 'fill']);
-    // The disk stays full for the first second of the grace period: the supervisor and the container must both outlive it.
-    await new Promise((r) => setTimeout(r, 1000));
+    // The grace period has begun on the full disk (the supervisor wrote the
+    // Terminating status, and failed, as it sent the TERM): the supervisor
+    // and the container must both outlive it.
+    await waitForFile(join(paths.shm, 'term'), '', 10_000);
     expect(isAlive(record.supervisor.pid)).toBe(true);
     expect(isAlive(record.containers.c!.pid)).toBe(true);
     // Room again: the status kept in memory reaches the disk, with the event that says what failed.

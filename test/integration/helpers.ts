@@ -1,17 +1,25 @@
 // What every integration test needs: its own state root, a way to look into
 // a running container from the host (nsenter, a real tool, not our code),
-// and the proof at the end that nothing of the test is left.
+// and the proof at the end that nothing of the test is left. Beside it:
+// pods.ts starts pods (library or CLI), cli-harness.ts runs peapod,
+// waits.ts waits on conditions, proc.ts reads /proc, fixtures.ts holds the
+// workloads several suites share.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect } from 'vitest';
-import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
+import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { Container, Pod, Volume } from '../../src/manifest/types.js';
+import { isAlive } from './proc.js';
+import { waitFor } from './waits.js';
 
 const execFileP = promisify(execFile);
+
+// The waits every suite uses, from here as from their own module.
+export { isAlive, waitFor };
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -21,13 +29,15 @@ export interface TestRoot {
   /** Pids of every pause and container started under this root. */
   pids: Set<number>;
   runtimes: PodWorker[];
+  /** Ends what a test started outside a PodWorker (a CLI process, a detached pod); run last first, before the leak check. */
+  stops: Array<() => Promise<unknown>>;
   cleanup(): void;
 }
 
 export function makeRoot(): TestRoot {
   const dir = mkdtempSync(join(tmpdir(), 'peapod-test-'));
   const paths = runtimePaths({ root: dir });
-  return { dir, paths, pids: new Set(), runtimes: [], cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, paths, pids: new Set(), runtimes: [], stops: [], cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function pod(name: string, containers: Container[], volumes: Volume[] = [], extra: Partial<Pod['spec']> = {}): Pod {
@@ -36,41 +46,6 @@ export function pod(name: string, containers: Container[], volumes: Volume[] = [
 
 export function sh(name: string, script: string, extra: Partial<Container> = {}): Container {
   return { name, image: 'busybox', command: ['sh', '-c', script], ...extra };
-}
-
-export interface Started {
-  runtime: PodWorker;
-  logs: Map<string, string[]>;
-}
-
-export async function start(root: TestRoot, p: Pod, options: Omit<PodOptions, 'paths' | 'onLog'> = {}): Promise<Started> {
-  const logs = new Map<string, string[]>();
-  const runtime = await PodWorker.start(p, {
-    ...options,
-    paths: root.paths,
-    onLog: (c, _s, line) => {
-      const list = logs.get(c) ?? [];
-      list.push(line);
-      logs.set(c, list);
-    },
-  });
-  root.runtimes.push(runtime);
-  root.pids.add(runtime.sandbox.pid);
-  for (const c of runtime.containers.values()) if (c.pid) root.pids.add(c.pid);
-  return { runtime, logs };
-}
-
-export function containerPid(s: Started, name: string): number {
-  const c = s.runtime.containers.get(name);
-  if (!c) throw new Error(`no container ${name}`);
-  if (!c.pid) throw new Error(`container ${name} has not started`);
-  return c.pid;
-}
-
-/** How a container's current attempt ended: its exit code, or the signal that ended it. */
-export async function exitOf(worker: PodWorker, name: string): Promise<{ code: number } | { signal: number }> {
-  const status = await worker.waitContainer(name);
-  return status.signal !== undefined ? { signal: status.signal } : { code: status.exitCode };
 }
 
 /** Runs a command inside a container's namespaces (all of them, and its root). */
@@ -102,24 +77,6 @@ export function pidsWithMnt(inode: number): number[] {
     });
 }
 
-export async function waitFor(what: string, test: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Running (a zombie waiting for its reaper counts as dead). */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/\) Z /.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 /** Mount points of this host (our mount namespace) at or under `dir`. */
 export function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
@@ -128,9 +85,15 @@ export function mountsUnder(dir: string): string[] {
     .filter((p) => p === dir || p.startsWith(`${dir}/`));
 }
 
+/** Ends, last first, what the test registered in `root.stops` (each once). */
+export async function runStops(root: TestRoot): Promise<void> {
+  for (let stop = root.stops.pop(); stop; stop = root.stops.pop()) await stop();
+}
+
 /** The end of every integration test: no process, mount or state of it left. */
 export async function expectNothingLeft(root: TestRoot): Promise<void> {
   // A test that failed half-way still ends its pods, through the runtime.
+  await runStops(root);
   for (const r of root.runtimes) await r.stop({ force: true });
   await waitFor('every pod process to be gone', () => [...root.pids].every((p) => !isAlive(p)), 5000);
   expect(mountsUnder(root.dir)).toEqual([]);

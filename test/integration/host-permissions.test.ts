@@ -9,10 +9,11 @@ import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveImage } from '../../src/image/store.js';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { PodRecord } from '../../src/node/state.js';
-import { containerPid, execIn, expectNothingLeft, isAlive, isRoot, mountsUnder, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
-import { resolveImage } from '../../src/image/store.js';
+import { execIn, expectNothingLeft, isAlive, isRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
 const NOBODY = 65534;
 const SECRET = 'secret-7f3a';
@@ -125,7 +126,7 @@ describe.skipIf(!isRoot)('host users and the on-disk layout', () => {
 
   beforeEach(() => {
     parent = openParent();
-    root = { dir: parent, paths: paths(), pids: new Set(), runtimes: [], cleanup: () => rmSync(parent, { recursive: true, force: true }) };
+    root = { dir: parent, paths: paths(), pids: new Set(), runtimes: [], stops: [], cleanup: () => rmSync(parent, { recursive: true, force: true }) };
   });
   afterEach(async () => {
     process.umask(savedUmask);

@@ -15,7 +15,8 @@ import { findLocalImage, resolveImage } from '../../src/image/store.js';
 import { unpackLayer } from '../../src/image/unpack.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/manifest/types.js';
-import { containerPid, execIn, freshRootPerTest, isRoot, start, waitFor, type TestRoot } from './helpers.js';
+import { execIn, freshRootPerTest, isRoot, waitFor, type TestRoot } from './helpers.js';
+import { containerPid, start } from './pods.js';
 import { hasRegistryTools, ociImage, push, registriesConf, startProxy, startRegistry, tarOf, type TestProxy, type TestRegistry } from './registry-harness.js';
 
 const run = isRoot && hasRegistryTools;

@@ -159,7 +159,7 @@ describe.skipIf(!run)('pull from a real registry (root, docker-registry, umoci, 
     const digest = JSON.parse(execFileSync('skopeo', ['inspect', '--raw', `oci:${layout}:damaged`]).toString()).layers[0].digest as string;
     const file = registry.blobFile(digest);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 20] ^= 0xff;
+    bytes[bytes.length - 20] = (bytes[bytes.length - 20] as number) ^ 0xff;
     writeFileSync(file, bytes);
     await expect(pullImage(dir, 'example.test/test/damaged:1', { env: env() })).rejects.toThrow(
       /^image "example.test\/test\/damaged:1": pulling example.test\/test\/damaged:1: .*digest mismatch/,

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
-import { execIn, freshRootPerTest, isRoot, pod, sh, start, type TestRoot } from './helpers.js';
+import { execIn, freshRootPerTest, isRoot, pod, sh, type TestRoot } from './helpers.js';
+import { start } from './pods.js';
+import { waitForState } from './waits.js';
 
 describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
   let root: TestRoot;
@@ -55,11 +57,8 @@ describe.skipIf(!isRoot)('hostile image symlinks (root, real kernel)', () => {
     p.spec.restartPolicy = 'Always';
     p.spec.initContainers = [sh('plant', `ln -s ${target} /data/x`, { volumeMounts: [{ name: 'v', mountPath: '/data' }] })];
     const s = await start(root, p);
-    const deadline = Date.now() + 15_000;
-    while (s.runtime.containers.get('app')!.status().state.waiting?.reason !== 'CreateContainerError' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const state = s.runtime.containers.get('app')!.status().state;
-    expect(state.waiting?.reason).toBe('CreateContainerError');
-    expect(state.waiting?.message).toMatch(/^app: open beneath \/data: x\/y: (EXDEV|ELOOP) .*mountPath \/data\/x\/y inside volume "v" leads out of the volume/);
+    const waiting = await waitForState(s.runtime, 'app', 'waiting', 'CreateContainerError', 15_000);
+    expect(waiting.message).toMatch(/^app: open beneath \/data: x\/y: (EXDEV|ELOOP) .*mountPath \/data\/x\/y inside volume "v" leads out of the volume/);
     expect(readdirSync(target)).toEqual([]);
     await s.runtime.stop({ force: true });
     expect(readdirSync(target)).toEqual([]);

@@ -2,38 +2,21 @@
 // started in this process (its supervisor); `peapod inspect` runs as another
 // process, as a user would run it, and every pid and inode it lists is
 // checked against /proc.
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { PodInspection, ProcessView } from '../../src/node/inspect.js';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, nsInode, pidsWithMnt, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { peapod } from './cli-harness.js';
+import { containerPid, start } from './pods.js';
+import { nsPid } from './proc.js';
 
-const execFileP = promisify(execFile);
-const bin = join(process.cwd(), 'bin', 'peapod.js');
 const KINDS = ['pid', 'net', 'ipc', 'uts', 'mnt', 'cgroup', 'user', 'time'] as const;
-
-async function peapod(root: TestRoot, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileP(process.execPath, [bin, ...args, '--root', root.dir]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-/** The process's pid in its innermost PID namespace, from the kernel. */
-function innermostPid(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('NSpid:')) ?? '';
-  return Number(line.trim().split(/\s+/).pop());
-}
 
 /** Every process listed agrees with /proc: alive, same pid in the pod, same namespaces. */
 function expectMatchesKernel(p: ProcessView): void {
   expect(isAlive(p.hostPid), `pid ${p.hostPid} (${p.command}) is alive`).toBe(true);
-  expect(p.podPid).toBe(innermostPid(p.hostPid));
+  expect(p.podPid).toBe(nsPid(p.hostPid));
   for (const ns of KINDS) {
     if (p.namespaces[ns] === null) continue; // a kernel without that kind
     expect(p.namespaces[ns], `${ns} of pid ${p.hostPid}`).toBe(nsInode(p.hostPid, ns));

@@ -1,55 +1,24 @@
 // The pod lifecycle as Kubernetes defines it, on real processes: restarts
 // with back-off, init containers, hooks, graceful termination, termination
 // messages, sandbox death, deadlines; every status checked for shape.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PodWorker, type PodObject } from '../../src/kubelet/pod-worker.js';
-import type { ContainerStatus } from '../../src/kubelet/status/types.js';
 import type { Pod } from '../../src/manifest/types.js';
+import { onTerm } from './fixtures.js';
 import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
 import { expectV1PodShape } from './pod-shape.js';
+import { start as startPod, type Started } from './pods.js';
+import { readOr } from './proc.js';
+import { waitForLine, waitForTrap } from './waits.js';
 
 const FAST = { baseSeconds: 0.4, capSeconds: 1.6, resetSeconds: 600 };
-
-interface Watched {
-  runtime: PodWorker;
-  snapshots: PodObject[];
-  logs: Map<string, string[]>;
-  latest(): PodObject;
-  container(name: string): ContainerStatus;
-}
-
-async function watch(root: TestRoot, p: Pod): Promise<Watched> {
-  const snapshots: PodObject[] = [];
-  const logs = new Map<string, string[]>();
-  const runtime = await PodWorker.start(p, {
-    paths: root.paths,
-    backoff: FAST,
-    onStatus: (o) => snapshots.push(structuredClone(o)),
-    onLog: (c, _s, line) => logs.set(c, [...(logs.get(c) ?? []), line]),
-  });
-  root.runtimes.push(runtime);
-  root.pids.add(runtime.sandbox.pid);
-  const latest = (): PodObject => snapshots.at(-1) ?? runtime.podObject();
-  return {
-    runtime,
-    snapshots,
-    logs,
-    latest,
-    container: (name) => {
-      const s = [...(latest().status.initContainerStatuses ?? []), ...latest().status.containerStatuses].find((c) => c.name === name);
-      if (!s) throw new Error(`no status for ${name}`);
-      return s;
-    },
-  };
-}
 
 describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   let root: TestRoot;
   let host: string;
-  let watched: Watched[];
+  let watched: Started[];
   freshRootPerTest((r) => (root = r));
   beforeEach(() => {
     host = mkdtempSync(join(tmpdir(), 'peapod-host-'));
@@ -59,8 +28,8 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     rmSync(host, { recursive: true, force: true });
     for (const w of watched) for (const snap of w.snapshots) expectV1PodShape(snap);
   });
-  const start = async (p: Pod): Promise<Watched> => {
-    const w = await watch(root, p);
+  const start = async (p: Pod): Promise<Started> => {
+    const w = await startPod(root, p, { backoff: FAST });
     watched.push(w);
     return w;
   };
@@ -93,9 +62,10 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   it('a restart that cannot create the container waits in CreateContainerError, with the failed step as message', async () => {
     const gone = join(host, 'gone');
     mkdirSync(gone);
-    const w = await start(
-      pod('create-error', [sh('c', 'sleep 0.3; exit 1', { volumeMounts: [{ name: 'h', mountPath: '/h' }] })], [{ name: 'h', hostPath: { path: gone } }], { restartPolicy: 'Always' }),
-    );
+    writeFileSync(join(gone, 'present'), '');
+    // The first run lasts until the host directory is gone (its file with it).
+    const script = 'while [ -e /h/present ]; do sleep 0.02; done; exit 1';
+    const w = await start(pod('create-error', [sh('c', script, { volumeMounts: [{ name: 'h', mountPath: '/h' }] })], [{ name: 'h', hostPath: { path: gone } }], { restartPolicy: 'Always' }));
     // The host directory disappears: the next start cannot bind it.
     rmSync(gone, { recursive: true });
     await waitFor('CreateContainerError', () => w.container('c').state.waiting?.reason === 'CreateContainerError', 5000);
@@ -125,12 +95,14 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   });
 
   it('a restarted container gets a fresh root filesystem, in the same namespaces', async () => {
-    const w = await start(pod('fresh', [sh('c', 'ls /marker 2>/dev/null && echo marker-survived; touch /marker; sleep 0.2; exit 1')], [], { restartPolicy: 'OnFailure' }));
+    // The first run fails; the second stays (an emptyDir, which outlives a restart, tells them apart).
+    const script = 'ls /marker 2>/dev/null && echo marker-survived; touch /marker; [ -e /data/ran ] && echo second run && exec sleep 30; touch /data/ran; exit 1';
+    const w = await start(pod('fresh', [sh('c', script, { volumeMounts: [{ name: 'd', mountPath: '/data' }] })], [{ name: 'd', emptyDir: {} }], { restartPolicy: 'OnFailure' }));
     const pauseNet = nsInode(w.runtime.sandbox.pid, 'net');
-    await waitFor('a restart', () => w.container('c').restartCount >= 1, 5000);
-    await waitFor('the second run to be running', () => w.runtime.containers.get('c')!.running);
+    await waitForLine('the second run', () => w.logs.get('c'), 'second run');
+    expect(w.container('c').restartCount).toBe(1);
     expect(nsInode(w.runtime.containers.get('c')!.pid, 'net')).toBe(pauseNet);
-    expect(w.logs.get('c') ?? []).not.toContain('marker-survived');
+    expect(w.logs.get('c')).toEqual(['second run']);
     await w.runtime.stop({ force: true });
   });
 
@@ -149,13 +121,14 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
       ...pod('inits', [sh('app', 'echo app >> /h/order; sleep 30', mount)], [vol], { restartPolicy: 'Always' }),
       spec: {
         ...pod('inits', [sh('app', 'echo app >> /h/order; sleep 30', mount)], [vol]).spec,
+        // The subject's sleep: were two started beside one, it would write first.
         initContainers: [sh('one', 'sleep 0.3; echo one >> /h/order', mount), sh('two', 'echo two >> /h/order', mount)],
       },
     });
     expect(w.snapshots.some((s) => s.status.containerStatuses[0]?.state.waiting?.reason === 'PodInitializing')).toBe(true);
     expect(w.snapshots[0]?.status.phase).toBe('Pending');
-    await waitFor('the app to run', () => readSafe(log).includes('app'), 5000);
-    expect(readSafe(log)).toBe('one\ntwo\napp\n');
+    await waitFor('the app to run', () => readOr(log).includes('app'), 5000);
+    expect(readOr(log)).toBe('one\ntwo\napp\n');
     expect(w.container('one').state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
     await waitFor('Running', () => w.latest().status.phase === 'Running');
     expect(w.latest().status.conditions.find((c) => c.type === 'Initialized')?.status).toBe('True');
@@ -224,14 +197,18 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
         [{ name: 'h', hostPath: { path: host, type: 'Directory' } }],
       ),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForTrap(w.runtime.containers.get('c')!.pid);
     const t0 = Date.now();
     const stopping = w.runtime.stop({ gracePeriodSeconds: 10 });
-    // Terminating at once: deletionTimestamp and grace on the pod.
-    expect(w.runtime.podObject().metadata).toMatchObject({ deletionGracePeriodSeconds: 10 });
-    expect(w.runtime.podObject().metadata.deletionTimestamp).toBeDefined();
+    // Terminating at once: deletionTimestamp (when the grace period ends) and grace on the pod.
+    const called = Date.now();
+    const metadata = w.runtime.podObject().metadata;
+    expect(metadata).toMatchObject({ deletionGracePeriodSeconds: 10 });
+    expect(metadata.deletionTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(metadata.deletionTimestamp as string)).toBeGreaterThanOrEqual(t0 + 10_000);
+    expect(Date.parse(metadata.deletionTimestamp as string)).toBeLessThanOrEqual(called + 10_000);
     const result = await stopping;
-    const lines = readSafe(join(host, 'log')).trim().split('\n').map((l) => l.split(' '));
+    const lines = readOr(join(host, 'log')).trim().split('\n').map((l) => l.split(' '));
     expect(lines.map((l) => l[0])).toEqual(['prestop', 'term']);
     const gapMs = (Number(lines[1]![1]) - Number(lines[0]![1])) * 1000;
     expect(gapMs).toBeGreaterThanOrEqual(450);
@@ -242,10 +219,10 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   it('cuts off a preStop that outlasts the grace period, then gives SIGTERM the kubelet’s 2 s minimum', async () => {
     const w = await start(
       pod('slow-prestop', [
-        sh('c', 'trap "exit 0" TERM; while true; do sleep 0.05; done', { lifecycle: { preStop: { exec: { command: ['sleep', '100'] } } } }),
+        sh('c', onTerm('exit 0', '', 0.05), { lifecycle: { preStop: { exec: { command: ['sleep', '100'] } } } }),
       ]),
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForTrap(w.runtime.containers.get('c')!.pid);
     const t0 = Date.now();
     const result = await w.runtime.stop({ gracePeriodSeconds: 2 });
     const seconds = (Date.now() - t0) / 1000;
@@ -265,7 +242,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   it('force ends a pod at once, even during a preStop sleep hook', async () => {
     const w = await start(pod('force-hook', [sh('c', 'trap "" TERM; sleep 30', { lifecycle: { preStop: { sleep: { seconds: 20 } } } })], [], { terminationGracePeriodSeconds: 25 }));
     void w.runtime.stop();
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the preStop hook to run', () => w.runtime.isTerminating && w.runtime.containers.get('c')!.busy);
     const t0 = Date.now();
     await w.runtime.stop({ force: true });
     expect(Date.now() - t0).toBeLessThan(1500);
@@ -274,11 +251,11 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   it('shared PID namespace: a TERM-ignoring container gets its whole grace period, the other goes at once, pause last', async () => {
     const w = await start(
       pod('shared-grace', [
-        sh('polite', 'trap "exit 0" TERM; while true; do sleep 0.05; done'),
-        sh('stubborn', 'trap "" TERM; while true; do sleep 0.05; done'),
+        sh('polite', onTerm('exit 0', '', 0.05)),
+        sh('stubborn', onTerm('', '', 0.05)),
       ]),
     );
-    await new Promise((r) => setTimeout(r, 300));
+    for (const c of ['polite', 'stubborn']) await waitForTrap(w.runtime.containers.get(c)!.pid);
     const t0 = Date.now();
     const result = await w.runtime.stop({ gracePeriodSeconds: 2 });
     const polite = result.containers.find((c) => c.name === 'polite')!;
@@ -321,19 +298,23 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     const oldPause = w.runtime.sandbox.pid;
     const oldNet = nsInode(oldPause, 'net');
     const oldPid = nsInode(oldPause, 'pid');
-    // Held open, the old namespaces keep their inodes: a freed one's number is reused at once.
-    const held = [openSync(`/proc/${oldPause}/ns/net`, 'r'), openSync(`/proc/${oldPause}/ns/pid`, 'r')];
-    process.kill(oldPause, 'SIGKILL');
-    await waitFor('a new sandbox', () => w.runtime.sandbox.pid !== oldPause && w.runtime.sandbox.running, 5000);
-    root.pids.add(w.runtime.sandbox.pid);
-    await waitFor('the container restarted', () => w.container('c').restartCount === 1 && w.runtime.containers.get('c')!.running, 5000);
-    const pid = w.runtime.containers.get('c')!.pid;
-    root.pids.add(pid);
-    expect(nsInode(w.runtime.sandbox.pid, 'net')).not.toBe(oldNet);
-    expect(nsInode(pid, 'pid')).not.toBe(oldPid);
-    expect(nsInode(pid, 'net')).toBe(nsInode(w.runtime.sandbox.pid, 'net'));
-    for (const fd of held) closeSync(fd);
-    await waitFor('two runs recorded', () => readSafe(join(w.runtime.paths.volume('d'), 'runs')).trim().split('\n').length === 2);
+    // Held open, the old namespaces cannot be freed, so their inode numbers
+    // cannot be handed to the new ones (the kernel reuses the lowest free one).
+    const held = ['net', 'pid'].map((ns) => openSync(`/proc/${oldPause}/ns/${ns}`, 'r'));
+    try {
+      process.kill(oldPause, 'SIGKILL');
+      await waitFor('a new sandbox', () => w.runtime.sandbox.pid !== oldPause && w.runtime.sandbox.running, 5000);
+      root.pids.add(w.runtime.sandbox.pid);
+      await waitFor('the container restarted', () => w.container('c').restartCount === 1 && w.runtime.containers.get('c')!.running, 5000);
+      const pid = w.runtime.containers.get('c')!.pid;
+      root.pids.add(pid);
+      expect(nsInode(w.runtime.sandbox.pid, 'net')).not.toBe(oldNet);
+      expect(nsInode(pid, 'pid')).not.toBe(oldPid);
+      expect(nsInode(pid, 'net')).toBe(nsInode(w.runtime.sandbox.pid, 'net'));
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
+    await waitFor('two runs recorded', () => readOr(join(w.runtime.paths.volume('d'), 'runs')).trim().split('\n').length === 2);
     expect(w.container('c').lastState.terminated).toMatchObject({ signal: 9 });
     expect(w.runtime.events.events.some((e) => e.reason === 'SandboxChanged')).toBe(true);
     await w.runtime.stop({ force: true });
@@ -347,7 +328,7 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
   });
 
   it('ends a pod past activeDeadlineSeconds with reason DeadlineExceeded', async () => {
-    const w = await start(pod('deadline', [sh('c', 'trap "exit 0" TERM; while true; do sleep 0.05; done')], [], { restartPolicy: 'Always', activeDeadlineSeconds: 1 }));
+    const w = await start(pod('deadline', [sh('c', onTerm('exit 0', '', 0.05))], [], { restartPolicy: 'Always', activeDeadlineSeconds: 1 }));
     const t0 = Date.now();
     const result = await w.runtime.done;
     expect(Date.now() - t0).toBeLessThan(4000);
@@ -377,11 +358,3 @@ describe.skipIf(!isRoot)('pod lifecycle (root, real processes)', () => {
     expect(w.logs.get('c')?.[0]).toBe(`downward/default/${w.runtime.uid}/hi-downward-$(POD)`);
   });
 });
-
-function readSafe(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}

@@ -2,13 +2,12 @@
 // file many times between two of its looks (every line, once, in order), the
 // number of files a rotation keeps, and the logs of old instances pruned as
 // the kubelet prunes them (the current and the previous stay).
-import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PodWorker } from '../../src/kubelet/pod-worker.js';
-import { bin, manifest, peapod, trackRecord } from './cli-harness.js';
+import { peapod, spawnPeapod } from './cli-harness.js';
 import { freshRootPerTest, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { runDetached, start } from './pods.js';
 
 const LINES = 200_000;
 
@@ -30,14 +29,11 @@ spec:
     command: [sh, -c, 'echo ready; until [ -e /v/go ]; do sleep 0.02; done; awk ''BEGIN { pad = sprintf("%100s", ""); gsub(/ /, "x", pad); for (i = 1; i <= ${LINES}; i++) printf "%06d %s\\n", i, pad }''; echo done; sleep 600']
 `;
     const env = { PEAPOD_LOG_MAX_BYTES: String(1 << 20), PEAPOD_LOG_MAX_FILES: '5' };
-    expect(await peapod(root, ['run', '-d', '-f', manifest(root, 'flood', yaml)], env)).toMatchObject({ code: 0 });
-    trackRecord(root, 'flood');
-    const follow = spawn(process.execPath, [bin, 'logs', 'flood', '-f', '--root', root.dir]);
-    const exited = new Promise<void>((resolve) => follow.on('exit', () => resolve()));
+    await runDetached(root, 'flood', yaml, env);
+    const follow = spawnPeapod(root, ['logs', 'flood', '-f']);
     const chunks: string[] = [];
     let tail = '';
-    follow.stdout.setEncoding('utf8');
-    follow.stdout.on('data', (d: string) => {
+    follow.child.stdout?.on('data', (d: string) => {
       chunks.push(d);
       tail = (tail + d).slice(-64);
     });
@@ -53,18 +49,15 @@ spec:
     // The limit counts the live file: 5 files, the live one and 4 rotated.
     expect(readdirSync(join(root.dir, 'pods', 'flood', 'logs', 'c'))).toHaveLength(5);
     expect(await peapod(root, ['delete', 'pod', 'flood', '--force'])).toMatchObject({ code: 0 });
-    await exited;
+    await follow.exited;
   }, 90_000);
 
   it('keeps the logs of the current and the previous instance only', async () => {
     // Five quick failures, then a run that stays.
     const script = 'n=$(cat /v/n 2>/dev/null || echo 0); echo $((n+1)) > /v/n; echo run $n; [ $n -ge 5 ] && exec sleep 600; exit 1';
-    const runtime = await PodWorker.start(pod('crashy', [sh('c', script, { volumeMounts: [{ name: 'v', mountPath: '/v' }] })], [{ name: 'v', emptyDir: {} }], { restartPolicy: 'Always' }), {
-      paths: root.paths,
+    const { runtime } = await start(root, pod('crashy', [sh('c', script, { volumeMounts: [{ name: 'v', mountPath: '/v' }] })], [{ name: 'v', emptyDir: {} }], { restartPolicy: 'Always' }), {
       backoff: { baseSeconds: 0, capSeconds: 0, resetSeconds: 600 },
     });
-    root.runtimes.push(runtime);
-    root.pids.add(runtime.sandbox.pid);
     const c = runtime.containers.get('c')!;
     await waitFor('the sixth run', () => c.obs.restartCount === 5 && c.running, 20_000);
     root.pids.add(c.pid);

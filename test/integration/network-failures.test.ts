@@ -4,7 +4,6 @@
 // crashed supervisor's attachment is DELeted by the next peapod; with no
 // plugins the pod has loopback only and a warning; an empty configuration
 // directory means peapod's default network, said once.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,10 +12,11 @@ import { listNetworkRecords } from '../../src/network/records.js';
 import { podPaths } from '../../src/runtime/paths.js';
 import { reclaimStalePods } from '../../src/node/stale.js';
 import { readRecordFile } from '../../src/node/state.js';
-import { containerPid, execIn, isAlive, isRoot, pod, sh, start, waitFor } from './helpers.js';
+import { peapod } from './cli-harness.js';
+import { execIn, isAlive, isRoot, pod, sh, waitFor } from './helpers.js';
 import { expectNetworkClean, iptablesRules, linksOnBridge, networkSuite, realPluginDir, reservations } from './network-harness.js';
+import { containerPid, start } from './pods.js';
 
-const bin = join(process.cwd(), 'bin', 'peapod.js');
 
 describe.skipIf(!isRoot)('pod network failures and reclaim (root, real plugins)', () => {
   const suite = networkSuite();
@@ -81,9 +81,8 @@ describe.skipIf(!isRoot)('pod network failures and reclaim (root, real plugins)'
   it('a crashed supervisor\'s attachment is deleted by the next reclaim', async () => {
     const file = join(suite.root.dir, 'p.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: crashed}\nspec:\n  containers:\n  - {name: c, image: busybox, command: [sleep, "60"]}\n');
-    const env = { ...process.env, PEAPOD_NETWORK: 'cni', PEAPOD_CNI_CONF_DIR: suite.net.confDir, PEAPOD_CNI_PATH: suite.net.pluginDirs.join(':') };
-    const cli = (args: string[]): Promise<number | null> => new Promise((resolve) => spawn(process.execPath, [bin, ...args, '--root', suite.root.dir], { stdio: 'ignore', env }).on('exit', resolve));
-    expect(await cli(['run', '-d', '-f', file])).toBe(0);
+    const env = { PEAPOD_NETWORK: 'cni', PEAPOD_CNI_CONF_DIR: suite.net.confDir, PEAPOD_CNI_PATH: suite.net.pluginDirs.join(':') };
+    expect(await peapod(suite.root, ['run', '-d', '-f', file], env)).toMatchObject({ code: 0, stdout: 'pod/crashed\n' });
     const read = readRecordFile(podPaths(suite.root.paths, 'crashed').recordFile);
     const record = 'value' in read ? read.value : null;
     const pause = record?.sandbox?.pid as number;
@@ -98,7 +97,7 @@ describe.skipIf(!isRoot)('pod network failures and reclaim (root, real plugins)'
     await reclaimStalePods(suite.root.paths);
     await expectNetworkClean(suite.net, suite.root);
     // The tombstone goes with a delete, as for any dead pod.
-    expect(await cli(['delete', 'pod', 'crashed'])).toBe(0);
+    expect(await peapod(suite.root, ['delete', 'pod', 'crashed'], env)).toMatchObject({ code: 0, stdout: 'pod "crashed" deleted\n' });
   });
 
   it('no plugins installed: loopback only, with a warning naming the package', async () => {

@@ -12,7 +12,9 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { PodEvent } from '../../src/kubelet/events.js';
 import type { NetworkOptions } from '../../src/network/options.js';
 import { DEFAULT_PLUGIN_DIRS } from '../../src/network/plugins.js';
-import { freshRootPerTest, waitFor, type start, type TestRoot } from './helpers.js';
+import { freshRootPerTest, waitFor, type TestRoot } from './helpers.js';
+import type { start } from './pods.js';
+import { waitUntil } from './waits.js';
 
 /** The directory holding Debian's plugins (install-deps.sh puts them in /usr/lib/cni). */
 export function realPluginDir(): string {
@@ -44,11 +46,15 @@ function toInt(ip: string): number {
   return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
 }
 
+/** The test networks this process made: another run on the host (another checkout's suite) has its own. */
+const madeHere = new Set<string>();
+
 /** A network of its own: subnet 10.199.<index>.0/<bits>, bridge ppt<index><random>. */
 export function makeTestNetwork(index: number, bits = 24, cniVersion = '1.0.0'): TestNetwork {
   const dir = mkdtempSync(join(tmpdir(), 'peapod-net-'));
   const tag = Math.random().toString(36).slice(2, 7);
   const name = `peapod-test-${index}-${tag}`;
+  madeHere.add(name);
   const bridge = `ppt${index}${tag}`.slice(0, 15);
   const subnet = `10.199.${index}.0/${bits}`;
   const confDir = join(dir, 'net.d');
@@ -116,14 +122,8 @@ export async function httpGet(nets: readonly TestNetwork[], ip: string, port: nu
 }
 
 /** Retries until `probe` gives a value (a server starting up). */
-export async function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function eventually<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
+  return waitUntil(what, probe, timeoutMs, 50);
 }
 
 export function iptablesRules(): string[] {
@@ -179,25 +179,47 @@ function ruleArgs(line: string): string[] {
   return out;
 }
 
+/** The chain a rule jumps to (its -j), if any. */
+function jumpTarget(args: readonly string[]): string | undefined {
+  const i = args.indexOf('-j');
+  return i < 0 ? undefined : args[i + 1];
+}
+
+/** iptables, where a rule or chain that is gone already (its owner removed it meanwhile), or a chain another run still jumps to, is no error. */
+function iptablesGone(args: string[]): void {
+  try {
+    execFileSync('iptables', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (err) {
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '');
+    if (!/does not exist|No chain\/target\/match by that name|Bad rule|Too many links/.test(stderr)) throw err;
+  }
+}
+
 /**
  * Puts back what the suite's plugins added for everyone (the portmap and
  * firewall chains, the jumps to them, ip_forward), once no pod uses them.
- * Chains that were there before the suite are left alone.
+ * Chains that were there before the suite are left alone, and so is what
+ * another run on this host added for its own test networks meanwhile (the
+ * rules that name them, and the pods' chains those rules jump to).
  */
 export function restoreHost(before: HostState): void {
   let table = '';
-  const added: Array<{ table: string; line: string }> = [];
+  const added: Array<{ table: string; line: string; args: string[] }> = [];
   for (const line of execFileSync('iptables-save').toString().split('\n')) {
     if (line.startsWith('*')) table = line.slice(1);
-    else if ((line.startsWith('-A ') || line.startsWith(':')) && !before.rules.has(line)) added.push({ table, line });
+    else if ((line.startsWith('-A ') || line.startsWith(':')) && !before.rules.has(line)) added.push({ table, line, args: ruleArgs(line) });
   }
-  const chains = added.filter((a) => a.line.startsWith(':')).map((a) => ({ table: a.table, chain: a.line.slice(1).split(' ')[0] as string }));
-  for (const { table: t, line } of added.filter((a) => a.line.startsWith('-A '))) {
-    const args = ruleArgs(line);
-    if (!chains.some((c) => c.table === t && c.chain === args[1])) execFileSync('iptables', ['-t', t, '-D', ...args.slice(1)]);
+  const others = (line: string): boolean => [...line.matchAll(/peapod-test-\d+-[a-z0-9]+/g)].some((m) => !madeHere.has(m[0]));
+  const theirs = new Set(added.filter((a) => others(a.line)).map((a) => `${a.table} ${jumpTarget(a.args)}`));
+  const chains = added
+    .filter((a) => a.line.startsWith(':'))
+    .map((a) => ({ table: a.table, chain: a.line.slice(1).split(' ')[0] as string }))
+    .filter((c) => !theirs.has(`${c.table} ${c.chain}`));
+  for (const { table: t, args } of added.filter((a) => a.line.startsWith('-A ') && !others(a.line))) {
+    if (!chains.some((c) => c.table === t && c.chain === args[1]) && !theirs.has(`${t} ${args[1]}`)) iptablesGone(['-t', t, '-D', ...args.slice(1)]);
   }
-  for (const { table: t, chain } of chains) execFileSync('iptables', ['-t', t, '-F', chain]);
-  for (const { table: t, chain } of chains) execFileSync('iptables', ['-t', t, '-X', chain]);
+  for (const { table: t, chain } of chains) iptablesGone(['-t', t, '-F', chain]);
+  for (const { table: t, chain } of chains) iptablesGone(['-t', t, '-X', chain]);
   writeFileSync('/proc/sys/net/ipv4/ip_forward', before.ipForward);
 }
 

@@ -5,8 +5,9 @@
 // pin or record. Only addresses inside the pods' namespaces are contacted.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, isRoot, nsInode, pod, sh, start } from './helpers.js';
+import { execIn, isRoot, nsInode, pod, sh } from './helpers.js';
 import { eventually, expectNetworkClean, guard, httpGet, iptablesRules, linksOnBridge, makeTestNetwork, networkSuite, reservations } from './network-harness.js';
+import { containerPid, start } from './pods.js';
 
 /** A web server on :8080 that answers with `text`. */
 const web = (name: string, text: string, extra = {}): ReturnType<typeof sh> =>

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { pauseBinary } from '../../src/package.js';
 import { sandboxPlan } from '../../src/plan/sandbox.js';
 import { PlanProcess } from '../../src/runtime/process.js';
-import { isRoot } from './helpers.js';
+import { isRoot, waitFor } from './helpers.js';
+import { isAlive, signalBit, signalMask } from './proc.js';
 
 function startPause(): PlanProcess {
   return PlanProcess.spawn(sandboxPlan({ hostname: 'p', pauseBinary }), [-1, -1, -1]);
@@ -92,8 +93,11 @@ describe('pause --init, the init of a container with its own PID namespace', () 
   });
 
   it.runIf(isRoot)('as PID 1, reaps the orphans its namespace gives it (root)', () => {
-    // The inner sh is orphaned at once and exits 0.1 s later, a child of pause.
-    const script = '(sh -c "sleep 0.1; exit 0" &); sleep 0.6; grep -l "^State:.Z" /proc/[0-9]*/status | wc -l; exit 4';
+    // The inner sh is orphaned at once (its subshell exits) and exits 0.1 s
+    // later, a child of pause; it is waited for until gone from /proc (a
+    // zombie is still there), then no zombie may be left.
+    const orphan = 'o=$(sh -c "sleep 0.1; exit 0" >/dev/null & echo $!)';
+    const script = `${orphan}; i=0; while [ -e /proc/$o ] && [ $i -lt 500 ]; do sleep 0.02; i=$((i+1)); done; grep -l "^State:.Z" /proc/[0-9]*/status | wc -l; exit 4`;
     const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', pauseBinary, '--init', '1', '/bin/sh', 'sh', '-c', script], { encoding: 'utf8' });
     expect([r.status, r.stdout.trim()]).toEqual([4, '0']);
   });
@@ -119,19 +123,18 @@ describe.skipIf(!isRoot)('pause as PID 1 (root)', () => {
     try {
       // Wait until it sleeps: the only place it does is its wait for a signal,
       // after it has closed its fds and gone to /.
-      const deadline = Date.now() + 2000;
-      while (!status(p.pid, 'State').startsWith('S') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      expect(status(p.pid, 'State')).toMatch(/^S/);
+      await waitFor('pause to sleep', () => status(p.pid, 'State').startsWith('S'), 5000, 5);
       // No handler at all: it takes TERM, INT and CHLD with rt_sigtimedwait, and
       // keeps every other signal blocked (so none is ever dropped, only left pending).
       expect(status(p.pid, 'SigCgt')).toMatch(/^0+$/);
-      const blocked = BigInt(`0x${status(p.pid, 'SigBlk')}`);
-      const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
-      for (const sig of [1, 3, 10, 13, 14]) expect(blocked & bit(sig)).not.toBe(0n);
-      for (const sig of ['SIGHUP', 'SIGUSR1', 'SIGQUIT', 'SIGPIPE', 'SIGALRM'] as const) p.signal(sig);
-      await new Promise((r) => setTimeout(r, 100));
+      const signals = ['HUP', 'USR1', 'QUIT', 'PIPE', 'ALRM'] as const;
+      const all = signals.reduce((mask, sig) => mask | signalBit(sig), 0n);
+      expect(signalMask(p.pid, 'SigBlk') & all).toBe(all);
+      for (const sig of signals) p.signal(`SIG${sig}`);
+      // Each is left pending, none acted on: had one not been blocked, its default action would have ended pause.
+      await waitFor('the five signals pending', () => (signalMask(p.pid, 'ShdPnd') & all) === all);
+      expect(isAlive(p.pid)).toBe(true);
       expect(p.running).toBe(true);
-      expect(BigInt(`0x${status(p.pid, 'ShdPnd')}`) & bit(1)).not.toBe(0n);
       expect(readdirSync(`/proc/${p.pid}/fd`)).toEqual([]);
       expect(readFileSync(`/proc/${p.pid}/environ`, 'utf8')).toBe('');
       expect(execFileSync('readlink', [`/proc/${p.pid}/cwd`]).toString().trim()).toBe('/');

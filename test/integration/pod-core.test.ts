@@ -4,8 +4,12 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { containerPid, execIn, freshRootPerTest, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor, exitOf } from './helpers.js';
 import { resolveImage } from '../../src/image/store.js';
+import { execIn, freshRootPerTest, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { adoptedOrphan, onTerm, ORPHAN, releaseOrphan } from './fixtures.js';
+import { containerPid, exitOf, start } from './pods.js';
+import { readOr } from './proc.js';
+import { waitForTrap } from './waits.js';
 
 describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   let root: TestRoot;
@@ -118,19 +122,12 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   }, 20_000);
 
   it('reaps an orphaned zombie inside the pod within a second', async () => {
-    const s = await start(
-      root,
-      pod('zombie', [sh('maker', "sh -c 'sleep 0.3 & echo $! > /tmp/orphan; exit 0'; sleep 30")]),
-    );
+    const s = await start(root, pod('zombie', [sh('maker', `sh -c '${ORPHAN}'; sleep 30`)]));
     const maker = containerPid(s, 'maker');
-    await waitFor('the orphan pid', () => (execInSync(maker, ['cat', '/tmp/orphan']) ?? '') !== '');
-    const pause = s.runtime.sandbox.pid;
-    // The orphan's host pid: a child of pause running sleep.
-    const sleeper = (): number | undefined => childrenOf(pause).find((p) => safeRead(`/proc/${p}/comm`).trim() === 'sleep');
-    // Once its shell has exited (just after it wrote the pid), the orphan is pause's.
-    await waitFor('the orphan to be re-parented to pause', () => sleeper() !== undefined, 1000);
-    const orphan = sleeper();
-    await waitFor('the orphan to be reaped', () => !existsProc(orphan!), 1300);
+    const orphan = await adoptedOrphan(maker, s.runtime.sandbox.pid);
+    // Told to end, it is a zombie of pause's for as long as pause takes to reap it.
+    await releaseOrphan(maker);
+    await waitFor('the orphan to be reaped', () => readOr(`/proc/${orphan}/stat`) === '', 1300);
     await s.runtime.stop({ force: true });
   });
 
@@ -171,9 +168,9 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   it('stops gracefully: SIGTERM first, SIGKILL at the end of the grace period, pause last', async () => {
     const s = await start(
       root,
-      pod('graceful', [sh('polite', 'trap "echo got TERM; exit 0" TERM; while true; do sleep 0.1; done'), sh('stubborn', 'trap "" TERM; while true; do sleep 0.1; done')]),
+      pod('graceful', [sh('polite', onTerm('echo got TERM; exit 0')), sh('stubborn', onTerm(''))]),
     );
-    await new Promise((r) => setTimeout(r, 300)); // let the shells install their traps
+    for (const c of ['polite', 'stubborn']) await waitForTrap(containerPid(s, c));
     const t0 = Date.now();
     const result = await s.runtime.stop({ gracePeriodSeconds: 2 });
     const elapsed = (Date.now() - t0) / 1000;
@@ -203,44 +200,13 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
   it('writes each container’s output to a CRI-format log file', async () => {
     const s = await start(root, pod('logs', [sh('talker', 'echo out-line; echo err-line >&2; sleep 30')]));
     const file = s.runtime.paths.log('talker', 0);
-    await waitFor('two log lines', () => (safeRead(file).match(/\n/g) ?? []).length >= 2);
-    const lines = safeRead(file).trim().split('\n').sort((x, y) => x.split(' ')[1]!.localeCompare(y.split(' ')[1]!));
+    await waitFor('two log lines', () => (readOr(file).match(/\n/g) ?? []).length >= 2);
+    const lines = readOr(file).trim().split('\n').sort((x, y) => x.split(' ')[1]!.localeCompare(y.split(' ')[1]!));
     expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stderr F err-line$/);
     expect(lines[1]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z stdout F out-line$/);
     await s.runtime.stop({ force: true });
   });
 });
-
-function execInSync(pid: number, argv: string[]): string | null {
-  try {
-    return execFileSync('nsenter', ['-t', String(pid), '-m', '-p', '-r', '-w', ...argv], { stdio: 'pipe' }).toString().trim();
-  } catch {
-    return null;
-  }
-}
-
-function childrenOf(ppid: number): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const stat = safeRead(`/proc/${e}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[1]) === ppid) out.push(Number(e));
-  }
-  return out;
-}
-
-function existsProc(pid: number): boolean {
-  return safeRead(`/proc/${pid}/stat`) !== '';
-}
-
-function safeRead(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** Paths, types, modes, owners, sizes, link targets and content hashes of a tree. */
 function treeDigest(dir: string): string {

@@ -2,21 +2,12 @@
 // and connects inside the pod's network namespace to the pod's own
 // localhost (a server there is reachable no other way). Many connections at
 // once; Ctrl-C closes everything and exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshRootPerTest, isRoot, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { spawnPeapod, type Running } from './cli-harness.js';
+import { freshRootPerTest, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { start } from './pods.js';
 
-const bin = join(process.cwd(), 'bin', 'peapod.js');
-
-function forward(root: TestRoot, args: string[]): { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, 'port-forward', ...args, '--root', root.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
-  return { child, out: () => out, err: () => err, exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
-}
+const forward = (root: TestRoot, args: string[]): Running => spawnPeapod(root, ['port-forward', ...args]);
 
 /** Only the host's loopback is contacted: the forwarder listens there. */
 async function get(port: number): Promise<string | null> {
@@ -38,14 +29,13 @@ describe.skipIf(!isRoot)('peapod port-forward (root, real kernel)', () => {
     await waitFor('port-forward to listen', () => /Forwarding from 127\.0\.0\.1:\d+ -> 8080/.test(pf.out()), 10_000);
     const port = Number(/Forwarding from 127\.0\.0\.1:(\d+) -> 8080/.exec(pf.out())?.[1]);
     // The server may still be starting: the first answer is waited for.
-    const deadline = Date.now() + 10_000;
-    while ((await get(port)) !== 'through-the-pod' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the server to answer through it', async () => (await get(port)) === 'through-the-pod', 10_000, 50);
     const answers = await Promise.all(Array.from({ length: 20 }, () => get(port)));
     expect(answers).toEqual(Array(20).fill('through-the-pod'));
     expect(pf.out().match(/Handling connection for \d+/g)?.length).toBeGreaterThanOrEqual(20);
 
     pf.child.kill('SIGINT');
-    expect(await pf.exited).toBe(0);
+    expect((await pf.exited).code).toBe(0);
     expect(await get(port)).toBeNull();
     await s.runtime.stop({ force: true });
   });
@@ -53,7 +43,7 @@ describe.skipIf(!isRoot)('peapod port-forward (root, real kernel)', () => {
   it('refuses a bad port with a clear message, and says when nothing listens in the pod', async () => {
     const s = await start(root, pod('pf2', [sh('c', 'sleep 60')]));
     const bad = forward(root, ['pf2', '80:http']);
-    expect(await bad.exited).toBe(1);
+    expect((await bad.exited).code).toBe(1);
     expect(bad.err()).toContain('"80:http": the remote port must be a number, like 8080:80');
     const pf = forward(root, ['pf2', ':9']);
     await waitFor('port-forward to listen', () => /Forwarding from 127\.0\.0\.1:\d+ -> 9/.test(pf.out()), 10_000);
@@ -63,7 +53,7 @@ describe.skipIf(!isRoot)('peapod port-forward (root, real kernel)', () => {
     expect(pf.err()).toMatch(/an error occurred forwarding \d+ -> 9: connect ECONNREFUSED/);
     // The pod ends: port-forward ends too, with 1.
     await s.runtime.stop({ force: true });
-    expect(await pf.exited).toBe(1);
+    expect((await pf.exited).code).toBe(1);
     expect(pf.err()).toContain('lost connection to pod "pf2"');
   });
 });

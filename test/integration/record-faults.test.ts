@@ -5,9 +5,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupDirs, manifest, peapod, procState, shPod, trackRecord } from './cli-harness.js';
+import { describe, expect, it } from 'vitest';
+import { cgroupDirs, cgroupPaths, manifest, peapod, procState, shPod, trackRecord, type RecordPids } from './cli-harness.js';
+import { onTerm } from './fixtures.js';
 import { freshRootPerTest, isAlive, isRoot, mountsUnder, type TestRoot, waitFor } from './helpers.js';
+import { deleteAtEnd, runDetached } from './pods.js';
+import { waitForFile } from './waits.js';
 
 const KEEPER = `apiVersion: v1
 kind: Pod
@@ -26,26 +29,23 @@ const ONESHOT = shPod('other', 'true', '\n  restartPolicy: Never');
 describe.skipIf(!isRoot)('faults in records and supervisors', () => {
   let root: TestRoot;
   freshRootPerTest((r) => (root = r));
-  const stopped: number[] = [];
-  afterEach(async () => {
-    for (const pid of stopped.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGCONT');
-    await peapod(root, ['delete', 'pod', 'keep', '--force']);
-  });
 
-  async function startKeeper(): Promise<{ supervisor: number; podDir: string }> {
-    expect(await peapod(root, ['run', '-d', '-f', manifest(root, 'keep', KEEPER)])).toMatchObject({ code: 0 });
-    const record = trackRecord(root, 'keep');
-    const podDir = join(root.dir, 'pods', 'keep');
-    await waitFor('the emptyDir file', () => existsSync(join(podDir, 'volumes', 'data', 'f')));
-    return { supervisor: record.supervisor.pid, podDir };
+  async function startKeeper(): Promise<{ supervisor: number; podDir: string; record: RecordPids }> {
+    const { record, paths } = await runDetached(root, 'keep', KEEPER);
+    await waitForFile(join(paths.volume('data'), 'f'));
+    return { supervisor: record.supervisor.pid, podDir: paths.state, record };
+  }
+
+  /** SIGSTOP; SIGCONT before the pod is deleted at the end, if the test did not. */
+  function stop(pid: number): void {
+    process.kill(pid, 'SIGSTOP');
+    root.stops.push(async () => isAlive(pid) && process.kill(pid, 'SIGCONT'));
   }
 
   it('a record that cannot be read deletes nothing: another run leaves the live pod, its data and mounts alone', async () => {
-    const { supervisor, podDir } = await startKeeper();
-    const record = trackRecord(root, 'keep');
+    const { supervisor, podDir, record } = await startKeeper();
     // Stopped, the supervisor cannot repair what is written under it.
-    process.kill(supervisor, 'SIGSTOP');
-    stopped.push(supervisor);
+    stop(supervisor);
     // An emptied status: get says Unknown, and why.
     writeFileSync(join(podDir, 'pod.json'), '');
     const unknown = await peapod(root, ['get', 'pod', 'keep', '-o', 'json']);
@@ -59,8 +59,9 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
     expect(readFileSync(join(podDir, 'runtime.json'), 'utf8')).toBe('garbage{');
     expect(readFileSync(join(podDir, 'volumes', 'data', 'f'), 'utf8')).toBe('precious\n');
     expect(mountsUnder(join(podDir, 'shm'))).toHaveLength(1);
-    for (const pid of [supervisor, record.sandbox.pid, record.containers.c!.pid]) expect(procState(pid)).not.toBeNull();
-    expect(cgroupDirs(record.cgroups?.pod).length).toBeGreaterThan(0);
+    // Stopped (T), and sleeping in their waits (S).
+    expect([supervisor, record.sandbox.pid, record.containers.c!.pid].map(procState)).toEqual(['T', 'S', 'S']);
+    expect(cgroupDirs(record.cgroups?.pod)).toEqual(cgroupPaths(record.cgroups?.pod));
     // With both files unreadable, the pod is still listed, Unknown, with both reasons.
     const both = JSON.parse((await peapod(root, ['get', 'pods', '-o', 'json'])).stdout).items;
     expect(both).toHaveLength(1);
@@ -84,8 +85,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
   }, 40_000);
 
   it('an emptied record and status beside a live pod: get, exec and another run all work, and the supervisor repairs them', async () => {
-    const { podDir } = await startKeeper();
-    const record = trackRecord(root, 'keep');
+    const { podDir, record } = await startKeeper();
     writeFileSync(join(podDir, 'runtime.json'), '');
     writeFileSync(join(podDir, 'pod.json'), '');
     const get = await peapod(root, ['get', 'pod', 'keep']);
@@ -103,6 +103,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
 
   it('a zombie supervisor is dead: get says Failed, delete reclaims, and the name can be used again', async () => {
     const file = manifest(root, 'z', shPod('z', 'sleep 600'));
+    deleteAtEnd(root, 'z');
     // The supervisor's parent never reaps (as a host whose PID 1 is slow, or never does): it stays a zombie.
     const parent = spawn('sh', ['-c', `"${process.execPath}" "${join(process.cwd(), 'bin', 'peapod.js')}" run -f "${file}" --root "${root.dir}" >/dev/null 2>&1 & exec sleep 60`], {
       stdio: 'ignore',
@@ -132,9 +133,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
   }, 40_000);
 
   it('a supervisor killed during a graceful delete: delete says the grace period was cut short, exits 1, and reclaims', async () => {
-    const file = manifest(root, 'cut', shPod('cut', "trap 'echo ignoring TERM' TERM; while true; do sleep 0.1; done", '\n  terminationGracePeriodSeconds: 30'));
-    expect(await peapod(root, ['run', '-d', '-f', file])).toMatchObject({ code: 0 });
-    const record = trackRecord(root, 'cut');
+    const { record } = await runDetached(root, 'cut', shPod('cut', onTerm('echo ignoring TERM'), '\n  terminationGracePeriodSeconds: 30'));
     const deleting = peapod(root, ['delete', 'pod', 'cut']);
     await waitFor('the pod terminating', () => readFileSync(join(root.dir, 'pods', 'cut', 'pod.json'), 'utf8').includes('deletionTimestamp'));
     process.kill(record.supervisor.pid, 'SIGKILL');
@@ -148,6 +147,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
 
   it('run -d names the signal that killed its supervisor before the pod started', async () => {
     const file = manifest(root, 'hook', shPod('hook', 'sleep 600').replace('    command:', '    lifecycle: {postStart: {exec: {command: [sleep, "30"]}}}\n    command:'));
+    deleteAtEnd(root, 'hook');
     const run = peapod(root, ['run', '-d', '-f', file]);
     const recordFile = join(root.dir, 'pods', 'hook', 'runtime.json');
     // The container has started; its postStart hook holds the start back.

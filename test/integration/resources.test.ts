@@ -6,16 +6,19 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
-import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
+import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/manifest/types.js';
 import { freshRootPerTest, isAlive, isRoot, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { start as startPod, type StartOptions } from './pods.js';
+import { waitForFile } from './waits.js';
 
 const driver = isRoot ? detectDriver() : null;
 const V1_ROOTS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
 
+const cgroupRoots = (): string[] => (driver?.kind === 'v2' ? ['/sys/fs/cgroup'] : V1_ROOTS);
+
 function cgroupDirsOf(uid: string): string[] {
-  const roots = driver?.kind === 'v2' ? ['/sys/fs/cgroup'] : V1_ROOTS;
-  return roots.map((r) => `${r}/peapod/pod${uid}`).filter((d) => existsSync(d));
+  return cgroupRoots().map((r) => `${r}/peapod/pod${uid}`).filter((d) => existsSync(d));
 }
 
 describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
@@ -27,20 +30,14 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
     for (const r of root.runtimes) expect(cgroupDirsOf(r.uid)).toEqual([]);
   });
 
-  async function start(p: Pod, options: Partial<PodOptions> = {}): Promise<PodWorker> {
-    const runtime = await PodWorker.start(p, { paths: root.paths, ...options });
-    root.runtimes.push(runtime);
-    root.pids.add(runtime.sandbox.pid);
-    for (const c of runtime.containers.values()) if (c.pid) root.pids.add(c.pid);
-    return runtime;
-  }
+  const start = async (p: Pod, options: StartOptions = {}): Promise<PodWorker> => (await startPod(root, p, options)).runtime;
 
   const gib = (name: string): Pod =>
     pod(name, [sh('a', 'sleep 30', { resources: { requests: { memory: '1Gi' } } }), sh('b', 'sleep 30', { resources: { requests: { memory: '1Gi' } } })]);
 
   it('admits a pod of two 1 GiB containers on a 2 GiB node, refuses it on 1.5 GiB with nothing created', async () => {
     const fits = await start(gib('fits'), { nodeAllocatable: 'memory=2Gi' });
-    expect(cgroupDirsOf(fits.uid).length).toBeGreaterThan(0);
+    expect(cgroupDirsOf(fits.uid)).toEqual(cgroupRoots().map((r) => `${r}/peapod/pod${fits.uid}`));
     await fits.stop({ force: true });
     const err = await start(gib('too-big'), { nodeAllocatable: 'memory=1536Mi' }).then(
       () => null,
@@ -82,23 +79,30 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
   it('holds a fork bomb under a pod pids limit of 64; the host can still fork; the pod deletes cleanly', async () => {
     const runtime = await start(pod('bomb', [sh('b', 'bomb() { bomb | bomb & }; bomb; sleep 30')]), { podPidsLimit: 64 });
     const cg = runtime.cgroupOf('b')!;
-    // The bomb grows to the limit and is held there: the kernel refuses the
-    // forks past it (counted in pids.events) and the shells give up.
-    let peak = 0;
-    const until = Date.now() + 1500;
-    while (Date.now() < until) {
-      peak = Math.max(peak, cg.pids().length);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    expect(peak).toBeGreaterThan(20);
-    expect(peak).toBeLessThanOrEqual(63); // pause is in the pod's cgroup too
     // Where the kernel counts a refused fork differs by version (the limit's
     // cgroup, or the forking one): look at both.
     const base = `${driver?.kind === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids'}/peapod/pod${runtime.uid}`;
-    const refused = [`${base}/pids.events`, `${base}/b/pids.events`, `${base}/b/pids.events.local`]
-      .filter((f) => existsSync(f))
-      .map((f) => Number(/max (\d+)/.exec(readFileSync(f, 'utf8'))?.[1] ?? 0));
-    expect(Math.max(...refused)).toBeGreaterThan(0);
+    const refused = (): number =>
+      Math.max(
+        ...[`${base}/pids.events`, `${base}/b/pids.events`, `${base}/b/pids.events.local`]
+          .filter((f) => existsSync(f))
+          .map((f) => Number(/max (\d+)/.exec(readFileSync(f, 'utf8'))?.[1] ?? 0)),
+      );
+    // The bomb grows to the limit and is held there: the kernel refuses the
+    // forks past it (counted in pids.events) and the shells give up. Its
+    // size is sampled until the kernel has refused a fork and it has grown.
+    let peak = 0;
+    await waitFor(
+      'the kernel to refuse the bomb’s forks',
+      () => {
+        peak = Math.max(peak, cg.pids().length);
+        return refused() > 0 && peak > 20;
+      },
+      10_000,
+      5,
+    );
+    expect(peak).toBeGreaterThan(20);
+    expect(peak).toBeLessThanOrEqual(63); // pause is in the pod's cgroup too
     // The host is unaffected: it forks as usual.
     expect(execFileSync('sh', ['-c', 'echo forked']).toString()).toBe('forked\n');
     const t0 = Date.now();
@@ -110,6 +114,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
     const runtime = await start(pod('spin', [sh('s', 'while :; do :; done', { resources: { limits: { cpu: '200m' } } })]));
     const cg = runtime.cgroupOf('s')!;
     const a = cg.usage().cpuNanos;
+    // The subject: CPU time used over a fixed 2 s of wall time.
     await new Promise((r) => setTimeout(r, 2000));
     const share = (cg.usage().cpuNanos - a) / 2e9;
     expect(share).toBeGreaterThan(0.1);
@@ -119,9 +124,11 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
 
   it('peapod top reports each container’s CPU and memory from its cgroup', async () => {
     const runtime = await start(
-      pod('busy', [sh('spin', 'while :; do :; done', { resources: { limits: { cpu: '300m' } } }), sh('mem', 'head -c 20000000 /dev/zero > /dev/shm/fill; sleep 30')]),
+      pod('busy', [sh('spin', 'while :; do :; done', { resources: { limits: { cpu: '300m' } } }), sh('mem', 'head -c 20000000 /dev/zero > /dev/shm/fill; echo filled; sleep 30')]),
     );
-    await new Promise((r) => setTimeout(r, 1000));
+    // The 20 MB are in the pod's /dev/shm (charged to mem), and spin has started spinning; top samples for itself.
+    await waitForFile(runtime.paths.log('mem', 0), 'filled');
+    await waitFor('spin to use CPU', () => runtime.cgroupOf('spin')!.usage().cpuNanos > 0);
     const out = execFileSync(process.execPath, ['bin/peapod.js', 'top', 'pod', 'busy', '--containers', '--root', root.dir]).toString();
     const row = (name: string): string[] => (out.split('\n').find((l) => l.split(/\s+/)[1] === name) ?? '').split(/\s+/);
     const cpu = Number(row('spin')[2]?.replace('m', ''));

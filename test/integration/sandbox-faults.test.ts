@@ -3,9 +3,11 @@
 // namespace), and stopped with SIGSTOP when the pod is deleted.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { PodWorker } from '../../src/kubelet/pod-worker.js';
+import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { pidsInNamespace } from '../../src/runtime/proc.js';
 import { freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { start } from './pods.js';
+import { waitForExit } from './waits.js';
 
 const KILLS = 10;
 
@@ -13,13 +15,7 @@ describe.skipIf(!isRoot)('pause in trouble', () => {
   let root: TestRoot;
   freshRootPerTest((r) => (root = r));
 
-  async function startPod(name: string): Promise<PodWorker> {
-    const runtime = await PodWorker.start(pod(name, [sh('c', 'sleep 600')], [], { restartPolicy: 'Always' }), { paths: root.paths });
-    root.runtimes.push(runtime);
-    root.pids.add(runtime.sandbox.pid);
-    for (const c of runtime.containers.values()) if (c.pid) root.pids.add(c.pid);
-    return runtime;
-  }
+  const startPod = async (name: string): Promise<PodWorker> => (await start(root, pod(name, [sh('c', 'sleep 600')], [], { restartPolicy: 'Always' }))).runtime;
 
   it(`pause killed ${KILLS} times: ${KILLS} restarts in ${KILLS} new sandboxes, no failed start, no back-off`, async () => {
     const runtime = await startPod('killed');
@@ -63,7 +59,7 @@ describe.skipIf(!isRoot)('pause in trouble', () => {
       process.kill(holder.pid!, 'SIGCONT');
       await new Promise((resolve) => (holder.exitCode !== null || holder.signalCode !== null ? resolve(null) : holder.on('exit', resolve)));
     }
-    await waitFor('the old pause gone', () => !isAlive(pause));
+    await waitForExit(pause, 'the old pause gone');
   }, 30_000);
 
   for (const force of [false, true]) {

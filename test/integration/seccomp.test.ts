@@ -5,18 +5,16 @@
 // point too, and lets ordinary work through; Unconfined installs nothing; a
 // Localhost profile is honoured, a broken one refused with its file and
 // field. What the kernel says (/proc/PID/status Seccomp) is the judge.
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectPod } from '../../src/node/inspect.js';
 import { renderInspection } from '../../src/cli/inspect.js';
-import { buildProbe, probePod, probing, procStatus, runToEnd, type Probe } from './containment-harness.js';
-import { containerPid, freshRootPerTest, isRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { peapod } from './cli-harness.js';
+import { buildProbe, probePod, probing, procStatus, type Probe } from './containment-harness.js';
+import { freshRootPerTest, isRoot, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { containerPid, start, runToEnd } from './pods.js';
 
-const execFileP = promisify(execFile);
-const bin = join(process.cwd(), 'bin', 'peapod.js');
 
 describe.skipIf(!isRoot)('seccomp profiles (root, real kernel)', () => {
   let root: TestRoot;
@@ -128,7 +126,8 @@ describe.skipIf(!isRoot)('seccomp profiles (root, real kernel)', () => {
     await waitFor('the probe', () => (s.logs.get('c')?.length ?? 0) >= 6);
     expect(s.logs.get('c')).toEqual(['mkdir: EXDEV', 'mknod-char: EPERM', 'getpid-i386: ENOSYS', 'io_uring_setup: OK', 'Seccomp:\t2', 'Seccomp_filters:\t1']);
     // `peapod exec` (another process, as a user would type it) runs under the same profile.
-    const exec = await execFileP(process.execPath, [bin, 'exec', 'local', '--root', root.dir, '-c', 'c', '--', probe.bin, 'mkdir', '--', 'mkfifo']);
+    const exec = await peapod(root, ['exec', 'local', '-c', 'c', '--', probe.bin, 'mkdir', '--', 'mkfifo']);
+    expect(exec.code).toBe(0);
     expect(exec.stdout.split('\n').filter(Boolean)).toEqual(['mkdir: EXDEV', 'mkfifo: OK']);
     expect(inspectPod(root.paths, 'local').containers[0]?.seccompProfile).toBe(`Localhost ${join(profiles, 'team', 'no-mkdir.json')}`);
     await s.runtime.stop({ force: true });

@@ -4,42 +4,13 @@
 // check of who the parent is, so the child ends itself; before, it went on
 // to exec pause, which outlived the supervisor with no record.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshRootPerTest, isAlive, isRoot, type TestRoot, waitFor } from './helpers.js';
-
-const bin = join(process.cwd(), 'bin', 'peapod.js');
-
-/** The children of every thread of `pid`, now. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      if (text !== '') out.push(...text.split(' ').map(Number));
-    }
-  } catch {
-    // Gone.
-  }
-  return out;
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function comm(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
+import { bin, peapod } from './cli-harness.js';
+import { freshRootPerTest, isRoot, type TestRoot, waitFor } from './helpers.js';
+import { childrenOf, readOr } from './proc.js';
+import { waitForExit } from './waits.js';
 
 describe.skipIf(!isRoot)('a supervisor killed while its pod is being made', () => {
   let root: TestRoot;
@@ -63,16 +34,15 @@ describe.skipIf(!isRoot)('a supervisor killed while its pod is being made', () =
       if (child === undefined) continue;
       root.pids.add(child);
       // Caught before its exec, it is still node; after, it is pause.
-      if (comm(child) !== 'pause') caught++;
-      await waitFor(`the child ${child} of the killed supervisor to end`, () => !isAlive(child), 2000);
+      if (readOr(`/proc/${child}/comm`).trim() !== 'pause') caught++;
+      await waitForExit(child, `the child ${child} of the killed supervisor to end`, 2000);
     }
     // Most kills land mid-plan, none may leave a pause behind.
     expect(caught).toBeGreaterThan(10);
     // What the crashes left (state, the pod's /dev/shm mount) the next run
     // reclaims; then that pod is deleted.
-    const cli = (args: string[]): Promise<unknown> => new Promise((resolve) => spawn(process.execPath, [bin, ...args, '--root', root.dir], { stdio: 'ignore' }).on('exit', resolve));
-    await cli(['run', '-d', '-f', file]);
-    await cli(['delete', 'pod', 'p', '--force']);
-    await waitFor('its supervisor to exit', () => !readdirSync('/proc').some((p) => /^\d+$/.test(p) && cmdline(Number(p)).includes(root.dir)), 5000);
+    await peapod(root, ['run', '-d', '-f', file]);
+    await peapod(root, ['delete', 'pod', 'p', '--force']);
+    await waitFor('its supervisor to exit', () => !readdirSync('/proc').some((p) => /^\d+$/.test(p) && readOr(`/proc/${p}/cmdline`).includes(root.dir)), 5000);
   }, 120_000);
 });

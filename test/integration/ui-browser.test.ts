@@ -6,29 +6,27 @@
 // runs as nobody, inside its own sandbox: chromium refuses its sandbox to
 // root, and --no-sandbox is not needed when it is not root. A screenshot
 // is kept in .cache/ui-browser.png.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { containerPid, freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
+import { spawnPeapod } from './cli-harness.js';
+import { freshRootPerTest, isAlive, isRoot, nsInode, pod, sh, type TestRoot, waitFor } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const NOBODY = 65534;
-const bin = join(process.cwd(), 'bin', 'peapod.js');
 const SCREENSHOT = join(process.cwd(), '.cache', 'ui-browser.png');
 
-/** `peapod ui --root DIR` as a user starts it; resolves with its URL. */
-async function startUi(root: TestRoot): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, 'ui', '--root', root.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
-  await waitFor('peapod ui to print its URL', () => /http:\/\/127\.0\.0\.1:\d+\/\S+\//.test(out) || child.exitCode !== null, 10_000);
-  const url = /http:\/\/127\.0\.0\.1:\d+\/\S+\//.exec(out)?.[0];
-  if (!url) throw new Error(`peapod ui did not start: ${out}`);
-  return { child, url };
+/** `peapod ui --root DIR` as a user starts it (Ctrl-C'd at the end of the test); resolves with its URL. */
+async function startUi(root: TestRoot): Promise<string> {
+  const ui = spawnPeapod(root, ['ui']);
+  const out = (): string => ui.out() + ui.err();
+  await waitFor('peapod ui to print its URL', () => /http:\/\/127\.0\.0\.1:\d+\/\S+\//.test(out()) || ui.child.exitCode !== null, 10_000);
+  const url = /http:\/\/127\.0\.0\.1:\d+\/\S+\//.exec(out())?.[0];
+  if (!url) throw new Error(`peapod ui did not start: ${out()}`);
+  return url;
 }
 
 /** Chromium as nobody: a wrapper that drops to uid 65534, and a profile nobody owns. */
@@ -56,7 +54,6 @@ describe.skipIf(!isRoot)('peapod ui in chromium (root, real kernel)', () => {
   let root: TestRoot;
   freshRootPerTest((r) => (root = r));
   let browser: Browser | undefined;
-  let ui: ChildProcess | undefined;
   const dirs: string[] = [];
 
   afterEach(async () => {
@@ -64,12 +61,6 @@ describe.skipIf(!isRoot)('peapod ui in chromium (root, real kernel)', () => {
     await browser?.close();
     browser = undefined;
     if (chromiumPid) await waitFor('chromium to exit', () => !isAlive(chromiumPid), 5000);
-    if (ui?.pid && ui.exitCode === null) {
-      const exited = new Promise((resolve) => ui?.once('exit', resolve));
-      process.kill(ui.pid, 'SIGINT');
-      await exited;
-    }
-    ui = undefined;
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
@@ -85,14 +76,13 @@ describe.skipIf(!isRoot)('peapod ui in chromium (root, real kernel)', () => {
     const web = containerPid(s, 'web');
     const side = containerPid(s, 'side');
 
-    const started = await startUi(root);
-    ui = started.child;
+    const url = await startUi(root);
     browser = await launch(dirs);
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.setViewport({ width: 1280, height: 900 });
-    await page.goto(started.url);
+    await page.goto(url);
 
     // The pod in the list, live.
     await page.waitForSelector('#pods li[data-pod="seen"]');

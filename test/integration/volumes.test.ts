@@ -10,8 +10,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Volume } from '../../src/manifest/types.js';
-import { containerPid, expectNothingLeft, isRoot, makeRoot, mountsUnder, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
-import { expectHostUnchanged, runToEnd, snapshotHost, type HostSnapshot } from './containment-harness.js';
+import { expectNothingLeft, isRoot, makeRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { expectHostUnchanged, snapshotHost, type HostSnapshot } from './containment-harness.js';
+import { containerPid, start, runToEnd } from './pods.js';
 
 /** Mount points (and their options) of a running process, by path. */
 function mountsOf(pid: number): Map<string, { opts: string; fstype: string }> {
@@ -275,12 +276,12 @@ describe.skipIf(!isRoot)('volumes (root, real kernel)', () => {
         mkdirSync(join(dir, 'later'));
         execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'late', join(dir, 'later')]);
         const slave = containerPid(s, 'slave');
-        await waitFor('the host mount to reach the HostToContainer volume', () => mountsOf(slave).get('/h/later')?.fstype === 'tmpfs', 2000);
+        await waitFor('the host mount to reach the HostToContainer volume', () => mountsOf(slave).get('/h/later')?.fstype === 'tmpfs');
         expect(mountsOf(containerPid(s, 'none')).has('/h/later')).toBe(false);
         // rslave: the container's own mount table has the volume as a slave of the host's group.
         expect(readFileSync(`/proc/${slave}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/h')).toMatch(/ master:\d+ /);
         execFileSync('umount', [join(dir, 'later')]);
-        await waitFor('the host unmount to reach it too', () => !mountsOf(slave).has('/h/later'), 2000);
+        await waitFor('the host unmount to reach it too', () => !mountsOf(slave).has('/h/later'));
         await s.runtime.stop({ force: true });
       } finally {
         unmountAll(dir);
@@ -305,7 +306,7 @@ describe.skipIf(!isRoot)('volumes (root, real kernel)', () => {
           ),
         );
         await waitFor('the mount in the pod', () => (s.logs.get('priv') ?? []).includes('mounted'));
-        await waitFor('it to appear on the host', () => mountsUnder(dir).includes(join(dir, 'inner')), 2000);
+        await waitFor('it to appear on the host', () => mountsUnder(dir).includes(join(dir, 'inner')));
         await s.runtime.stop({ force: true });
         const refused = pod('bidi-plain', [sh('c', 'true', { volumeMounts: [{ name: 'h', mountPath: '/h', mountPropagation: 'Bidirectional' }] })], volumes);
         await expect(start(root, refused)).rejects.toThrow(

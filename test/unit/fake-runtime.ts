@@ -28,7 +28,7 @@ interface FakeSandbox {
   id: string;
   config: PodSandboxConfig;
   ready: boolean;
-  pause: SandboxProcess & { exit?: unknown };
+  pause: { -readonly [K in keyof SandboxProcess]: SandboxProcess[K] };
   endPause: () => void;
 }
 

@@ -74,12 +74,12 @@ export function secure(input: { container: Container; podSpec?: PodSpec | undefi
 }
 
 /** What a container runs, from its manifest: the kubelet's expansion, then the runtime's resolution. */
-export function commandOf(image: ContainerInputs['image'], container: Container, hostname: string): ReturnType<typeof resolveCommand> {
+export function commandOf(image: ContainerInputs['image']['config'], container: Container, hostname: string): ReturnType<typeof resolveCommand> {
   const ctx: PodContext = {
     pod: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod1' }, spec: { containers: [container] } },
     uid: 'uid',
     hostname,
-    paths: paths({ container, image, hostname, sandboxPid: 1, dirs: { rootfs: '/r', upper: '/u', work: '/w' }, pod: { shm: '/shm', hosts: '/h', hostname: '/hn', resolvConf: '/rc' }, volumes: new Map(), fs: { readlink: () => null, exists: () => false, isFile: () => false } }),
+    paths: paths({ container, image: { rootfs: '/image', config: image }, hostname, sandboxPid: 1, dirs: { rootfs: '/r', upper: '/u', work: '/w' }, pod: { shm: '/shm', hosts: '/h', hostname: '/hn', resolvConf: '/rc' }, volumes: new Map(), fs: { readlink: () => null, exists: () => false, isFile: () => false } }),
     volumes: new Map(),
     cgroupParent: 'peapod',
     podPidsLimit: 4096,
