@@ -36,7 +36,14 @@ async function run(argv: readonly string[]): Promise<number> {
   prepareRoots(paths);
   await reclaim(paths);
   // The kubelet rotates CRI logs itself (ReopenContainerLog): the runtime's own rotation would race it.
-  const runtime = new RuntimeService({ paths, logRotation: { maxBytes: Number.MAX_SAFE_INTEGER, maxFiles: 2 } });
+  const runtime = new RuntimeService({
+    paths,
+    logRotation: { maxBytes: Number.MAX_SAFE_INTEGER, maxFiles: 2 },
+    // What goes wrong with a sandbox's network is said where an operator looks: this process's stderr.
+    onSandboxEvent: (id, type, reason, message) => {
+      if (type === 'Warning') process.stderr.write(`peapod cri: pod sandbox ${id.slice(0, 12)}: ${reason}: ${message}\n`);
+    },
+  });
   const { startCriServer } = await import('../cri/server.js');
   const sandboxImage = stringFlag(args, 'sandbox-image') ?? process.env.PEAPOD_SANDBOX_IMAGE;
   const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;

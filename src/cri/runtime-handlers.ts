@@ -3,11 +3,14 @@
 // not keep and the CRI reports is kept here: each sandbox's runtime
 // handler, each container's resources and image reference. The CRI sees
 // only the sandboxes it made (a daemon's own pods share the runtime).
+import { rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { resolveImageUser } from '../image/config.js';
 import { ImageStore } from '../image/store.js';
 import type { NetworkOptions } from '../network/options.js';
 import type { ContainerEvent, ContainerStatus, LinuxContainerResources, PodSandboxStatus } from '../runtime/api.js';
+import { podPaths, type RuntimePaths } from '../runtime/paths.js';
+import { unmountPodDir } from '../runtime/pod-files.js';
 import { NotFoundError, type RuntimeService } from '../runtime/runtime-service.js';
 import { CriPreconditionError } from './errors.js';
 import { networkCondition } from './network-status.js';
@@ -25,6 +28,7 @@ const EXEC_SYNC_LIMIT = 16 * 1024 * 1024;
 
 export interface CriRuntimeOptions {
   runtime: RuntimeService;
+  paths: RuntimePaths;
   imagesDir: string;
   network: NetworkOptions;
   streaming: StreamingServer;
@@ -68,6 +72,8 @@ function ifFound(find: () => string): string | undefined {
 
 export class CriRuntime {
   private readonly handlers = new Map<string, string>();
+  /** Log directories peapod chose (the request named none): removed with their sandbox. */
+  private readonly logDirectories = new Map<string, string>();
   private readonly stopped = new Set<string>();
   private readonly extras = new Map<string, ContainerExtra>();
   private readonly statsMemory: StatsMemory = new Map();
@@ -143,8 +149,16 @@ export class CriRuntime {
     if (!HANDLERS.has(handler)) throw new CriArgumentError(`runtime_handler "${handler}": peapod has no such handler; leave it empty (or "${RUNTIME_NAME}")`);
     const config = podSandboxConfig(wire, this.o.sandbox);
     const binary = this.o.sandboxBinary ? await this.o.sandboxBinary() : undefined;
-    const id = await this.rt.runPodSandbox(binary ? { ...config, pauseBinary: binary } : config);
+    let id: string;
+    try {
+      id = await this.rt.runPodSandbox(binary ? { ...config, pauseBinary: binary } : config);
+    } catch (err) {
+      // The runtime undid what it made; the pod's directories are the CRI's to remove.
+      this.removePodDirectories(podPaths(this.o.paths, config.podDirectory ?? config.metadata.name), wire?.logDirectory ? undefined : config.logDirectory);
+      throw err;
+    }
     this.handlers.set(id, handler);
+    if (!wire?.logDirectory) this.logDirectories.set(id, config.logDirectory);
     return id;
   }
 
@@ -159,7 +173,11 @@ export class CriRuntime {
     const id = ifFound(() => this.sandboxId(idText));
     if (id === undefined) return;
     const mine = this.containers({ podSandboxId: id }).map((c) => c.id);
+    const paths = this.rt.sandboxPaths(id);
+    const logDirectory = this.logDirectories.get(id);
     await this.rt.removePodSandbox(id);
+    this.removePodDirectories(paths, logDirectory);
+    this.logDirectories.delete(id);
     for (const c of mine) {
       this.extras.delete(c);
       this.statsMemory.delete(c);
@@ -167,6 +185,16 @@ export class CriRuntime {
     this.handlers.delete(id);
     this.stopped.delete(id);
     this.statsMemory.delete(id);
+  }
+
+  /** The pod's directories go with its last sandbox (attempts of one pod share them), and a log directory peapod chose. */
+  private removePodDirectories(paths: { state: string; data: string }, logDirectory: string | undefined): void {
+    if (this.sandboxIds().some((other) => this.rt.sandboxPaths(other).state === paths.state)) return;
+    for (const dir of new Set([paths.state, paths.data])) {
+      unmountPodDir(dir);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    if (logDirectory) rmSync(logDirectory, { recursive: true, force: true });
   }
 
   private sandboxWire(s: PodSandboxStatus): WirePodSandboxStatus {

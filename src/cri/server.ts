@@ -91,6 +91,7 @@ export async function startCriServer(options: CriServerOptions): Promise<CriServ
   const sandboxImage = options.sandboxImage;
   const runtime = new CriRuntime({
     runtime: options.runtime,
+    paths: options.paths,
     imagesDir: options.paths.images,
     network: options.network ?? networkOptionsFromEnv(),
     streaming,
@@ -113,6 +114,7 @@ export async function startCriServer(options: CriServerOptions): Promise<CriServ
     inUse: () => new Map(options.runtime.listContainers().map((c) => [c.imageRef, c.id])),
   });
 
+  const closers = new Set<() => void>();
   const server = new grpc.Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
   const u = (fn: (req: Record<string, unknown>) => unknown): Handler => unary(grpc, fn);
   server.addService(cri.runtimeService, {
@@ -148,9 +150,15 @@ export async function startCriServer(options: CriServerOptions): Promise<CriServ
     ListPodSandboxMetrics: u(() => ({})),
     GetContainerEvents: (call: GrpcModule.ServerWritableStream<unknown, unknown>) => {
       const stop = runtime.subscribe((event) => call.write(event));
-      call.on('cancelled', stop);
-      call.on('close', stop);
-      call.on('error', stop);
+      const close = (): void => {
+        stop();
+        call.end();
+      };
+      const end = (): void => (stop(), void closers.delete(close));
+      call.on('cancelled', end);
+      call.on('error', end);
+      // Closing the server ends the stream (the client sees it end, not hang).
+      closers.add(close);
     },
   });
   server.addService(cri.imageService, {
@@ -169,6 +177,8 @@ export async function startCriServer(options: CriServerOptions): Promise<CriServ
     socket,
     streamingUrl,
     close: async () => {
+      for (const close of closers) close();
+      closers.clear();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       server.forceShutdown();
       await streaming.close();

@@ -208,6 +208,8 @@ export function containerConfig(wire: WireContainerConfig | null, ctx: { image: 
     logPath: wire.logPath || join(meta.name, `${meta.attempt}.log`),
     stdin: wire.stdin,
     stdinOnce: wire.stdinOnce,
+    // The command is PID 1 of its own PID namespace, as the CRI's clients expect.
+    pidInit: false,
     tty: wire.tty,
     linux: { resources: resources(wire.linux?.resources), securityContext: securityContext(wire.linux, ctx.sandboxPrivileged, ctx.users) },
   };

@@ -295,6 +295,8 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
   // Its own PID namespace (pause --init as its PID 1), or the sandbox's
   // (which for hostPID is the host's): joined by a child born in it.
   const ownPid = sc.namespaceOptions.pid === 'CONTAINER';
+  // With a PID namespace of its own, pause is its PID 1 unless the command must be (the CRI's containers).
+  const init = ownPid && config.pidInit !== false;
   const fds = new Fds();
   const pidNsFd = ownPid ? undefined : fds.take();
   const pause = openPause(input.launcher ?? pauseBinary, fds.take());
@@ -360,13 +362,13 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     { op: 'setsid' },
     // PID 1 of the container's own namespace is pause --init, which starts the
     // command as its child, reaps every orphan, and exits as the command does.
-    execThroughPause(pause.fd, command, ownPid ? 'init' : 'exec'),
+    execThroughPause(pause.fd, command, init ? 'init' : 'exec'),
   );
   return {
     name,
     newNamespaces: ownPid ? ['mnt', 'pid'] : ['mnt'],
     // pause as init takes its signals with sigwaitinfo: blocked across exec, none is lost.
-    keepSignalsBlocked: ownPid,
+    keepSignalsBlocked: init,
     steps,
   };
 }

@@ -155,6 +155,13 @@ export interface ContainerConfig {
   stdin: boolean;
   /** Close its stdin when the first attach ends. */
   stdinOnce?: boolean;
+  /**
+   * peapod: with a PID namespace of its own (pid CONTAINER), pause is its
+   * PID 1 (it reaps, and a TERM reaches a command with no handler) and the
+   * command its child; false: the command itself is PID 1, as runc makes it.
+   * Default true; the CRI asks false.
+   */
+  pidInit?: boolean;
   tty: boolean;
   linux: {
     resources: LinuxContainerResources;

@@ -250,7 +250,8 @@ export class RuntimeService implements NodeRuntime {
     const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === id);
     for (const c of mine) {
       await c.kill();
-      await c.exited.catch(() => undefined);
+      // A container that never started has no exit to wait for.
+      if (c.state !== 'CONTAINER_CREATED') await c.exited.catch(() => undefined);
       this.removeContainer(c.id);
     }
     if (sandbox.pause?.running) {
