@@ -117,7 +117,7 @@ export function seccompProfile(profile: WireSecurityProfile | null | undefined, 
   }
   if (path === '' || path === 'unconfined') return { profileType: 'Unconfined' };
   if (path === 'runtime/default' || path === 'docker/default') return { profileType: 'RuntimeDefault' };
-  if (path.startsWith('localhost/')) return seccompProfile({ profileType: 'Localhost', localhostRef: path.slice('localhost'.length) }, '', field);
+  if (path.startsWith('localhost/')) return seccompProfile({ profileType: 'Localhost', localhostRef: path.slice('localhost/'.length) }, '', field);
   throw new CriArgumentError(`${field}_profile_path: ${JSON.stringify(path)} is not runtime/default, unconfined or localhost/<path>`);
 }
 

@@ -344,3 +344,9 @@ export class SpdySession {
     this.sendControl(TYPE.rstStream, 0, Buffer.concat([u32(id), u32(status)]));
   }
 }
+
+/** The header blocks one session would write for `blocks`, in order (for tests). */
+export function encodeHeaderBlockForTest(blocks: Array<Record<string, string>>): Buffer[] {
+  const writer = new HeaderWriter();
+  return blocks.map((b) => writer.encode(b));
+}
