@@ -194,6 +194,7 @@ export function containerConfig(wire: WireContainerConfig | null, ctx: { image: 
   if (!wire) throw new CriArgumentError('config: a ContainerConfig is required');
   const meta = wire.metadata;
   if (!meta || meta.name === '') throw new CriArgumentError('config.metadata.name: required');
+  if (wire.tty) throw new CriUnsupportedError('config.tty: peapod does not give a container a terminal of its own (exec -t does get one); make the container without tty');
   const spec = wire.image;
   return {
     metadata: { name: meta.name, attempt: meta.attempt },
