@@ -8,7 +8,7 @@
 // make-images.sh), and run host-network pods, so neither waits for CNI
 // (up.lib.net measures the network). Teardown (stop, remove) is not timed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Proc, REPO } from './context.js';
@@ -74,6 +74,8 @@ export async function criSetup(ctx, cases) {
     await state.peapod.image('PullImage', { image: { image: CRI_IMAGE } });
   }
   if (cases.some((c) => c.id === 'cri.containerd')) {
+    // containerd's cgroupfs parent, left behind by it: removed at the end if this run made it.
+    state.k8sCgroups = cgroupDirs('k8s.io').filter((d) => !existsSync(d));
     const dir = join(ctx.work, 'containerd');
     mkdirSync(join(dir, 'cni'), { recursive: true });
     writeFileSync(join(dir, 'config.toml'), containerdConfig(dir));
@@ -100,6 +102,22 @@ export async function criTeardown(ctx, state) {
   if (state.containerdProc) {
     state.containerdProc.kill('SIGTERM');
     await state.containerdProc.exited;
+  }
+  for (const d of state.k8sCgroups ?? []) {
+    try {
+      rmdirSync(d);
+    } catch {
+      // Not made, or not empty: left as it is.
+    }
+  }
+}
+
+/** `name` under the root of every cgroup hierarchy of this host. */
+function cgroupDirs(name) {
+  try {
+    return readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, name));
+  } catch {
+    return [];
   }
 }
 
