@@ -11,7 +11,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startCriServer, type CriServer } from '../../src/cri/server.js';
 import { resolveImage } from '../../src/image/store.js';
 import { RuntimeService } from '../../src/runtime/runtime-service.js';
+import { networkOptionsFromEnv } from '../../src/network/options.js';
 import { criClient, spdyConnect, wsConnect, type CriClient } from './cri-harness.js';
+import { expectNetworkClean, networkSuite } from './network-harness.js';
 import { freshRootPerTest, isAlive, isRoot, waitFor, type TestRoot } from './helpers.js';
 
 const IMAGE = 'localhost/busybox:latest';
@@ -405,5 +407,36 @@ describe.skipIf(missing !== undefined)('critest v1.29, a focused subset (exec, a
       runtime.close();
       rmSync(out, { recursive: true, force: true });
     }
+  }, 300_000);
+});
+
+const CRICTL = join(process.env.CRI_DIR ?? join(homedir(), '.cache', 'peapod-cri'), 'bin', 'crictl');
+const smokeMissing = missing ?? (existsSync(CRICTL) ? undefined : `crictl is not installed (${KIT}/install.sh)`);
+if (smokeMissing && !missing) console.log(`crictl smoke skipped: ${smokeMissing}`);
+
+describe.skipIf(smokeMissing !== undefined)("crictl-smoke.sh (the kit's 24 checks) on a pod network of the test's own", () => {
+  const suite = networkSuite();
+  let runtime: RuntimeService | undefined;
+  let server: CriServer | undefined;
+
+  afterEach(async () => {
+    for (const s of runtime?.listPodSandbox() ?? []) await runtime?.removePodSandbox(s.id);
+    await server?.close();
+    runtime?.close();
+  });
+
+  it('passes 24 of 24, and leaves nothing of the pod network', async () => {
+    runtime = new RuntimeService({ paths: suite.root.paths, network: { ...networkOptionsFromEnv(), mode: 'cni', ...suite.net.options } });
+    server = await startCriServer({ runtime, paths: suite.root.paths, socket: join(suite.root.dir, 'cri.sock') });
+    const out = await new Promise<string>((resolve) => {
+      execFile('bash', [join(KIT, 'crictl-smoke.sh'), `unix://${server?.socket}`], { timeout: 240_000 }, (_err, stdout) => resolve(stdout));
+    });
+    expect(out.split('\n').filter((l) => l.startsWith('FAIL')), out).toEqual([]);
+    expect(out.split('\n').filter((l) => l.startsWith('OK'))).toHaveLength(24);
+    for (const line of out.split('\n')) {
+      const ip = /pod IP (\d+\.\d+\.\d+\.\d+):/.exec(line)?.[1];
+      if (ip) suite.net.seen.add(ip);
+    }
+    await expectNetworkClean(suite.net, suite.root);
   }, 300_000);
 });
