@@ -14,9 +14,14 @@ import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 const USAGE = 'usage: peapod cri [--socket PATH] [--sandbox-image IMAGE] [--streaming-port N] [--root DIR]';
 
-/** What a killed `peapod cri` left of its pods: their network attachments, /dev/shm mounts and directories. */
+/** What a killed `peapod cri` left of its pods: their network attachments, then their directories. */
 async function reclaim(paths: RuntimePaths): Promise<void> {
   for (const failure of await reclaimNetworks(paths)) process.stderr.write(`peapod cri: ${failure}\n`);
+  removeCriDirectories(paths);
+}
+
+/** The CRI's pod directories (/dev/shm mounts first): none of them is in use when this runs. */
+function removeCriDirectories(paths: RuntimePaths): void {
   for (const root of new Set([join(paths.state, 'pods'), join(paths.data, 'pods')])) {
     if (!existsSync(root)) continue;
     for (const name of readdirSync(root).filter((n) => n.startsWith('.cri-'))) {
@@ -64,6 +69,7 @@ async function run(argv: readonly string[]): Promise<number> {
   for (const s of runtime.listPodSandbox()) {
     await runtime.removePodSandbox(s.id).catch((err: Error) => process.stderr.write(`peapod cri: removing pod sandbox ${s.id.slice(0, 12)}: ${err.message}\n`));
   }
+  removeCriDirectories(paths);
   runtime.close();
   return 0;
 }
