@@ -15,6 +15,7 @@ import vm from 'node:vm';
 import { CASES, GROUPS } from './lib/cases.js';
 import { CLI, Context, gitDescribe, loadRuntime, reclaimAbandoned, REPO, tmpfsBase } from './lib/context.js';
 import { cniAvailable } from './lib/network.js';
+import { containerdInstalled, criRegistryServes } from './lib/cri.js';
 import { imageToolsPresent } from './lib/images.js';
 import { detectPodman, Podman } from './lib/podman.js';
 import { fsOf, meminfoKiB, mountsUnder, now, setClockTicks } from './lib/proc.js';
@@ -78,6 +79,8 @@ async function probe(rt, podman, ctx) {
     podman: podman.ok,
     tmpfs: ctx.tmpfsPaths !== undefined,
     images: imageToolsPresent(),
+    'cri-registry': criRegistryServes(),
+    containerd: containerdInstalled(),
   };
 }
 
@@ -108,6 +111,8 @@ function blockedReason(row, opts, probes, podman) {
     if (probes[need]) continue;
     if (need === 'podman') return podman.reason;
     if (need === 'images') return 'n/a (docker-registry, skopeo or umoci missing: scripts/install-deps.sh)';
+    if (need === 'cri-registry') return 'n/a (the cri-tools kit registry: ../shared/cri-tools/start-registry.sh, make-images.sh)';
+    if (need === 'containerd') return "n/a (containerd not installed: Debian's containerd)";
     return 'n/a (not implemented)';
   }
   return null;

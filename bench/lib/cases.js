@@ -10,6 +10,7 @@
 //   CLI:       peapod run -d -f FILE --root DIR
 //              peapod delete pod NAME --root DIR [--grace-period N] [--force]
 //              peapod exec NAME -c CONTAINER --root DIR -- CMD...
+import { criContainerd, criPeapod, criSetup, criTeardown } from './cri.js';
 import { imagesSetup, imagesTeardown, pullPeapod, pullPodman, pullSkopeo, unpackPeapod, unpackTar } from './images.js';
 import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
 import { countPids, cpuMs, cpuMsAt, descendants, meminfoKiB, now, processes, reapedChildrenCpuMs, rollupKiB, sleep, sleepSync, statusKiB } from './proc.js';
@@ -394,6 +395,7 @@ export const GROUPS = [
   { id: 'density', title: 'density', runs: () => 1, warmup: false },
   { id: 'zombies', title: 'zombie reaping', runs: (o) => o.zombieRuns, warmup: false },
   { id: 'images', title: 'image pull and unpack (local registry, 4 layers, ~26 MB)', runs: (o) => (o.quick ? 2 : 4), warmup: true, setup: imagesSetup, teardown: imagesTeardown },
+  { id: 'cri', title: 'through the CRI socket (host-network pod, one container)', runs: (o) => o.runs, warmup: true, setup: criSetup, teardown: criTeardown },
 ];
 
 async function execSetup(ctx, cases) {
@@ -647,5 +649,17 @@ export const CASES = [
     id: 'images.unpack.tar', section: 'images', group: 'images', unit: 'ms', needs: ['images'],
     label: 'tar -xzf of the same 4 layers',
     sample: unpackTar,
+  },
+
+  // 8. the CRI
+  {
+    id: 'cri.peapod', section: 'CRI', group: 'cri', unit: 'ms', needs: ['cri-registry'],
+    label: 'peapod cri: RunPodSandbox + CreateContainer + StartContainer over gRPC',
+    sample: criPeapod,
+  },
+  {
+    id: 'cri.containerd', section: 'CRI', group: 'cri', unit: 'ms', ratioTo: ['cri.peapod'], needs: ['cri-registry', 'containerd'],
+    label: 'containerd 1.6 (runc), the same calls (ratio containerd/peapod)',
+    sample: criContainerd,
   },
 ];

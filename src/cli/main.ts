@@ -26,6 +26,7 @@ const commands = new Map<string, () => Promise<Command>>([
   ['rmi', async () => (await import('./rmi.js')).rmiCommand],
   ['load', async () => (await import('./load.js')).loadCommand],
   ['image', async () => (await import('./image.js')).imageCommand],
+  ['cri', async () => (await import('./cri.js')).criCommand],
 ]);
 
 async function usage(): Promise<string> {

@@ -49,7 +49,7 @@ export interface ForwarderEvents {
 }
 
 /** Connects to `port` on the pod's localhost, IPv4 first, then IPv6. */
-function connectInPod(netns: string, port: number): Promise<Socket> {
+export function connectInPod(netns: string, port: number): Promise<Socket> {
   const attempt = (family: 4 | 6): Promise<Socket> =>
     new Promise((resolve, reject) => {
       const socket = new Socket({ fd: socketInNetns(netns, family) });

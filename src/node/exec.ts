@@ -5,8 +5,8 @@
 // own descriptors: pipes (or a pty of its container with -t) that peapod
 // copies.
 import { closeSync, writeSync } from 'node:fs';
-import { pipe, setWinsize, SpawnError } from '../native/addon.js';
-import { copyOut, drainOutput, spawnInContainer, type ExecTarget } from '../runtime/exec.js';
+import { setWinsize } from '../native/addon.js';
+import { copyOut, drainOutput, execStdio, spawnInContainer, startFailureCode, type ExecTarget } from '../runtime/exec.js';
 import { isSameProcess } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
 import type { StoredPod } from './store.js';
@@ -73,25 +73,13 @@ export async function execInContainer(stored: StoredPod, container: string, argv
     security: record.security,
   };
   // The child's ends are closed here once it runs; ours are copied.
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  let stdio: [number, number, number] = [-1, -1, -1];
-  if (!opts.tty) {
-    const [inR, inW] = pipe();
-    const [outR, outW] = pipe();
-    const [errR, errW] = pipe();
-    ours.push(inW, outR, errR);
-    theirs.push(inR, outW, errW);
-    stdio = [inR, outW, errW];
-  }
+  const { stdio, ours, theirs } = execStdio(opts.tty !== undefined);
   let proc: PlanProcess;
   try {
     proc = spawnInContainer(target, 'exec', argv, stdio, opts.tty && { rows: opts.tty.rows, cols: opts.tty.cols });
   } catch (err) {
     for (const fd of ours) closeSync(fd);
-    // The shell's convention: 127 when the command is not found, 126 when it cannot run.
-    const code = err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;
-    throw new ExecError((err as Error).message, code);
+    throw new ExecError((err as Error).message, startFailureCode(err));
   } finally {
     for (const fd of theirs) closeSync(fd);
   }

@@ -295,6 +295,8 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
   // Its own PID namespace (pause --init as its PID 1), or the sandbox's
   // (which for hostPID is the host's): joined by a child born in it.
   const ownPid = sc.namespaceOptions.pid === 'CONTAINER';
+  // With a PID namespace of its own, pause is its PID 1 unless the command must be (the CRI's containers).
+  const init = ownPid && config.pidInit !== false;
   const fds = new Fds();
   const pidNsFd = ownPid ? undefined : fds.take();
   const pause = openPause(input.launcher ?? pauseBinary, fds.take());
@@ -312,7 +314,10 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
   // Kubernetes gives a privileged container a writable /sys.
   const sysFlags: MountFlag[] = security.privileged ? ['nosuid', 'nodev', 'noexec'] : ['rdonly', 'nosuid', 'nodev', 'noexec'];
 
+  const oomScoreAdj = config.linux.resources.oomScoreAdj;
   const steps: Step[] = [
+    // Inherited by everything the container starts (the runtime clamped it to what it may write).
+    ...(oomScoreAdj !== undefined ? [{ op: 'write_file' as const, path: '/proc/self/oom_score_adj', content: String(oomScoreAdj) }] : []),
     { op: 'setns', path: ns('net'), ns: 'net' },
     { op: 'setns', path: ns('ipc'), ns: 'ipc' },
     { op: 'setns', path: ns('uts'), ns: 'uts' },
@@ -342,8 +347,8 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
   if (pidNsFd !== undefined) steps.push({ op: 'enter_pid_ns', fd: pidNsFd });
   steps.push({ op: 'mkdir', path: '/proc', mode: 0o555 }, { op: 'mount', source: 'proc', target: '/proc', fstype: 'proc', flags: ['nosuid', 'nodev', 'noexec'] });
   if (!security.privileged) {
-    for (const p of MASKED_PATHS) steps.push({ op: 'mask', path: p, nullDevice: '/dev/null' });
-    for (const p of READONLY_PATHS) steps.push({ op: 'readonly_path', path: p });
+    for (const p of sc.maskedPaths ?? MASKED_PATHS) steps.push({ op: 'mask', path: p, nullDevice: '/dev/null' });
+    for (const p of sc.readonlyPaths ?? READONLY_PATHS) steps.push({ op: 'readonly_path', path: p });
   }
   // runc creates a missing working directory; so do we, inside the new root.
   const cwd = posix.resolve('/', command.workingDir);
@@ -357,13 +362,13 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     { op: 'setsid' },
     // PID 1 of the container's own namespace is pause --init, which starts the
     // command as its child, reaps every orphan, and exits as the command does.
-    execThroughPause(pause.fd, command, ownPid ? 'init' : 'exec'),
+    execThroughPause(pause.fd, command, init ? 'init' : 'exec'),
   );
   return {
     name,
     newNamespaces: ownPid ? ['mnt', 'pid'] : ['mnt'],
     // pause as init takes its signals with sigwaitinfo: blocked across exec, none is lost.
-    keepSignalsBlocked: ownPid,
+    keepSignalsBlocked: init,
     steps,
   };
 }

@@ -19,6 +19,34 @@ export interface SandboxInputs {
   pauseBinary: string;
   /** NODE: share the host's namespace instead. Default: the pod's own, all of them. */
   namespaces?: NamespaceOption | undefined;
+  /** Sysctls of the pod's own namespaces (checked by sysctlPath). */
+  sysctls?: Record<string, string> | undefined;
+  /** A pause of another make (a sandbox image's), which installs handlers rather than waiting with every signal blocked. */
+  foreignPause?: boolean | undefined;
+}
+
+export class SysctlError extends Error {
+  override name = 'SysctlError';
+}
+
+/**
+ * The /proc/sys file of a sysctl the pod may set: only those its own
+ * namespaces hold (as runc allows them), never one that would change the
+ * host. `net.ipv4.conf.eth0/1.x` style names take "/" for ".".
+ */
+export function sysctlPath(key: string, namespaces: readonly Namespace[]): string {
+  const own = (ns: Namespace, what: string): void => {
+    if (!namespaces.includes(ns)) throw new SysctlError(`sysctl ${key}: ${what} is the host's for this pod (it shares the host's ${ns} namespace); refused`);
+  };
+  if (!/^[a-z0-9_]+([./][A-Za-z0-9_@:-]+)+$/.test(key)) throw new SysctlError(`sysctl ${JSON.stringify(key)}: not a sysctl name (such as net.ipv4.ip_forward)`);
+  if (key.startsWith('net.')) own('net', 'the network');
+  else if (/^kernel\.(shm|msg)/.test(key) || key === 'kernel.sem' || key.startsWith('fs.mqueue.')) own('ipc', 'IPC');
+  else if (key === 'kernel.hostname' || key === 'kernel.domainname') own('uts', 'the host name');
+  else throw new SysctlError(`sysctl ${key}: not namespaced, so it would change the host; peapod sets only net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.* and kernel.hostname/domainname`);
+  // Dots separate levels; a slash stands for a dot inside one level (an interface name).
+  const parts = key.split('.').map((p) => p.replace(/\//g, '.'));
+  if (parts.some((p) => p === '..' || p === '.')) throw new SysctlError(`sysctl ${JSON.stringify(key)}: not a sysctl name`);
+  return `/proc/sys/${parts.join('/')}`;
 }
 
 /** The namespaces pause creates: those of the four the pod does not take from the host. */
@@ -50,6 +78,10 @@ export function sandboxPlan(input: SandboxInputs): SpawnPlan {
   ];
   if (namespaces.includes('uts')) steps.push({ op: 'sethostname', name: input.hostname });
   if (namespaces.includes('net')) steps.push({ op: 'loopback_up' });
+  // The host's /proc, still: a namespaced sysctl there is the one of the opener's (the new) namespace.
+  for (const [key, value] of Object.entries(input.sysctls ?? {})) {
+    steps.push({ op: 'write_file', path: sysctlPath(key, namespaces), content: value });
+  }
   steps.push(
     // Nothing mounted from here on reaches the host.
     { op: 'mount', source: '', target: '/', flags: ['rec', 'private'] },
@@ -75,7 +107,7 @@ export function sandboxPlan(input: SandboxInputs): SpawnPlan {
     // A signal to a namespace's PID 1 with no handler is dropped unless it is
     // blocked: pause keeps every signal blocked and takes the few it wants
     // with rt_sigtimedwait, so not even an instant SIGTERM is lost.
-    keepSignalsBlocked: true,
+    keepSignalsBlocked: !input.foreignPause,
     steps,
   };
 }

@@ -52,6 +52,8 @@ export interface ProcessSecurity {
   ambient: Capability[];
   /** The seccomp profile: RuntimeDefault unless the spec says otherwise; Unconfined when privileged. */
   seccomp: SeccompChoice;
+  /** `add: [ALL]`: every capability the runtime holds (containerd's reading), not one more. */
+  addedAll?: boolean;
 }
 
 /** An /etc/passwd or /etc/group of the image, one entry per line, `:`-separated. */
@@ -133,6 +135,7 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
       : requested;
   const root = uid === 0;
   const ambient = root ? [] : caps.added;
+  const addedAll = sc.capabilities.addCapabilities.some((c) => c.trim().toUpperCase().replace(/^CAP_/, '') === 'ALL');
   return {
     uid,
     gid,
@@ -145,6 +148,7 @@ export function resolveSecurity(input: SecurityInputs): ProcessSecurity {
     inheritable: ambient,
     ambient,
     seccomp,
+    ...(addedAll ? { addedAll } : {}),
   };
 }
 
@@ -176,9 +180,10 @@ export function securitySteps(s: ProcessSecurity, arch: string): Step[] {
       effective: s.permitted,
       inheritable: s.inheritable,
       ambient: s.ambient,
-      // A privileged container gets every capability the runtime itself holds
-      // (this host lacks CAP_SYS_RESOURCE); an explicit set must be held whole.
-      limitToHeld: s.privileged,
+      // A privileged container, or one given ALL, gets every capability the
+      // runtime itself holds (this host lacks CAP_SYS_RESOURCE); a set named
+      // capability by capability must be held whole.
+      limitToHeld: s.privileged || s.addedAll === true,
     },
   );
   return steps;

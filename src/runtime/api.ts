@@ -38,6 +38,10 @@ export interface LinuxContainerResources {
   memoryLimitInBytes?: number;
   /** peapod: the pids limit (the CRI has it only on the pod's cgroup, through the kubelet). */
   pidsLimit?: number;
+  /** Kept and reported; peapod's cgroups take no weights. */
+  cpuShares?: number;
+  /** The container's oom_score_adj, raised to the runtime's own where lowering needs CAP_SYS_RESOURCE. */
+  oomScoreAdj?: number;
 }
 
 /** A hostPort of the pod, for portmap (the CRI's PortMapping). */
@@ -57,11 +61,17 @@ export interface PodSandboxConfig {
   portMappings: PortMapping[];
   labels: Record<string, string>;
   annotations: Record<string, string>;
+  /** peapod: the name of the pod's directories under pods/ (default: metadata.name); the CRI keeps its pods apart. */
+  podDirectory?: string;
+  /** peapod: the sandbox's program instead of the runtime's pause (the CRI's sandbox image): a static binary on the host. */
+  pauseBinary?: string;
   linux: {
     cgroupParent: string;
     securityContext: { namespaceOptions: NamespaceOption };
     /** peapod: the pod cgroup's limits (the kubelet sets them on the pod's cgroup itself). */
     resources: LinuxContainerResources;
+    /** Namespaced sysctls (net.*, kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*), set in the pod's namespaces. */
+    sysctls?: Record<string, string>;
   };
 }
 
@@ -109,6 +119,10 @@ export interface LinuxContainerSecurityContext {
   supplementalGroups: number[];
   noNewPrivs: boolean;
   seccomp: SecurityProfile;
+  /** Paths masked instead of the OCI default list (unset: the default). */
+  maskedPaths?: string[];
+  /** Paths made read-only instead of the OCI default list (unset: the default). */
+  readonlyPaths?: string[];
 }
 
 export interface ContainerMetadata {
@@ -139,6 +153,15 @@ export interface ContainerConfig {
   /** Relative to the sandbox's logDirectory. */
   logPath: string;
   stdin: boolean;
+  /** Close its stdin when the first attach ends. */
+  stdinOnce?: boolean;
+  /**
+   * peapod: with a PID namespace of its own (pid CONTAINER), pause is its
+   * PID 1 (it reaps, and a TERM reaches a command with no handler) and the
+   * command its child; false: the command itself is PID 1, as runc makes it.
+   * Default true; the CRI asks false.
+   */
+  pidInit?: boolean;
   tty: boolean;
   linux: {
     resources: LinuxContainerResources;

@@ -3,6 +3,7 @@
 // whatever it left (exited), removed. It knows nothing of restart policies
 // or hooks: a new attempt is a new container, made by the kubelet's half.
 import { closeSync, fstatSync, openSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { ImageUserError, resolveImageUser } from '../image/config.js';
 import type { OverlayImage } from '../image/lowerdir.js';
@@ -21,6 +22,18 @@ import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitStatus } from './process.js';
+
+/** One Attach to a running container. */
+export interface ContainerAttachment {
+  /** Whether the container reads what is written (it was made with stdin). */
+  stdin: boolean;
+  /** Its stdin closes when this attach's does (stdinOnce). */
+  stdinOnce: boolean;
+  write(data: Buffer): void;
+  /** The client closed its stdin. */
+  end(): void;
+  detach(): void;
+}
 
 export interface ContainerContext {
   id: string;
@@ -108,6 +121,8 @@ export class Container {
   private mntFd = -1;
   mntInode: number | null = null;
   private oomKillsAtStart = 0;
+  /** The write end of its stdin, for Attach (config.stdin). */
+  private stdin: Socket | undefined;
 
   constructor(readonly ctx: ContainerContext) {
     const { config, image, sandbox } = ctx;
@@ -132,17 +147,20 @@ export class Container {
   }
 
   /** Spawns its process; throws a SpawnError naming the step that failed (the container is then exited, never started). */
-  start(stdin: number): PlanProcess {
+  start(nul: number): PlanProcess {
     if (this.state !== 'CONTAINER_CREATED') throw new Error(`container ${this.id} is ${this.state}, not created`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
     const [outR, outW] = pipe();
     const [errR, errW] = pipe();
+    // A container asked to keep stdin open reads a pipe that Attach writes to; else /dev/null.
+    const [inR, inW] = this.ctx.config.stdin ? pipe() : [nul, -1];
     let proc: PlanProcess;
     try {
-      proc = PlanProcess.spawn(this.spec.plan, [stdin, outW, errW]);
+      proc = PlanProcess.spawn(this.spec.plan, [inR, outW, errW]);
     } catch (err) {
       closeSync(outR);
       closeSync(errR);
+      if (inW >= 0) closeSync(inW);
       this.state = 'CONTAINER_EXITED';
       this.finishedAt = new Date();
       this.reason = 'ContainerCannotRun';
@@ -153,6 +171,11 @@ export class Container {
       // Only the child may hold the write ends, or the log never sees EOF.
       closeSync(outW);
       closeSync(errW);
+      if (inW >= 0) closeSync(inR);
+    }
+    if (inW >= 0) {
+      this.stdin = new Socket({ fd: inW, readable: false, writable: true });
+      this.stdin.on('error', () => this.stdin?.destroy());
     }
     this.log = new ContainerLog(this.name, this.ctx.logPath, this.ctx.onLog, this.ctx.logRotation);
     this.log.attach(outR, 'stdout');
@@ -176,6 +199,7 @@ export class Container {
       await this.log?.done;
       await this.kill();
     } finally {
+      this.stdin?.destroy();
       this.releaseNamespace();
       this.exit = exit;
       this.finishedAt = this.process?.finishedAt ?? new Date();
@@ -184,6 +208,27 @@ export class Container {
       this.state = 'CONTAINER_EXITED';
       this.resolveExited(this.status());
     }
+  }
+
+  /**
+   * The CRI's Attach: the output of its main process as it comes, and its
+   * stdin (when the container was made with stdin). `end()` closes that
+   * stdin for good when the container was made with stdinOnce.
+   */
+  attach(output: (stream: 'stdout' | 'stderr', data: string) => void): ContainerAttachment {
+    const log = this.log;
+    if (!this.running || !log) throw new Error(`container ${this.id} is not running; only a running container can be attached to`);
+    log.taps.add(output);
+    const stdin = this.stdin;
+    return {
+      stdin: stdin !== undefined,
+      stdinOnce: this.ctx.config.stdinOnce === true,
+      write: (data) => void stdin?.write(data),
+      end: () => {
+        if (this.ctx.config.stdinOnce) stdin?.end();
+      },
+      detach: () => void log.taps.delete(output),
+    };
   }
 
   /** A signal to its main process; false once it has exited. */

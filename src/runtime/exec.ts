@@ -42,20 +42,41 @@ export function spawnInContainer(target: ExecTarget, label: string, argv: string
   return PlanProcess.spawn(joinCgroup(plan, target.cgroupProcs), stdio);
 }
 
+/** A command's stdio: three pipes (the child's ends, closed once it runs; ours, copied), or none when it gets a terminal. */
+export interface ExecStdio {
+  stdio: [number, number, number];
+  /** stdin's write end, stdout's and stderr's read ends. */
+  ours: number[];
+  theirs: number[];
+}
+
+export function execStdio(tty: boolean): ExecStdio {
+  if (tty) return { stdio: [-1, -1, -1], ours: [], theirs: [] };
+  const [inR, inW] = pipe();
+  const [outR, outW] = pipe();
+  const [errR, errW] = pipe();
+  return { stdio: [inR, outW, errW], ours: [inW, outR, errR], theirs: [inR, outW, errW] };
+}
+
+/** The shell's convention for a command that did not start: 127 not found, 126 cannot run. */
+export function startFailureCode(err: unknown): number {
+  return err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;
+}
+
 /** How long output may still arrive after the command has exited, in ExecSync (a background child may hold the pipe). */
 const SYNC_DRAIN_MS = 100;
 /** ExecSync keeps this much of each stream (hook messages need no more). */
 const SYNC_OUTPUT_LIMIT = 16 * 1024;
 
 /** Collects a pipe's output up to a limit; `stop()` gives up on it. */
-function collect(fd: number): { data: Promise<Buffer>; stop(): void } {
+function collect(fd: number, limit: number): { data: Promise<Buffer>; stop(): void } {
   const reader = createReadStream('', { fd, autoClose: true });
   const chunks: Buffer[] = [];
   let size = 0;
   const data = new Promise<Buffer>((resolve) => {
     reader.on('data', (chunk) => {
       const b = chunk as Buffer;
-      if (size < SYNC_OUTPUT_LIMIT) chunks.push(b.subarray(0, SYNC_OUTPUT_LIMIT - size));
+      if (size < limit) chunks.push(b.subarray(0, limit - size));
       size += b.length;
     });
     reader.on('error', () => resolve(Buffer.concat(chunks)));
@@ -69,7 +90,7 @@ function collect(fd: number): { data: Promise<Buffer>; stop(): void } {
  * killed at the timeout (0: none) or when `abort` fires; never thrown at:
  * a command that cannot start says why in `startError`.
  */
-export async function execSyncIn(target: ExecTarget, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec'): Promise<ExecSyncResponse> {
+export async function execSyncIn(target: ExecTarget, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec', limit = SYNC_OUTPUT_LIMIT): Promise<ExecSyncResponse> {
   const [outR, outW] = pipe();
   const [errR, errW] = pipe();
   const [inR, inW] = pipe();
@@ -80,15 +101,14 @@ export async function execSyncIn(target: ExecTarget, argv: string[], timeoutSeco
   } catch (err) {
     closeSync(outR);
     closeSync(errR);
-    const code = err instanceof SpawnError && err.code === 'ENOENT' ? 127 : 126;
-    return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: code, startError: (err as Error).message };
+    return { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: startFailureCode(err), startError: (err as Error).message };
   } finally {
     closeSync(inR);
     closeSync(outW);
     closeSync(errW);
   }
-  const out = collect(outR);
-  const err = collect(errR);
+  const out = collect(outR, limit);
+  const err = collect(errR, limit);
   let timedOut = false;
   const kill = (): void => void proc.signal('SIGKILL');
   const timer = timeoutSeconds > 0 ? setTimeout(() => ((timedOut = true), kill()), timeoutSeconds * 1000) : undefined;

@@ -111,6 +111,8 @@ export class ContainerLog {
   private cut = false;
   readonly done: Promise<void>;
   private resolveDone!: () => void;
+  /** Who follows the output as it comes, unsplit (the CRI's Attach). */
+  readonly taps = new Set<(stream: Stream, data: string) => void>();
 
   constructor(
     readonly container: string,
@@ -212,6 +214,7 @@ export class ContainerLog {
     socket.on('data', (chunk: string) => {
       splitter.push(chunk);
       flush();
+      for (const tap of this.taps) tap(stream, chunk);
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {

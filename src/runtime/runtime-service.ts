@@ -31,12 +31,14 @@ import { detectDriver } from './cgroups/detect.js';
 import { containerCgroupPath, limitsOf, podCgroupPath } from './cgroups/layout.js';
 import { removePodCgroups } from './cgroups/pod.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { Container, containerLogPath } from './container.js';
+import { Container, containerLogPath, type ContainerAttachment } from './container.js';
 import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
 import type { LogListener, LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { PlanProcess } from './process.js';
+import { clampOomScoreAdj } from './oom.js';
 import { Sandbox } from './sandbox.js';
+import { diskUsage, networkInterfaces, nowNanos, sampleCgroup, type ContainerSample, type SandboxSample } from './stats.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
 
 export class NotFoundError extends Error {
@@ -187,8 +189,8 @@ export class RuntimeService implements NodeRuntime {
     const sandbox = new Sandbox({
       id,
       config,
-      paths: podPaths(this.options.paths, config.metadata.name),
-      pauseBinary: this.pauseBinary,
+      paths: podPaths(this.options.paths, config.podDirectory ?? config.metadata.name),
+      pauseBinary: config.pauseBinary ?? this.pauseBinary,
       nul: this.devNull(),
       network: {
         options: this.network,
@@ -248,7 +250,8 @@ export class RuntimeService implements NodeRuntime {
     const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === id);
     for (const c of mine) {
       await c.kill();
-      await c.exited.catch(() => undefined);
+      // A container that never started has no exit to wait for.
+      if (c.state !== 'CONTAINER_CREATED') await c.exited.catch(() => undefined);
       this.removeContainer(c.id);
     }
     if (sandbox.pause?.running) {
@@ -305,6 +308,8 @@ export class RuntimeService implements NodeRuntime {
     const sandbox = this.sandbox(sandboxId);
     if (!sandbox.ready) throw new Error(`pod sandbox ${sandboxId} is not ready: its pause has exited`);
     const image: Image = resolveImage(this.options.paths.images, config.image.image);
+    const oom = config.linux.resources.oomScoreAdj;
+    if (oom !== undefined) config = { ...config, linux: { ...config.linux, resources: { ...config.linux.resources, oomScoreAdj: clampOomScoreAdj(oom) } } };
     const id = newId();
     const name = config.metadata.name;
     const cgroup = this.containerCgroup(sandbox, name);
@@ -398,8 +403,9 @@ export class RuntimeService implements NodeRuntime {
     return spawnInContainer(this.execTarget(id), label, argv, stdio);
   }
 
-  execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec'): Promise<ExecSyncResponse> {
-    return execSyncIn(this.execTarget(id), argv, timeoutSeconds, abort, label);
+  /** ExecSync; `limit`: the bytes of each stream kept (the CRI's cap is 16 MiB; hooks keep 16 KiB). */
+  execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec', limit?: number): Promise<ExecSyncResponse> {
+    return execSyncIn(this.execTarget(id), argv, timeoutSeconds, abort, label, limit);
   }
 
   updateContainerResources(id: string, resources: LinuxContainerResources): void {
@@ -444,6 +450,41 @@ export class RuntimeService implements NodeRuntime {
   }
 
   private event(c: Container, type: ContainerEvent['containerEventType']): void {
-    this.options.onContainerEvent?.({ containerId: c.id, containerEventType: type, createdAt: nanos(new Date()), podSandboxId: c.ctx.sandboxId });
+    const event: ContainerEvent = { containerId: c.id, containerEventType: type, createdAt: nanos(new Date()), podSandboxId: c.ctx.sandboxId };
+    this.options.onContainerEvent?.(event);
+    for (const listener of this.eventListeners) listener(event);
+  }
+
+  // ---- for the CRI server (src/cri): events, stats, attach ----
+
+  private readonly eventListeners = new Set<(event: ContainerEvent) => void>();
+
+  /** GetContainerEvents: every container event from now on, until the returned function is called. */
+  subscribeContainerEvents(listener: (event: ContainerEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => void this.eventListeners.delete(listener);
+  }
+
+  /** ContainerStats: its cgroup's CPU and memory, its writable layer. */
+  containerStats(id: string): ContainerSample {
+    const c = this.container(id);
+    return { timestamp: nowNanos(), cgroup: sampleCgroup(c.ctx.cgroup), writableLayer: { path: c.ctx.dirs.upper, ...diskUsage(c.ctx.dirs.upper) } };
+  }
+
+  /** PodSandboxStats: the pod's cgroup, and the interfaces of its network namespace (none on the host's network). */
+  podSandboxStats(id: string): SandboxSample {
+    const s = this.sandbox(id);
+    const own = s.namespaces.network !== 'NODE' && s.ready;
+    return { timestamp: nowNanos(), cgroup: sampleCgroup(s.podCgroup), interfaces: own ? networkInterfaces(s.pause.pid) : [] };
+  }
+
+  /** The sandbox a container is in. */
+  containerSandbox(id: string): string {
+    return this.container(id).ctx.sandboxId;
+  }
+
+  /** Attach: the main process's output as it comes, and its stdin if it has one. */
+  attachContainer(id: string, output: (stream: 'stdout' | 'stderr', data: string) => void): ContainerAttachment {
+    return this.container(id).attach(output);
   }
 }

@@ -20,7 +20,7 @@ import { PlanProcess } from './process.js';
 
 /** pause's plan for a sandbox config, joining its cgroup first: pure, so `explain` makes exactly what the runtime makes. */
 export function planSandbox(config: PodSandboxConfig, pauseBinary: string, cgroupProcs: readonly string[]): SpawnPlan {
-  return joinCgroup(sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions }), cgroupProcs);
+  return joinCgroup(sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions, sysctls: config.linux.sysctls, foreignPause: config.pauseBinary !== undefined }), cgroupProcs);
 }
 
 /** What a container of a sandbox is planned from: pause's pid, the hostname, the files the sandbox shares. */
