@@ -8,6 +8,7 @@ import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.j
 import type { PodPaths } from '../runtime/paths.js';
 import type { Container } from '../manifest/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
+import type { ContainerCheckpoint } from './checkpoint.js';
 import { containerStatus } from './status/container-status.js';
 import type { ContainerObservation, ContainerStatus } from './status/types.js';
 
@@ -87,6 +88,29 @@ export class ContainerState {
 
   status(): ContainerStatus {
     return containerStatus(this.obs);
+  }
+
+  checkpoint(): ContainerCheckpoint {
+    return {
+      ...(this.id !== undefined ? { id: this.id } : {}),
+      attempts: this.attempts,
+      obs: this.obs,
+      ...(this.restartAt !== undefined ? { restartAt: this.restartAt } : {}),
+      backoffRestarts: this.backoff.restartCount,
+      succeededHere: this.succeededHere,
+      running: this.running,
+    };
+  }
+
+  /** Where a daemon before this one left it. */
+  restore(cp: ContainerCheckpoint): void {
+    Object.assign(this.obs, cp.obs);
+    this.id = cp.id;
+    this.attempts = cp.attempts;
+    this.restartAt = cp.restartAt;
+    this.backoff.restore(cp.backoffRestarts);
+    this.succeededHere = cp.succeededHere;
+    this.running = cp.running;
   }
 
   /** A new attempt was started in the runtime. */
