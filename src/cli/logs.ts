@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
 import { LogChain } from '../runtime/log-reader.js';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, readStoredPod, type StoredPod } from '../node/store.js';
+import { viewPod } from '../node/pods-view.js';
+import type { StoredPod } from '../node/store.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export interface LogLine {
@@ -81,7 +82,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const [name, ...extra] = args.positionals;
   if (!name || extra.length > 0) throw new UsageError(`usage: ${logsCommand.synopsis}`);
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  const stored = getStoredPod(paths, name);
+  const stored = await viewPod(paths, name);
   const { name: container, restartCount } = chooseContainer(stored, stringFlag(args, 'container'));
   let instance = restartCount;
   if (args.flags.has('previous')) {
@@ -120,6 +121,7 @@ async function run(argv: readonly string[]): Promise<number> {
   // Follow: this instance through its rotations, then each restart's, until the pod is gone.
   const emit = (text: string): void => print(parser.push(text));
   const wake = wakeOnChange(dirname(file(instance)));
+  let checked = 0;
   try {
     for (;;) {
       chain.read(emit);
@@ -130,10 +132,14 @@ async function run(argv: readonly string[]): Promise<number> {
         chain = new LogChain(file(++instance), lost);
         continue;
       }
-      const now = readStoredPod(paths, name);
-      if (!now || !now.live) {
-        chain.read(emit);
-        return 0;
+      // Whether the pod still runs: asked twice a second at most (it may be the daemon that is asked).
+      if (Date.now() - checked >= LIVE_CHECK_MS) {
+        checked = Date.now();
+        const now = await viewPod(paths, name).catch(() => undefined);
+        if (!now || !now.live) {
+          chain.read(emit);
+          return 0;
+        }
       }
       await wake();
     }
@@ -142,6 +148,8 @@ async function run(argv: readonly string[]): Promise<number> {
     wake.stop();
   }
 }
+
+const LIVE_CHECK_MS = 500;
 
 /**
  * Resolves at the next change in the log directory (inotify: a new file, a

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package.js';
 import { UsageError, type Command } from './args.js';
+import { daemonCommand } from './daemon.js';
 import { deleteCommand } from './delete.js';
 import { describeCommand } from './describe.js';
 import { execCommand } from './exec.js';
@@ -22,7 +23,7 @@ import { topCommand } from './top.js';
 import { uiCommand } from './ui.js';
 
 const commands = new Map<string, Command>(
-  [runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand, uiCommand, pullCommand, imagesCommand, rmiCommand, loadCommand, imageCommand].map((c) => [c.name, c]),
+  [runCommand, getCommand, describeCommand, logsCommand, execCommand, deleteCommand, inspectCommand, explainCommand, topCommand, portForwardCommand, uiCommand, pullCommand, imagesCommand, rmiCommand, loadCommand, imageCommand, daemonCommand].map((c) => [c.name, c]),
 );
 
 function usage(): string {
