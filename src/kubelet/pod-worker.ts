@@ -164,7 +164,10 @@ export class PodWorker {
       dataDir: this.paths.data,
       imagesDir: options.paths.images,
       ...(detached ? {} : { control: controlSocketPath(this.paths, options.paths.state) }),
+      // What the runtime and the kubelet's half knew of it, until they say more.
+      ...(adopted?.sandbox ? { sandbox: adopted.sandbox } : {}),
       ...(adopted?.cgroups ? { cgroups: adopted.cgroups } : {}),
+      ...(adopted?.runtime ? { runtime: adopted.runtime } : {}),
       pod,
     };
     this.networkOptions = { ...networkOptionsFromEnv(), ...options.network };

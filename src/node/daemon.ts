@@ -25,7 +25,8 @@ import { takeDaemonLock, lockHolder } from './daemon-lock.js';
 import { daemonPaths, type DaemonInfo, type DaemonPaths } from './daemon-paths.js';
 import { PROTOCOL_VERSION, type DaemonReply, type DaemonRequest, type PodReport, type RunSettings } from './daemon-protocol.js';
 import { readJsonLines, writeJsonLine } from './json-lines.js';
-import { ReaperLogs } from './reaper-logs.js';
+import { appendExit, ReaperLogs } from './reaper-logs.js';
+import { journalExits } from '../runtime/process.js';
 import { withRootLock } from './root-lock.js';
 import { cleanUp, moveAway, reclaimPodNetwork, reclaimStalePods } from './stale.js';
 import { isDaemonPod, readRecordFile, RECORD_VERSION, type PodRecord } from './state.js';
@@ -103,6 +104,9 @@ export class Daemon {
     this.dp = daemonPaths(options.paths);
     this.say = options.say ?? ((line) => process.stderr.write(`peapod daemon: ${line}\n`));
     this.exits = new ReaperLogs(this.dp.reapers);
+    // Its own children's exits go where the next daemon looks, as its reaper's would.
+    const log = process.env.PEAPOD_REAPER_LOG;
+    if (log) journalExits((pid, startTime, exit) => appendExit(log, pid, startTime, exit));
     this.shared = new SharedRuntime({
       paths: options.paths,
       detached: true,

@@ -4,7 +4,7 @@
 // next daemon (under another reaper) adopts those pods: when one of them
 // ends, the kernel tells it only that (its pidfd turns readable), and the
 // exit code and signal are read here, matched by pid and start time.
-import { existsSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { ExitSource, ExitStatus } from '../runtime/process.js';
 import { isRunning } from '../runtime/proc.js';
@@ -112,6 +112,19 @@ export class ReaperLogs implements ExitSource {
       if (log.reaper && isRunning(log.reaper.pid, log.reaper.startTime)) continue;
       rmSync(log.path, { force: true });
     }
+  }
+}
+
+/**
+ * One exit, appended to a reaper's log in its own format (the daemon writes
+ * there the exits it reaps itself: see journalExits). Never throws: a full
+ * disk loses the line, and only matters if the daemon dies at that moment.
+ */
+export function appendExit(log: string, pid: number, startTime: number, exit: ExitStatus): void {
+  try {
+    appendFileSync(log, exit.signal !== undefined ? `${pid} ${startTime} signal ${exit.signal}\n` : `${pid} ${startTime} exit ${exit.code}\n`);
+  } catch {
+    // Nowhere to write it: the pod's status will say it, if the daemon lives to write that.
   }
 }
 

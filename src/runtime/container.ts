@@ -235,7 +235,7 @@ export class Container {
     const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.dir, this.id);
     let proc: PlanProcess;
     try {
-      proc = PlanProcess.spawn(this.spec.plan, [stdin, stdio.out, stdio.err]);
+      proc = PlanProcess.spawn(this.spec.plan, [stdin, stdio.out, stdio.err], true);
     } catch (err) {
       closeSync(stdio.readers.stdout);
       closeSync(stdio.readers.stderr);

@@ -19,6 +19,20 @@ export interface ExitSource {
   exitOf(pid: number, startTime: number): Promise<ExitStatus | undefined>;
 }
 
+/** Where every exit this process reaps is written the moment it is reaped (see journalExits). */
+let journal: ((pid: number, startTime: number, exit: ExitStatus) => void) | undefined;
+
+/**
+ * Writes down every exit this process collects, synchronously, before
+ * anything else happens: a daemon killed right after it reaped a child
+ * (and before its status reached the pod's files) must not take the exit
+ * code with it. The node daemon appends them to its reaper's log, where
+ * the next daemon looks (node/reaper-logs.ts).
+ */
+export function journalExits(write: (pid: number, startTime: number, exit: ExitStatus) => void): void {
+  journal = write;
+}
+
 export class PlanProcess {
   readonly startedAt: Date;
   readonly startTime: number;
@@ -36,6 +50,8 @@ export class PlanProcess {
     /** exec -t: the master of the pty the process got from its container. */
     readonly master?: number,
     adopted?: { startTime: number; startedAt: Date; exits: ExitSource },
+    /** Its exit goes to the journal (pause and containers: what a pod's status is made of). */
+    journaled = false,
   ) {
     this.pidfd = pidfd;
     this.startedAt = adopted?.startedAt ?? new Date();
@@ -47,7 +63,10 @@ export class PlanProcess {
         resolve(exit);
       };
       if (!adopted) {
-        watchExit(pidfd, done);
+        watchExit(pidfd, (exit) => {
+          if (journaled) journal?.(pid, this.startTime, exit);
+          done(exit);
+        });
         return;
       }
       const ended = (): void => {
@@ -65,9 +84,10 @@ export class PlanProcess {
     });
   }
 
-  static spawn(plan: SpawnPlan, stdio: [number, number, number]): PlanProcess {
+  /** `journaled`: a pod's own process (pause, a container), whose exit the journal keeps (see journalExits). */
+  static spawn(plan: SpawnPlan, stdio: [number, number, number], journaled = false): PlanProcess {
     const { pid, pidfd, master } = spawnPlan(plan, stdio);
-    return new PlanProcess(plan.name, pid, pidfd, master);
+    return new PlanProcess(plan.name, pid, pidfd, master, undefined, journaled);
   }
 
   /**

@@ -147,7 +147,7 @@ export class Sandbox {
   /** pause, in new namespaces (or the host's, as the config says). */
   startPause(): void {
     const plan = planSandbox(this.ctx.config, this.ctx.pauseBinary, this.pauseCgroup?.procsFiles ?? [], this.ctx.detached === true);
-    this.pause = PlanProcess.spawn(plan, [this.ctx.nul, this.ctx.nul, this.ctx.nul]);
+    this.pause = PlanProcess.spawn(plan, [this.ctx.nul, this.ctx.nul, this.ctx.nul], true);
   }
 
   /** What a container of this sandbox is planned from. */

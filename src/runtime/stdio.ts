@@ -75,12 +75,27 @@ export function openStdio(detached: boolean, dir: string, containerId: string): 
   }
 }
 
+/**
+ * The read end of a named pipe the container may already have left: opened
+ * while a writer of ours holds it, or the kernel would never say "hang up"
+ * to this reader once the last writer goes (a reader opened non-blocking
+ * with no writer waits for one to come first), and the log would never end.
+ */
+function reopenReader(path: string): number {
+  const writer = openSync(path, constants.O_RDWR);
+  try {
+    return openReader(path);
+  } finally {
+    closeSync(writer);
+  }
+}
+
 /** The read ends of an adopted container's named pipes (whatever is buffered in them is read first). */
 export function reopenFifos(fifos: StdioFifos): { stdout: number; stderr: number } | undefined {
   try {
-    const stdout = openReader(fifos.stdout);
+    const stdout = reopenReader(fifos.stdout);
     try {
-      return { stdout, stderr: openReader(fifos.stderr) };
+      return { stdout, stderr: reopenReader(fifos.stderr) };
     } catch (err) {
       closeSync(stdout);
       throw err;
