@@ -24,7 +24,7 @@ import type { DNSConfig } from '../runtime/api.js';
 import { hostIPs } from '../network/host-ip.js';
 import { admitHostPorts } from '../network/host-ports.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
-import { processStartTime } from '../runtime/proc.js';
+import { isSameProcess, processStartTime } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
 import { RECORD_VERSION, writeRecord, type PodRecord } from '../node/state.js';
 import type { WorkerCheckpoint } from './checkpoint.js';
@@ -292,7 +292,7 @@ export class PodWorker {
       worker.pause = worker.runtime.pauseOf(facts.id);
       void worker.pause.exited.then(() => worker.sync());
     }
-    worker.reattach(facts);
+    await worker.reattach(facts);
     worker.event('Normal', 'Adopted', `the pod was taken over by the peapod daemon (pid ${process.pid}) after the one before it (pid ${record.supervisor.pid}) stopped`);
     const limitedDirs = limitedEmptyDirs(record.pod.spec.volumes ?? [], (v) => worker.paths.volume(v));
     worker.supervise(limitedDirs, options.evictionInterval ?? evictionIntervalFromEnv());
@@ -312,7 +312,8 @@ export class PodWorker {
    * does. An attempt the runtime did not keep (started just before the last
    * daemon died, or lost) is accounted for as the facts say.
    */
-  private reattach(facts: SandboxFacts | undefined): void {
+  private async reattach(facts: SandboxFacts | undefined): Promise<void> {
+    const ended: Array<Promise<unknown>> = [];
     for (const r of [...this.init, ...this.app]) {
       const fact = facts?.containers[r.name];
       // The runtime's facts are newer than the checkpoint: an attempt started after it was written.
@@ -335,8 +336,11 @@ export class PodWorker {
       const id = r.id;
       if (status.state === 'CONTAINER_EXITED' && !r.running) continue;
       r.running = true;
-      void this.runtime.waitContainer(id).then((st) => this.onExit(r, id, st));
+      const exit = this.runtime.waitContainer(id).then((st) => this.onExit(r, id, st));
+      // Ended while no daemon ran: its exit is in before the pod is first reported.
+      if (fact && !isSameProcess(fact.pid, fact.startTime)) ended.push(exit);
     }
+    await Promise.all(ended);
   }
 
   /** A restart the daemon before had scheduled (back-off), due when it was due. */

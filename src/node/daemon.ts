@@ -86,8 +86,8 @@ export class Daemon {
   readonly workers = new Map<string, PodWorker>();
   /** Pods being started, by name. */
   private readonly starting = new Map<string, Promise<PodWorker>>();
-  /** Pods it found and could not take over, with why (shown as Unknown). */
-  readonly unadopted = new Map<string, string>();
+  /** Pods it found and could not take over, with why (shown as Unknown, the reason in STATUS). */
+  readonly unadopted = new Map<string, { reason: string; message: string }>();
   readonly done: Promise<void>;
   readonly shared: SharedRuntime;
   readonly exits: ReaperLogs;
@@ -216,7 +216,7 @@ export class Daemon {
     const { paths } = this.options;
     // What `run -f` supervisors that died left (never a daemon's pod).
     const stale = await reclaimStalePods(paths);
-    for (const u of stale.unreadable) this.unadopted.set(u.name, u.reason);
+    for (const u of stale.unreadable) this.unadopted.set(u.name, { reason: 'RecordUnreadable', message: u.reason });
     let complete = true;
     for (const name of podNames(paths)) {
       const pp = podPaths(paths, name);
@@ -225,7 +225,7 @@ export class Daemon {
       if ('unreadable' in read) {
         const why = `${pp.recordFile}: ${read.unreadable}`;
         // A `run -f` pod's record being rewritten by its live supervisor is not ours to judge.
-        if (!this.unadopted.has(name)) this.unadopted.set(name, why);
+        if (!this.unadopted.has(name)) this.unadopted.set(name, { reason: 'RecordUnreadable', message: `its record cannot be read: ${why}` });
         this.say(`pod ${name} not taken over: its record cannot be read (${why}); it is left as it is (peapod delete pod ${name} removes it)`);
         complete = false;
         continue;
@@ -234,7 +234,7 @@ export class Daemon {
       if (!isDaemonPod(record)) continue;
       if ((record.version ?? 0) > RECORD_VERSION) {
         const why = `${pp.recordFile}: written by a newer peapod (record version ${record.version}; this peapod reads up to ${RECORD_VERSION}): left as it is; run the peapod that made it, or \`peapod delete pod ${name}\` to remove it`;
-        this.unadopted.set(name, why);
+        this.unadopted.set(name, { reason: 'RecordTooNew', message: why });
         this.say(`pod ${name} not taken over: ${why}`);
         complete = false;
         continue;
@@ -244,7 +244,7 @@ export class Daemon {
         else this.hold(await PodWorker.adopt(record, readEvents(pp), this.workerOptions()));
       } catch (err) {
         const why = `taking it over failed: ${(err as Error).message}`;
-        this.unadopted.set(name, why);
+        this.unadopted.set(name, { reason: 'AdoptionFailed', message: why });
         this.say(`pod ${name} not taken over: ${why}`);
         complete = false;
       }
@@ -367,7 +367,8 @@ export class Daemon {
     if (!stored || (!stored.pod && !stored.live)) return null;
     const events = readEvents(stored.paths);
     const why = this.unadopted.get(name);
-    const pod = why !== undefined && isDaemonPod(stored.record) ? unknownPod(name, stored.record, why, new Date().toISOString()) : stored.pod;
+    // A pod it found and could not take over runs as it was left: nobody knows more.
+    const pod = why !== undefined ? unknownPod(name, stored.record, why.message, new Date().toISOString(), stored.pod, why.reason) : stored.pod;
     return {
       name,
       pod,

@@ -89,18 +89,18 @@ function isPodObject(v: unknown): boolean {
 
 /**
  * A status that cannot be read, as Kubernetes says it of a pod whose state
- * is not known: Unknown, with why. The record gives the spec; without it,
- * only the name is known.
+ * is not known: Unknown, with why. The record (or the last status) gives
+ * the spec; without either, only the name is known.
  */
-export function unknownPod(name: string, record: PodRecord | null, why: string, since: string): PodObject {
-  const pod = record?.pod ?? { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { name }, spec: { containers: [] } };
+export function unknownPod(name: string, record: PodRecord | null, why: string, since: string, last?: PodObject | null, reason = 'StatusUnreadable'): PodObject {
+  const pod = record?.pod ?? last ?? { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { name }, spec: { containers: [] } };
   return {
     ...pod,
-    metadata: { ...pod.metadata, namespace: pod.metadata.namespace ?? 'default', uid: record?.uid ?? '', creationTimestamp: record?.createdAt ?? since },
+    metadata: { ...pod.metadata, namespace: pod.metadata.namespace ?? 'default', uid: record?.uid ?? last?.metadata.uid ?? '', creationTimestamp: record?.createdAt ?? last?.metadata.creationTimestamp ?? since },
     status: {
       phase: 'Unknown',
-      reason: 'StatusUnreadable',
-      message: `its status cannot be read: ${why}`,
+      reason,
+      message: reason === 'StatusUnreadable' ? `its status cannot be read: ${why}` : why,
       conditions: [],
       containerStatuses: [],
       qosClass: qosClass([...(pod.spec.initContainers ?? []), ...pod.spec.containers]),
