@@ -7,7 +7,8 @@ import { PodWorker } from '../kubelet/pod-worker.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../node/stale.js';
 import { backoffFromEnv } from '../kubelet/backoff.js';
-import { ask, reachDaemon } from '../node/daemon-client.js';
+import { ask, DaemonGoneError, daemonEnd, reachDaemon } from '../node/daemon-client.js';
+import type { DaemonReply } from '../node/daemon-protocol.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export const RUN_USAGE = `usage: peapod run -f FILE [-d] [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
@@ -49,7 +50,18 @@ async function runDetached(args: ReturnType<typeof parseArgs>, file: string): Pr
   });
   const allocatable = stringFlag(args, 'node-allocatable') ?? process.env.PEAPOD_NODE_ALLOCATABLE;
   const socket = (await reachDaemon(paths, true)) as string;
-  const reply = await ask(socket, { op: 'run', pod, settings: { backoff, ...(allocatable ? { nodeAllocatable: allocatable } : {}) } });
+  let reply: DaemonReply;
+  try {
+    reply = await ask(socket, { op: 'run', pod, settings: { backoff, ...(allocatable ? { nodeAllocatable: allocatable } : {}) } });
+  } catch (err) {
+    if (!(err instanceof DaemonGoneError)) throw err;
+    // As a shell says it: killed by a signal is not an exit code.
+    const how = await daemonEnd(paths);
+    const name = pod.metadata.name;
+    throw new Error(
+      `the peapod daemon ${how ?? 'went away'} before pod "${name}" started; the next daemon (any peapod command starts it) removes what was made of it: \`peapod get pod ${name}\` says why, \`peapod delete pod ${name}\` removes it`,
+    );
+  }
   if ('error' in reply) throw new Error(reply.error);
   process.stdout.write(`pod/${pod.metadata.name}\n`);
   return 0;

@@ -4,6 +4,7 @@
 // says "ready" (or why not) on a pipe, and the command goes on.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,9 @@ import { makeOwnDir, MODE } from '../runtime/modes.js';
 import { prepareRoots, type RuntimePaths } from '../runtime/paths.js';
 import { daemonAnswers } from './daemon.js';
 import { lockHeld, lockHolder } from './daemon-lock.js';
-import { daemonPaths } from './daemon-paths.js';
+import { daemonPaths, type DaemonInfo } from './daemon-paths.js';
+import { readJson } from '../runtime/json-file.js';
+import { readReaperLog } from './reaper-logs.js';
 import type { DaemonReply, DaemonRequest } from './daemon-protocol.js';
 import { readJsonLines, writeJsonLine } from './json-lines.js';
 
@@ -121,6 +124,25 @@ export async function launchDaemon(paths: RuntimePaths, options: LaunchOptions =
   if (ready) return { pid: Number(ready[1]), reaperLog };
   if (line.startsWith('error ')) throw new Error(line.slice(6));
   throw new Error(`the peapod daemon ${await exited} before it was ready${options.foreground ? '' : `; see ${dp.log}`}`);
+}
+
+/**
+ * How the daemon that served the root ended, as its reaper recorded it
+ * ("was killed by SIGKILL", "exited with 1"), or null when it still runs or
+ * nobody knows. Waits a moment: the reaper writes it as it reaps it.
+ */
+export async function daemonEnd(paths: RuntimePaths): Promise<string | null> {
+  const info = readJson<DaemonInfo>(daemonPaths(paths).info);
+  if (!info || !info.reaper.log) return null;
+  for (const deadline = Date.now() + 2000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    const exit = readReaperLog(info.reaper.log).exits.get(`${info.pid}:${info.startTime}`);
+    if (exit) return exit.signal !== undefined ? `was killed by ${signalName(exit.signal)}` : `exited with ${exit.code}`;
+  }
+  return null;
+}
+
+function signalName(n: number): string {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
 /** How long a daemon a command started on demand stays with no pod to hold (PEAPOD_DAEMON_IDLE, seconds). */

@@ -1,7 +1,7 @@
 // The peapod command as a test types it (a separate process, its own root),
 // and what the kernel shows of a pod it started: its record's pids, and its
 // cgroups in every hierarchy.
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +29,27 @@ export async function peapod(root: TestRoot, args: string[], env: NodeJS.Process
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/**
+ * `peapod run -f FILE` left running in the background: the pod's own
+ * supervisor, with which it dies (a pod of `run -d` is the node daemon's,
+ * and outlives it). Resolves once its record names its first container.
+ */
+export async function runForeground(root: TestRoot, file: string, name: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, 'run', '-f', file, '--root', root.dir], { stdio: 'ignore' });
+  const recordFile = join(root.dir, 'pods', name, 'runtime.json');
+  const started = (): boolean => {
+    try {
+      return Object.keys((JSON.parse(readFileSync(recordFile, 'utf8')) as { containers: object }).containers).length > 0;
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + 10_000; !started(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`run -f ${file} did not start pod ${name}`);
+  }
+  return child;
 }
 
 export function manifest(root: TestRoot, name: string, yaml: string): string {

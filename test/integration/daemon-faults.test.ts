@@ -8,22 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { daemonPaths } from '../../src/node/daemon-paths.js';
 import { cgroupDirs, manifest, peapod, shPod } from './cli-harness.js';
-import { daemonInfo, foregroundDaemon, getPod, killDaemon, podPids, recordOf, runDetached } from './daemon-harness.js';
+import { childrenOf, daemonInfo, foregroundDaemon, gatedPod, getPod, killDaemon, podPids, recordOf, runDetached } from './daemon-harness.js';
 import { freshRootPerTest, isAlive, isRoot, type TestRoot, waitFor } from './helpers.js';
-
-/** The children of every thread of `pid`, now. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      if (text !== '') out.push(...text.split(' ').map(Number));
-    }
-  } catch {
-    // Gone.
-  }
-  return out;
-}
 
 /** Every pid in the pod's cgroups (the kernel's word on what is left of it). */
 function cgroupPids(podPath: string | undefined): number[] {
@@ -41,20 +27,6 @@ function cgroupPids(podPath: string | undefined): number[] {
     return pids;
   });
 }
-
-const TWO = (name: string, script: string): string => `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}}
-spec:
-  restartPolicy: Never
-  volumes: [{name: v, emptyDir: {}}]
-  containers:
-  - name: c
-    image: busybox
-    command: [sh, -c, ${JSON.stringify(script)}]
-    volumeMounts: [{name: v, mountPath: /v}]
-  - {name: keeper, image: busybox, command: [sleep, '3600']}
-`;
 
 describe.skipIf(!isRoot)('faults of the node daemon', () => {
   let root: TestRoot;
@@ -109,7 +81,7 @@ describe.skipIf(!isRoot)('faults of the node daemon', () => {
 
   it('SIGKILLed as a container exits (0 to 50 ms after): the exit code is never lost', async () => {
     const delays = [0, 5, 20, 50];
-    for (const [i, ms] of delays.entries()) await runDetached(root, manifest(root, `x${i}`, TWO(`x${i}`, 'while [ ! -e /v/go ]; do sleep 0.01; done; exit 7')));
+    for (const [i, ms] of delays.entries()) await runDetached(root, manifest(root, `x${i}`, gatedPod(`x${i}`, 'exit 7')));
     for (const [i, ms] of delays.entries()) {
       const name = `x${i}`;
       podPids(root, name);
@@ -122,6 +94,23 @@ describe.skipIf(!isRoot)('faults of the node daemon', () => {
       expect(pod.status.containerStatuses.find((c) => c.name === 'c')?.state.terminated, `${name} (${ms} ms)`).toMatchObject({ exitCode: 7 });
     }
     for (const i of delays.keys()) expect(await peapod(root, ['delete', 'pod', `x${i}`, '--force'])).toMatchObject({ code: 0 });
+  }, 60_000);
+
+  it('SIGKILLed during a delete that waits: the delete says so, a new daemon ends the pod with its full grace period, and the delete returns when it is gone', async () => {
+    await runDetached(root, manifest(root, 'slow', shPod('slow', 'trap "" TERM; while true; do sleep 0.1; done', '\n  terminationGracePeriodSeconds: 3')));
+    const [pause, container] = podPids(root, 'slow') as [number, number];
+    const deleting = peapod(root, ['delete', 'pod', 'slow']);
+    await waitFor('slow terminating', () => readFileSync(join(root.dir, 'pods', 'slow', 'pod.json'), 'utf8').includes('deletionTimestamp'), 5000);
+    const killed = await killDaemon(root);
+    const t0 = Date.now();
+    const result = await deleting;
+    const seconds = (Date.now() - t0) / 1000;
+    expect(result).toMatchObject({ code: 0, stdout: 'pod "slow" deleted\n' });
+    expect(result.stderr).toContain('went away before it answered while pod "slow" was being deleted; a new daemon takes the pod over and ends it with its full grace period');
+    expect(daemonInfo(root).pid).not.toBe(killed.pid);
+    expect(seconds).toBeGreaterThanOrEqual(2.9);
+    expect(seconds).toBeLessThan(8);
+    expect(isAlive(pause) || isAlive(container)).toBe(false);
   }, 60_000);
 
   it('state files truncated or corrupt: each named in a clear error, the other pods adopted, and delete removes what is left', async () => {

@@ -2,7 +2,7 @@
 // systemd would) or by any command on demand, killed with SIGKILL as a
 // crash would, and its pods looked at through the kernel and its records.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJson } from '../../src/runtime/json-file.js';
 import { daemonPaths, type DaemonInfo } from '../../src/node/daemon-paths.js';
@@ -50,6 +50,7 @@ export interface PodJson {
     phase: string;
     reason?: string;
     message?: string;
+    podIP?: string;
     containerStatuses: Array<{
       name: string;
       restartCount: number;
@@ -95,4 +96,39 @@ export async function runDetached(root: TestRoot, file: string, env: NodeJS.Proc
 
 export function exists(path: string): boolean {
   return existsSync(path);
+}
+
+/** The children of every thread of `pid`, now. */
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      if (text !== '') out.push(...text.split(' ').map(Number));
+    }
+  } catch {
+    // Gone.
+  }
+  return out;
+}
+
+/**
+ * A pod whose container `c` waits for the file `go` in its emptyDir (the
+ * test writes it from the host: <root>/pods/NAME/volumes/v/go), then runs
+ * `then`; `keeper` keeps the pod running after `c` has ended.
+ */
+export function gatedPod(name: string, then: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata: {name: ${name}}
+spec:
+  restartPolicy: Never
+  volumes: [{name: v, emptyDir: {}}]
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, ${JSON.stringify(`while [ ! -e /v/go ]; do sleep 0.01; done; ${then}`)}]
+    volumeMounts: [{name: v, mountPath: /v}]
+  - {name: keeper, image: busybox, command: [sleep, '3600']}
+`;
 }

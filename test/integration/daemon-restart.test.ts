@@ -9,22 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { manifest, peapod, shPod } from './cli-harness.js';
-import { daemonInfo, getPod, killDaemon, podPids, recordOf, runDetached } from './daemon-harness.js';
+import { daemonInfo, gatedPod, getPod, killDaemon, podPids, recordOf, runDetached } from './daemon-harness.js';
 import { freshRootPerTest, isAlive, isRoot, type TestRoot, waitFor } from './helpers.js';
-
-const EXITER = `apiVersion: v1
-kind: Pod
-metadata: {name: exiter}
-spec:
-  restartPolicy: Never
-  volumes: [{name: v, emptyDir: {}}]
-  containers:
-  - name: c
-    image: busybox
-    command: [sh, -c, 'while [ ! -e /v/go ]; do sleep 0.05; done; exit 3']
-    volumeMounts: [{name: v, mountPath: /v}]
-  - {name: keeper, image: busybox, command: [sleep, '3600']}
-`;
 
 /** Times of the CRI log records whose text is `text`, in the order written. */
 function logTimes(root: TestRoot, pod: string, text: string): number[] {
@@ -46,7 +32,7 @@ describe.skipIf(!isRoot)('the node daemon killed while pods run', () => {
     const env = { PEAPOD_BACKOFF_BASE: '1' };
     const files = {
       calm: manifest(root, 'calm', shPod('calm', 'sleep 3600', '\n  restartPolicy: Never')),
-      exiter: manifest(root, 'exiter', EXITER),
+      exiter: manifest(root, 'exiter', gatedPod('exiter', 'exit 3')),
       ender: manifest(root, 'ender', shPod('ender', 'trap "echo TERM" TERM; echo ready; while true; do sleep 0.1; done', '\n  terminationGracePeriodSeconds: 3')),
       crasher: manifest(root, 'crasher', shPod('crasher', 'sleep 0.3; exit 1')),
       quiet: manifest(root, 'quiet', shPod('quiet', 'while true; do sleep 1; done')),
@@ -89,7 +75,7 @@ describe.skipIf(!isRoot)('the node daemon killed while pods run', () => {
     expect(isAlive(pids.calm?.[1] as number)).toBe(true);
 
     // The exit code the kernel gave only to the dead daemon's reaper.
-    // (Its other container keeps the pod running, so it stays to be looked at.)
+    // (Its keeper keeps the pod running, so it stays to be looked at.)
     const exiter = await getPod(root, 'exiter', env);
     expect(exiter.status.containerStatuses.find((c) => c.name === 'c')?.state.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
     expect(exiter.status.phase).toBe('Running');

@@ -13,7 +13,7 @@ import { resolveImage } from '../../src/image/store.js';
 import { pauseBinary } from '../../src/package.js';
 import type { Pod } from '../../src/manifest/types.js';
 import { expectHostUnchanged, probePod, probing, runToEnd, snapshotHost, type HostSnapshot, type Probe, buildProbe } from './containment-harness.js';
-import { expectNothingLeft, isRoot, makeRoot, pod, sh, start, waitFor, type TestRoot } from './helpers.js';
+import { expectNothingLeft, isRoot, makeRoot, pod, sh, start, stopDaemon, waitFor, type TestRoot } from './helpers.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');
@@ -87,9 +87,10 @@ describe.skipIf(!isRoot)('escapes the red team made (issue 20), each refused', (
       // The pods the CLI ran detached.
       const names = (await cli(root, ['get', 'pods', '-o', 'name'])).stdout.split('\n').filter((l) => l !== '').map((l) => l.replace(/^pod\//, ''));
       if (names.length > 0) await cli(root, ['delete', 'pod', ...names, '--force']);
-      // A detached supervisor exits just after it answers.
+      // The node daemon the CLI started holds no pod now: it is stopped, and its reaper ends with it.
+      await stopDaemon(root);
       const supervisors = (): string[] => execFileSync('ps', ['-eo', 'args=']).toString().split('\n').filter((l) => l.includes(root.dir));
-      await waitFor('the detached supervisors to exit', () => supervisors().length === 0, 5000);
+      await waitFor('the daemon and its reaper to exit', () => supervisors().length === 0, 5000);
       await expectNothingLeft(root);
       expectHostUnchanged(host);
       expect(fingerprint(process.execPath), "the host's node binary").toBe(node);

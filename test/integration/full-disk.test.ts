@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupDirs, manifest, peapod, shPod, trackRecord } from './cli-harness.js';
-import { freshRootPerTest, isAlive, isRoot, mountsUnder, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, mountsUnder, stopDaemon, type TestRoot, waitFor } from './helpers.js';
 
 const full = (dir: string): boolean => statfsSync(dir).bavail === 0;
 
@@ -19,6 +19,8 @@ describe.skipIf(!isRoot)('a full state root', () => {
   });
   afterEach(async () => {
     await peapod(root, ['delete', 'pod', 'fill', '--force']);
+    // The node daemon run -d started keeps its files on the tmpfs until it stops.
+    await stopDaemon(root);
     // What the pods left on the tmpfs is checked before it goes (the shared check would see the empty directory under it).
     const pods = join(root.dir, 'pods');
     const left = existsSync(pods) ? readdirSync(pods) : [];

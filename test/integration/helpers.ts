@@ -154,6 +154,8 @@ export async function stopDaemon(root: TestRoot): Promise<void> {
   }
   process.kill(info.pid, 'SIGTERM');
   await waitFor(`the daemon (pid ${info.pid}) to stop`, () => !isAlive(info.pid), 10_000);
+  // Its reaper ends once nothing is below it; what keeps it (a pod left) the checks after this report.
+  await waitFor(`the daemon's reaper (pid ${info.reaper.pid}) to end`, () => !isAlive(info.reaper.pid), 5000).catch(() => undefined);
 }
 
 /** The end of every integration test: no process, mount or state of it left. */

@@ -2,11 +2,13 @@
 // themselves: a corrupt or empty record beside a live pod, a supervisor
 // that is a zombie, one killed before its pod started. Whether a pod lives
 // is read from the kernel; what cannot be read is never a reason to delete.
+// The supervisors are `run -f`'s (a pod of `run -d` is the node daemon's and
+// outlives it: daemon-faults.test.ts), except where the daemon is named.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupDirs, manifest, peapod, procState, shPod, trackRecord } from './cli-harness.js';
+import { cgroupDirs, manifest, peapod, procState, runForeground, shPod, trackRecord } from './cli-harness.js';
 import { freshRootPerTest, isAlive, isRoot, mountsUnder, type TestRoot, waitFor } from './helpers.js';
 
 const KEEPER = `apiVersion: v1
@@ -33,7 +35,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
   });
 
   async function startKeeper(): Promise<{ supervisor: number; podDir: string }> {
-    expect(await peapod(root, ['run', '-d', '-f', manifest(root, 'keep', KEEPER)])).toMatchObject({ code: 0 });
+    await runForeground(root, manifest(root, 'keep', KEEPER), 'keep');
     const record = trackRecord(root, 'keep');
     const podDir = join(root.dir, 'pods', 'keep');
     await waitFor('the emptyDir file', () => existsSync(join(podDir, 'volumes', 'data', 'f')));
@@ -133,7 +135,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
 
   it('a supervisor killed during a graceful delete: delete says the grace period was cut short, exits 1, and reclaims', async () => {
     const file = manifest(root, 'cut', shPod('cut', "trap 'echo ignoring TERM' TERM; while true; do sleep 0.1; done", '\n  terminationGracePeriodSeconds: 30'));
-    expect(await peapod(root, ['run', '-d', '-f', file])).toMatchObject({ code: 0 });
+    await runForeground(root, file, 'cut');
     const record = trackRecord(root, 'cut');
     const deleting = peapod(root, ['delete', 'pod', 'cut']);
     await waitFor('the pod terminating', () => readFileSync(join(root.dir, 'pods', 'cut', 'pod.json'), 'utf8').includes('deletionTimestamp'));
@@ -146,7 +148,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
     expect(cgroupDirs(record.cgroups?.pod)).toEqual([]);
   }, 30_000);
 
-  it('run -d names the signal that killed its supervisor before the pod started', async () => {
+  it('run -d names the signal that killed the daemon before the pod started; the next daemon removes the half-made pod', async () => {
     const file = manifest(root, 'hook', shPod('hook', 'sleep 600').replace('    command:', '    lifecycle: {postStart: {exec: {command: [sleep, "30"]}}}\n    command:'));
     const run = peapod(root, ['run', '-d', '-f', file]);
     const recordFile = join(root.dir, 'pods', 'hook', 'runtime.json');
@@ -156,7 +158,10 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
     process.kill(record.supervisor.pid, 'SIGKILL');
     const result = await run;
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('the supervisor was killed by SIGKILL before the pod started');
+    expect(result.stderr).toContain('the peapod daemon was killed by SIGKILL before pod "hook" started');
+    const json = JSON.parse((await peapod(root, ['get', 'pod', 'hook', '-o', 'json'])).stdout);
+    expect(json.status).toMatchObject({ phase: 'Failed', reason: 'StartInterrupted' });
     expect(await peapod(root, ['delete', 'pod', 'hook'])).toMatchObject({ code: 0 });
+    expect(cgroupDirs(record.cgroups?.pod)).toEqual([]);
   }, 30_000);
 });

@@ -7,23 +7,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshRootPerTest, isAlive, isRoot, type TestRoot, waitFor } from './helpers.js';
+import { childrenOf } from './daemon-harness.js';
+import { freshRootPerTest, isAlive, isRoot, stopDaemon, type TestRoot, waitFor } from './helpers.js';
 
 const bin = join(process.cwd(), 'bin', 'peapod.js');
-
-/** The children of every thread of `pid`, now. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      if (text !== '') out.push(...text.split(' ').map(Number));
-    }
-  } catch {
-    // Gone.
-  }
-  return out;
-}
 
 function cmdline(pid: number): string {
   try {
@@ -73,6 +60,8 @@ describe.skipIf(!isRoot)('a supervisor killed while its pod is being made', () =
     const cli = (args: string[]): Promise<unknown> => new Promise((resolve) => spawn(process.execPath, [bin, ...args, '--root', root.dir], { stdio: 'ignore' }).on('exit', resolve));
     await cli(['run', '-d', '-f', file]);
     await cli(['delete', 'pod', 'p', '--force']);
+    // (run -d gave it to the node daemon, which stops now that it holds nothing.)
+    await stopDaemon(root);
     await waitFor('its supervisor to exit', () => !readdirSync('/proc').some((p) => /^\d+$/.test(p) && cmdline(Number(p)).includes(root.dir)), 5000);
   }, 120_000);
 });
