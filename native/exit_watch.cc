@@ -1,5 +1,6 @@
 // watchExit(pidfd, callback[, adopted]): the event loop polls the pidfd; when
-// it turns readable the process has exited, and waitid(P_PIDFD) collects it.
+// it turns readable the process has exited, waitid(P_PIDFD, WNOWAIT) reads its
+// status, the callback gets it, and a second waitid collects it.
 // libuv only ever waits on its own pids, so this coexists with child_process.
 // An adopted process (a pod a daemon before this one started) is not our
 // child: waitid would say ECHILD, so only its end is reported, and its exit
@@ -37,7 +38,11 @@ void OnReadable(uv_poll_t* poll, int status, int /*events*/) {
     // Readable means ended; a poll error is said as one.
     if (status == 0) si.si_pid = -1;
   } else {
-    rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w->pidfd), &si, WEXITED | WNOHANG);
+    // Looked at, not reaped yet (WNOWAIT): the callback writes the exit down
+    // first (a daemon's journal), and only then is the zombie reaped. Killed
+    // in between, this process leaves the zombie to its reaper, which
+    // records the same exit: it is never lost in a window after the reaping.
+    rc = waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w->pidfd), &si, WEXITED | WNOHANG | WNOWAIT);
     if (status == 0 && rc == 0 && si.si_pid == 0) return;  // spurious wakeup
   }
   int err = rc < 0 ? errno : 0;
@@ -67,6 +72,11 @@ void OnReadable(uv_poll_t* poll, int status, int /*events*/) {
     w->callback.MakeCallback(env.Global(), {exit});
   } catch (const Napi::Error& e) {
     pending = e.Value();
+  }
+  if (!w->adopted && rc == 0 && si.si_pid > 0) {
+    siginfo_t reaped{};
+    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(w->pidfd), &reaped, WEXITED) < 0 && errno == EINTR) {
+    }
   }
   close(w->pidfd);
   uv_close(reinterpret_cast<uv_handle_t*>(poll), OnClosed);

@@ -10,7 +10,7 @@ import { closeSync, writeSync } from 'node:fs';
 import { pidfdOpen, watchEnd } from '../native/addon.js';
 import { ask, launchDaemon, reachDaemon } from '../node/daemon-client.js';
 import { lockHeld } from '../node/daemon-lock.js';
-import { Daemon } from '../node/daemon.js';
+import { Daemon, DaemonRunningError } from '../node/daemon.js';
 import { daemonPaths } from '../node/daemon-paths.js';
 import { readReaperLog } from '../node/reaper-logs.js';
 import { runtimePaths } from '../runtime/paths.js';
@@ -38,7 +38,9 @@ async function serve(root: string | undefined, readyFd: number | undefined, idle
       ...(pauseBinary ? { pauseBinary } : {}),
     });
   } catch (err) {
-    tell(`error ${(err as Error).message}`);
+    // Another daemon won a race to start: whoever started this one may use that one.
+    if (err instanceof DaemonRunningError && err.serving) tell(`running ${err.serving.pid ?? 0}\t${err.message}`);
+    else tell(`error ${(err as Error).message}`);
     throw err;
   }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void daemon.stop());

@@ -122,6 +122,10 @@ export async function launchDaemon(paths: RuntimePaths, options: LaunchOptions =
   const line = said.trim();
   const ready = /^ready (\d+)$/.exec(line);
   if (ready) return { pid: Number(ready[1]), reaperLog };
+  // Another daemon started at the same moment and serves: a command uses it; `peapod daemon` says so.
+  const running = /^running (\d+)\t(.*)$/.exec(line);
+  if (running && !options.foreground) return { pid: Number(running[1]), reaperLog: '' };
+  if (running) throw new Error(running[2]);
   if (line.startsWith('error ')) throw new Error(line.slice(6));
   throw new Error(`the peapod daemon ${await exited} before it was ready${options.foreground ? '' : `; see ${dp.log}`}`);
 }

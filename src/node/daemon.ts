@@ -47,9 +47,15 @@ export interface DaemonOptions {
   say?: (line: string) => void;
 }
 
-/** Another daemon already serves the root. */
+/** Another daemon already serves the root (`serving`: it answers on the socket, with this pid when known). */
 export class DaemonRunningError extends Error {
   override name = 'DaemonRunningError';
+  constructor(
+    message: string,
+    readonly serving?: { pid: number | null },
+  ) {
+    super(message);
+  }
 }
 
 /** How long a starting daemon waits for the lock holder's socket to answer before it takes it for lost. */
@@ -150,7 +156,7 @@ export class Daemon {
     const who = holder === null ? 'another peapod daemon' : `another peapod daemon (pid ${holder})`;
     // A daemon starting at the same moment binds its socket right after the lock: give it that moment.
     if (await waitFor(() => daemonAnswers(this.dp.socket, 500), HOLDER_ANSWER_MS)) {
-      throw new DaemonRunningError(`${who} already serves ${paths.state} on ${this.dp.socket}; stop it first (peapod daemon --stop) or use it`);
+      throw new DaemonRunningError(`${who} already serves ${paths.state} on ${this.dp.socket}; stop it first (peapod daemon --stop) or use it`, { pid: holder });
     }
     if (holder === null) throw new DaemonRunningError(`${who} holds ${paths.state}, but its socket does not answer and its pid cannot be found; try again`);
     // Its socket was removed: it can no longer be reached, so it is asked to stop, and its pods taken over.
