@@ -391,7 +391,8 @@ export class Daemon {
     const seconds = this.options.idleExitSeconds;
     if (seconds === undefined || this.stopping) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
-    if (this.workers.size > 0 || this.starting.size > 0 || this.connections.size > 0 || this.unadopted.size > 0) return;
+    // (A pod it could not take over does not keep it: no daemon can do more for it.)
+    if (this.workers.size > 0 || this.starting.size > 0 || this.connections.size > 0) return;
     this.idleTimer = setTimeout(() => {
       this.say(`no pod to hold for ${seconds}s: stopping (started on demand)`);
       void this.stop();
