@@ -49,6 +49,8 @@ export class ReaperLogs implements ExitSource {
   constructor(
     /** The directory every reaper of this state root logs into. */
     readonly dir: string,
+    /** How long an ended process's record is waited for. */
+    private readonly waitMs = RECORD_WAIT_MS,
   ) {}
 
   logs(): ReaperLog[] {
@@ -81,7 +83,7 @@ export class ReaperLogs implements ExitSource {
     if (found) return Promise.resolve(found);
     return new Promise((resolve) => {
       let watcher: FSWatcher | undefined;
-      const deadline = Date.now() + RECORD_WAIT_MS;
+      const deadline = Date.now() + this.waitMs;
       const finish = (exit: ExitStatus | undefined): void => {
         clearInterval(poll);
         watcher?.close();
