@@ -12,6 +12,7 @@ import { ask, launchDaemon, reachDaemon } from '../node/daemon-client.js';
 import { lockHeld } from '../node/daemon-lock.js';
 import { Daemon, DaemonRunningError } from '../node/daemon.js';
 import { daemonPaths } from '../node/daemon-paths.js';
+import { daemonServers } from '../node/daemon-servers.js';
 import { readReaperLog } from '../node/reaper-logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { processStartTime } from '../runtime/proc.js';
@@ -31,9 +32,11 @@ async function serve(root: string | undefined, readyFd: number | undefined, idle
     }
   };
   let daemon: Daemon;
+  const paths = runtimePaths({ root });
   try {
     daemon = await Daemon.start({
-      paths: runtimePaths({ root }),
+      paths,
+      servers: daemonServers(paths),
       ...(idle !== undefined ? { idleExitSeconds: Number(idle) } : {}),
       ...(pauseBinary ? { pauseBinary } : {}),
     });

@@ -170,6 +170,12 @@ export async function reachDaemon(paths: RuntimePaths, start: boolean): Promise<
   if (!start) return null;
   if (lockHeld(dp.lock)) {
     const holder = lockHolder(dp.lock);
+    // A daemon that has not said who it is yet (daemon.json names an earlier one) is starting: it is waited for.
+    if (holder === null || readJson<DaemonInfo>(dp.info)?.pid !== holder) {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline && lockHeld(dp.lock); await new Promise((r) => setTimeout(r, 50))) {
+        if (existsSync(dp.socket) && (await daemonAnswers(dp.socket, 1000))) return dp.socket;
+      }
+    }
     process.stderr.write(
       `peapod: the daemon${holder === null ? '' : ` (pid ${holder})`} of ${paths.state} does not answer on ${dp.socket}${existsSync(dp.socket) ? '' : ' (the socket is gone: removed?)'}; starting a new daemon, which takes its pods over\n`,
     );
