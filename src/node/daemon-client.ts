@@ -3,7 +3,7 @@
 // own (native/reaper.c), detached from the command that started it; it
 // says "ready" (or why not) on a pipe, and the command goes on.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
@@ -75,6 +75,8 @@ function rootEnv(paths: RuntimePaths): NodeJS.ProcessEnv {
   return env;
 }
 
+const LOG_KEEP_BYTES = 1 << 20;
+
 export interface LaunchOptions {
   /** The daemon writes to this process's stdout and stderr (peapod daemon); else to its log file. */
   foreground?: boolean;
@@ -99,6 +101,8 @@ export async function launchDaemon(paths: RuntimePaths, options: LaunchOptions =
   makeOwnDir(dp.dir, MODE.rootDir);
   makeOwnDir(dp.reapers, MODE.rootDir);
   const reaperLog = join(dp.reapers, `${Date.now()}-${randomBytes(4).toString('hex')}.log`);
+  // Its output when started on demand: one file, and the one before it once that passes 1 MiB.
+  if (!options.foreground && existsSync(dp.log) && statSync(dp.log).size > LOG_KEEP_BYTES) renameSync(dp.log, `${dp.log}.1`);
   const out = options.foreground ? 'inherit' : openSync(dp.log, 'a', MODE.log);
   const args = [reaperLog, process.execPath, ...process.execArgv, join(packageRoot, 'bin', 'peapod.js'), 'daemon', '--serve', '--ready-fd', '3'];
   if (options.idleExitSeconds !== undefined) args.push('--idle-exit', String(options.idleExitSeconds));

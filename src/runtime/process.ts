@@ -2,7 +2,7 @@
 // without pid-reuse races, and its exit, observed through the pidfd. Or one
 // it adopted (started by a daemon before this one): watched the same way,
 // its exit status told by whoever reaped it (an ExitSource).
-import { closeSync as closeSyncFd } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { pidfdOpen, spawnPlan, watchEnd, watchExit, pidfdSignal, type ExitStatus } from '../native/addon.js';
 import type { SpawnPlan } from '../plan/types.js';
 import { isRunning, processStartTime } from './proc.js';
@@ -19,15 +19,16 @@ export interface ExitSource {
   exitOf(pid: number, startTime: number): Promise<ExitStatus | undefined>;
 }
 
-/** Where every exit this process reaps is written the moment it is reaped (see journalExits). */
+/** Where every exit this process collects is written, before the zombie is reaped (see journalExits). */
 let journal: ((pid: number, startTime: number, exit: ExitStatus) => void) | undefined;
 
 /**
- * Writes down every exit this process collects, synchronously, before
- * anything else happens: a daemon killed right after it reaped a child
- * (and before its status reached the pod's files) must not take the exit
- * code with it. The node daemon appends them to its reaper's log, where
- * the next daemon looks (node/reaper-logs.ts).
+ * Writes down every exit of a pod's process this process collects,
+ * synchronously, before anything else happens and before the zombie is
+ * reaped (native/exit_watch.cc): a daemon killed at that moment must not
+ * take the exit code with it (killed before the line is written, it leaves
+ * the zombie to its reaper, which records it). The node daemon appends them
+ * to its reaper's log, where the next daemon looks (node/reaper-logs.ts).
  */
 export function journalExits(write: (pid: number, startTime: number, exit: ExitStatus) => void): void {
   journal = write;
@@ -105,7 +106,7 @@ export class PlanProcess {
       }
       // Checked after the pidfd is held: the pid cannot be reused behind it any more.
       if (pidfd >= 0 && processStartTime(pid) !== startTime) {
-        closeQuietly(pidfd);
+        closeSync(pidfd);
         pidfd = -1;
       }
     }
@@ -130,14 +131,6 @@ export class PlanProcess {
   signal(sig: NodeJS.Signals): boolean {
     if (!this.running || this.pidfd < 0) return false;
     return pidfdSignal(this.pidfd, sig);
-  }
-}
-
-function closeQuietly(fd: number): void {
-  try {
-    closeSyncFd(fd);
-  } catch {
-    // Closed already.
   }
 }
 
