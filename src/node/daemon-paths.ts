@@ -16,6 +16,8 @@ export interface DaemonPaths {
   log: string;
   /** One log per reaper (native/reaper.c): the exits of the pods it inherited. */
   reapers: string;
+  /** The facts of sandboxes made on the runtime directly (by a CRI server, not a pod worker): one file each, to adopt them. */
+  sandboxes: string;
   /** The lock: an abstract unix socket name, freed by the kernel when its holder dies however it dies. */
   lock: string;
 }
@@ -28,6 +30,7 @@ export function daemonPaths(paths: RuntimePaths): DaemonPaths {
     info: join(dir, 'daemon.json'),
     log: join(dir, 'daemon.log'),
     reapers: join(dir, 'reapers'),
+    sandboxes: join(dir, 'sandboxes'),
     lock: `\0peapod-daemon-${createHash('sha256').update(resolve(paths.state)).digest('hex').slice(0, 32)}`,
   };
 }

@@ -6,7 +6,7 @@
 // happened meanwhile read from the reapers' logs. A pod it was making when
 // it died is removed by the next one, its events saying why. Other servers
 // (the CRI) can be started on its shared runtime (DaemonOptions.servers).
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { backoffFromEnv } from '../kubelet/backoff.js';
@@ -18,9 +18,9 @@ import { rotationFromEnv } from '../runtime/logs.js';
 import { makeOwnDir, MODE, withUmaskFor } from '../runtime/modes.js';
 import { podPaths, prepareRoots, type RuntimePaths } from '../runtime/paths.js';
 import { processStartTime } from '../runtime/proc.js';
-import type { RuntimeService } from '../runtime/runtime-service.js';
+import type { RuntimeService, SandboxFacts } from '../runtime/runtime-service.js';
 import { SharedRuntime } from '../runtime/shared.js';
-import { writeJsonAtomic } from '../runtime/json-file.js';
+import { readJsonFile, writeJsonAtomic } from '../runtime/json-file.js';
 import { takeDaemonLock, lockHolder } from './daemon-lock.js';
 import { daemonPaths, type DaemonInfo, type DaemonPaths } from './daemon-paths.js';
 import { PROTOCOL_VERSION, type DaemonReply, type DaemonRequest, type PodReport, type RunSettings } from './daemon-protocol.js';
@@ -117,6 +117,9 @@ export class Daemon {
       paths: options.paths,
       detached: true,
       exits: this.exits,
+      // A sandbox no pod worker holds (the CRI's) is saved here, as a worker saves its own in the pod's record.
+      onFacts: (id) => this.saveUnheld(id),
+      onSandboxRemoved: (id) => rmSync(join(this.dp.sandboxes, `${id}.json`), { force: true }),
       logRotation: rotationFromEnv(),
       network: networkOptionsFromEnv(),
       ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
@@ -217,6 +220,41 @@ export class Daemon {
     });
   }
 
+  /** The facts of a sandbox made on the runtime directly (a CRI server's), for the next daemon to adopt it. */
+  private saveUnheld(id: string): void {
+    if (this.shared.viewed(id)) return;
+    try {
+      const facts = this.shared.service.facts(id);
+      makeOwnDir(this.dp.sandboxes, MODE.rootDir);
+      if (facts.saved) writeJsonAtomic(join(this.dp.sandboxes, `${id}.json`), facts);
+    } catch (err) {
+      this.say(`cannot save the facts of sandbox ${id}: ${(err as Error).message}`);
+    }
+  }
+
+  /** The sandboxes a daemon before saved for the servers on its runtime (the CRI's): adopted as they are. */
+  private adoptUnheld(): boolean {
+    let complete = true;
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.dp.sandboxes).filter((n) => n.endsWith('.json'));
+    } catch {
+      return true;
+    }
+    for (const name of names) {
+      const file = join(this.dp.sandboxes, name);
+      const read = readJsonFile<SandboxFacts>(file, (v) => typeof (v as SandboxFacts | null)?.id === 'string');
+      try {
+        if (!('value' in read)) throw new Error('unreadable' in read ? read.unreadable : 'missing');
+        this.shared.service.adoptSandbox(read.value);
+      } catch (err) {
+        complete = false;
+        this.say(`sandbox ${name.slice(0, -5)} not taken over: ${file}: ${(err as Error).message}`);
+      }
+    }
+    return complete;
+  }
+
   /** Every pod of the root a daemon holds (and no daemon runs for now): taken over, or, half-made, removed. */
   private async adoptAll(): Promise<void> {
     const { paths } = this.options;
@@ -255,6 +293,7 @@ export class Daemon {
         complete = false;
       }
     }
+    if (!this.adoptUnheld()) complete = false;
     // What the reapers of dead daemons recorded is in the pods' statuses now.
     if (complete) this.exits.prune(process.env.PEAPOD_REAPER_LOG);
     if (this.workers.size > 0) this.say(`took over ${this.workers.size} pod${this.workers.size > 1 ? 's' : ''}`);

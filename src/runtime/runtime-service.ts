@@ -73,6 +73,8 @@ export interface RuntimeOptions {
   detached?: boolean;
   /** peapod: where the exits of adopted processes are recorded (their reaper's log). */
   exits?: ExitSource;
+  /** peapod: a sandbox is gone (RemovePodSandbox): whoever kept its facts may forget them. */
+  onSandboxRemoved?: (sandboxId: string) => void;
 }
 
 /** What the runtime knows of a sandbox that must outlive a crash of this process. */
@@ -288,7 +290,10 @@ export class RuntimeService implements NodeRuntime {
     }
     sandbox.stopped = true;
     this.sandboxes.delete(id);
-    if (this.siblings(sandbox).length > 0) return;
+    if (this.siblings(sandbox).length > 0) {
+      this.options.onSandboxRemoved?.(id);
+      return;
+    }
     const podPath = podCgroupPath(sandbox.ctx.config);
     const names = this.cgroupNames.get(podPath) ?? [];
     for (const name of names) {
@@ -301,6 +306,7 @@ export class RuntimeService implements NodeRuntime {
     const leaves = driver && pod ? names.map((n) => driver.open(`${pod.path}/${n}`)) : [];
     await removePodCgroups(pod, leaves, sandbox.pauseCgroup);
     this.cgroupNames.delete(podPath);
+    this.options.onSandboxRemoved?.(id);
   }
 
   podSandboxStatus(id: string): PodSandboxStatus {

@@ -36,6 +36,11 @@ export class SharedRuntime {
     });
   }
 
+  /** Whether a pod view holds the sandbox (else it was made on the service directly: the CRI's). */
+  viewed(sandboxId: string): boolean {
+    return this.listenerOf(sandboxId) !== undefined;
+  }
+
   private listenerOf(sandboxId: string): PodListener | undefined {
     try {
       return this.listeners.get(this.service.podSandboxStatus(sandboxId).metadata.uid);
