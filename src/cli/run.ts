@@ -149,7 +149,7 @@ async function run(argv: readonly string[]): Promise<number> {
 export const runCommand: Command = {
   name: 'run',
   synopsis: 'peapod run -f pod.yaml [-d] [--grace-period N]',
-  summary: 'run a pod (in the foreground; -d in the background)',
+  summary: 'run a pod (in the foreground; -d: held by the node daemon)',
   help: `${RUN_USAGE}
 
 Runs the pod in the manifest. In the foreground its output streams as
