@@ -159,6 +159,11 @@ export class ContainerState {
     if (status.reason === 'OOMKilled') cur.reason = 'OOMKilled';
     const message = this.terminationMessage(paths, status.logPath, cur.exitCode);
     if (message) cur.message = message;
+    // Ended while nobody could see how (an adopted container whose reaper died too): said as the kubelet says it.
+    if (status.reason === 'ContainerStatusUnknown') {
+      cur.reason = status.reason;
+      cur.message = message || status.message;
+    }
     this.obs.started = false;
     if (this.isInit && cur.exitCode === 0) this.succeededHere = true;
   }

@@ -24,7 +24,7 @@ import type { DNSConfig } from '../runtime/api.js';
 import { hostIPs } from '../network/host-ip.js';
 import { admitHostPorts } from '../network/host-ports.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
-import { isSameProcess, processStartTime } from '../runtime/proc.js';
+import { isRunning, processStartTime } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
 import { RECORD_VERSION, writeRecord, type PodRecord } from '../node/state.js';
 import type { WorkerCheckpoint } from './checkpoint.js';
@@ -337,8 +337,8 @@ export class PodWorker {
       if (status.state === 'CONTAINER_EXITED' && !r.running) continue;
       r.running = true;
       const exit = this.runtime.waitContainer(id).then((st) => this.onExit(r, id, st));
-      // Ended while no daemon ran: its exit is in before the pod is first reported.
-      if (fact && !isSameProcess(fact.pid, fact.startTime)) ended.push(exit);
+      // Ended while no daemon ran (gone, or a zombie its new parent has not reaped): its exit is in before the pod is first reported.
+      if (fact && !isRunning(fact.pid, fact.startTime)) ended.push(exit);
     }
     await Promise.all(ended);
   }

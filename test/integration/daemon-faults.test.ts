@@ -113,6 +113,21 @@ describe.skipIf(!isRoot)('faults of the node daemon', () => {
     expect(isAlive(pause) || isAlive(container)).toBe(false);
   }, 60_000);
 
+  it('its reaper killed with it: the pods run on (under PID 1), and an exit nobody could record is ContainerStatusUnknown, 137', async () => {
+    await runDetached(root, manifest(root, 'orphan', gatedPod('orphan', 'exit 5')));
+    const [pause, container, keeper] = podPids(root, 'orphan') as [number, number, number];
+    const info = daemonInfo(root);
+    process.kill(info.reaper.pid, 'SIGKILL');
+    await killDaemon(root);
+    await waitFor('the reaper gone', () => !isAlive(info.reaper.pid), 5000);
+    expect(isAlive(pause) && isAlive(container) && isAlive(keeper)).toBe(true);
+    writeFileSync(join(root.dir, 'pods', 'orphan', 'volumes', 'v', 'go'), '');
+    await waitFor('the container to end', () => !isAlive(container), 5000);
+    const c = (await getPod(root, 'orphan')).status.containerStatuses.find((s) => s.name === 'c');
+    expect(c?.state.terminated).toMatchObject({ exitCode: 137, reason: 'ContainerStatusUnknown' });
+    expect(await peapod(root, ['delete', 'pod', 'orphan'])).toMatchObject({ code: 0 });
+  }, 60_000);
+
   it('state files truncated or corrupt: each named in a clear error, the other pods adopted, and delete removes what is left', async () => {
     for (const name of ['a', 'b', 'c']) await runDetached(root, manifest(root, name, shPod(name, 'sleep 3600')));
     const pids = Object.fromEntries(['a', 'b', 'c'].map((n) => [n, podPids(root, n)]));
