@@ -7,7 +7,8 @@ import { LogChain } from '../runtime/log-reader.js';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { viewPod } from '../node/pods-view.js';
-import type { StoredPod } from '../node/store.js';
+import { readStoredPod, type StoredPod } from '../node/store.js';
+import { isDaemonPod } from '../node/state.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export interface LogLine {
@@ -121,7 +122,6 @@ async function run(argv: readonly string[]): Promise<number> {
   // Follow: this instance through its rotations, then each restart's, until the pod is gone.
   const emit = (text: string): void => print(parser.push(text));
   const wake = wakeOnChange(dirname(file(instance)));
-  let checked = 0;
   try {
     for (;;) {
       chain.read(emit);
@@ -132,14 +132,12 @@ async function run(argv: readonly string[]): Promise<number> {
         chain = new LogChain(file(++instance), lost);
         continue;
       }
-      // Whether the pod still runs: asked twice a second at most (it may be the daemon that is asked).
-      if (Date.now() - checked >= LIVE_CHECK_MS) {
-        checked = Date.now();
-        const now = await viewPod(paths, name).catch(() => undefined);
-        if (!now || !now.live) {
-          chain.read(emit);
-          return 0;
-        }
+      // Whether the pod still runs, from its files (never a wait on the daemon, busy with this very
+      // output: the reader must keep up with the rotations); a daemon's pod runs while no daemon does.
+      const now = readStoredPod(paths, name);
+      if (!now || !(now.live || isDaemonPod(now.record))) {
+        chain.read(emit);
+        return 0;
       }
       await wake();
     }
@@ -148,8 +146,6 @@ async function run(argv: readonly string[]): Promise<number> {
     wake.stop();
   }
 }
-
-const LIVE_CHECK_MS = 500;
 
 /**
  * Resolves at the next change in the log directory (inotify: a new file, a
