@@ -20,6 +20,20 @@
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
+      "target_name": "peapod-reaper",
+      "type": "executable",
+      "sources": ["native/reaper.c"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-function", "-Os"],
+      "ldflags": ["-static", "-s"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='arm64'", {
+          "defines": ["PAUSE_NOLIBC"],
+          "cflags": ["-ffreestanding", "-fno-builtin", "-fno-stack-protector"],
+          "ldflags": ["-nostdlib"]
+        }]
+      ]
+    },
+    {
       "target_name": "pause",
       "type": "executable",
       "sources": ["native/pause.c"],

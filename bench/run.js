@@ -75,6 +75,7 @@ async function probe(rt, podman, ctx) {
     'cli:run-d': /peapod run\b[^\n]*(\s-d\b|--detach)/.test(help),
     'cli:delete': /peapod delete\b/.test(help),
     'cli:exec': /peapod exec\b/.test(help),
+    'cli:daemon': /peapod daemon\b/.test(help),
     'lib:exec': typeof rt.PodWorker.prototype.exec === 'function',
     podman: podman.ok,
     tmpfs: ctx.tmpfsPaths !== undefined,

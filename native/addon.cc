@@ -9,6 +9,7 @@ Napi::Value Pipe(const Napi::CallbackInfo& info);
 Napi::Value PidfdSignal(const Napi::CallbackInfo& info);
 Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value Mount(const Napi::CallbackInfo& info);
+Napi::Value Mkfifo(const Napi::CallbackInfo& info);
 Napi::Value Umount(const Napi::CallbackInfo& info);
 Napi::Value SocketInNetns(const Napi::CallbackInfo& info);
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);
@@ -21,6 +22,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdSignal", Napi::Function::New(env, peapod::PidfdSignal));
   exports.Set("pidfdOpen", Napi::Function::New(env, peapod::PidfdOpen));
   exports.Set("mount", Napi::Function::New(env, peapod::Mount));
+  exports.Set("mkfifo", Napi::Function::New(env, peapod::Mkfifo));
   exports.Set("umount", Napi::Function::New(env, peapod::Umount));
   exports.Set("socketInNetns", Napi::Function::New(env, peapod::SocketInNetns));
   exports.Set("setWinsize", Napi::Function::New(env, peapod::SetWinsize));

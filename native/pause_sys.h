@@ -19,8 +19,13 @@
 #ifndef PAUSE_SYS_H
 #define PAUSE_SYS_H
 
-/* What pause.c defines: the program, with the argv and envp it was started with. */
-static int pause_main(int argc, char **argv, char **envp);
+/* What the program defines (pause.c: pause_main; reaper.c names its own as
+ * SYS_MAIN before including this): it runs with the argv and envp it was
+ * started with. */
+#ifndef SYS_MAIN
+#define SYS_MAIN pause_main
+#endif
+static int SYS_MAIN(int argc, char **argv, char **envp);
 
 #ifdef PAUSE_NOLIBC
 
@@ -170,7 +175,7 @@ __attribute__((used, noreturn)) void pause_entry(long *sp);
 __attribute__((used, noreturn)) void pause_entry(long *sp) {
   int argc = (int)sp[0];
   char **argv = (char **)(sp + 1);
-  sys_exit(pause_main(argc, argv, argv + argc + 1));
+  sys_exit(SYS_MAIN(argc, argv, argv + argc + 1));
 }
 
 #if defined(__x86_64__)
@@ -235,7 +240,7 @@ static int sys_set_sigmask(const sys_sigset *set) { return (int)result(sigprocma
 static int sys_wait_signal(const sys_sigset *set) { return (int)result(sigwaitinfo(set, NULL)); }
 static const char *sys_strerror(int err) { return strerror(err); }
 
-int main(int argc, char **argv, char **envp) { return pause_main(argc, argv, envp); }
+int main(int argc, char **argv, char **envp) { return SYS_MAIN(argc, argv, envp); }
 
 #endif /* PAUSE_NOLIBC */
 #endif /* PAUSE_SYS_H */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -47,6 +48,16 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
     throw SyscallError(env, "fcntl FD_CLOEXEC", err);
   }
   return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+// A named pipe (Node has no mkfifo): a container's stdout and stderr when
+// its output must outlive the process that reads it (see runtime/stdio.ts).
+Napi::Value Mkfifo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].ToString().Utf8Value();
+  mode_t mode = static_cast<mode_t>(info[1].ToNumber().Uint32Value());
+  if (mkfifo(path.c_str(), mode) < 0 && errno != EEXIST) throw SyscallError(env, "mkfifo " + path, errno);
+  return env.Undefined();
 }
 
 Napi::Value Mount(const Napi::CallbackInfo& info) {

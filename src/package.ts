@@ -20,4 +20,6 @@ function findPackageRoot(from: string): string {
 
 export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 export const pauseBinary = join(packageRoot, 'build', 'Release', 'pause');
+/** The node daemon's parent: a subreaper that records the exits of the pods it inherits (native/reaper.c). */
+export const reaperBinary = join(packageRoot, 'build', 'Release', 'peapod-reaper');
 export const addonPath = join(packageRoot, 'build', 'Release', 'peapod.node');

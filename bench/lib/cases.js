@@ -13,7 +13,7 @@
 import { criContainerd, criPeapod, criSetup, criTeardown } from './cri.js';
 import { imagesSetup, imagesTeardown, pullPeapod, pullPodman, pullSkopeo, unpackPeapod, unpackTar } from './images.js';
 import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
-import { countPids, cpuMs, cpuMsAt, descendants, meminfoKiB, now, processes, reapedChildrenCpuMs, rollupKiB, sleep, sleepSync, statusKiB } from './proc.js';
+import { childrenOf, countPids, cpuMs, cpuMsAt, descendants, meminfoKiB, now, processes, reapedChildrenCpuMs, rollupKiB, sleep, sleepSync, statusKiB } from './proc.js';
 import { podSpec, Proc, sleeper, termIgnorer } from './context.js';
 import { median } from './stats.js';
 
@@ -227,6 +227,106 @@ async function density(ctx) {
   }
 }
 
+/**
+ * N detached pods of one sleeping container through the CLI and the node
+ * daemon (issue 12): `peapod run -d` one after another (whole processes),
+ * then what exists because of the pods, resident: each pause, the reaper's
+ * share, and the daemon's growth; no other process per pod. Then one
+ * `peapod delete pod` of them all, and the daemon stopped.
+ */
+async function detachedDensity(ctx) {
+  const n = ctx.opts.n;
+  const spec = (name) => ctx.manifest(podSpec(name, [sleeper('c')]));
+  const run = async (name) => {
+    ctx.tracker.cliPods.add(name);
+    const r = await ctx.cli(['run', '-d', '-f', spec(name), '--root', ctx.root]);
+    const rec = ctx.record(name);
+    if (rec?.sandbox) ctx.trackPause(rec.sandbox.pid);
+    return r.ms;
+  };
+  // The first run -d starts the daemon (and reads the image): not one of the N.
+  const warm = ctx.name('dd-warm');
+  await run(warm);
+  const daemon = ctx.daemon();
+  if (!daemon) throw new Error('no node daemon runs after run -d');
+  // RSS after a moment to settle, so the warm-up pod's own growth is done.
+  await sleep(300);
+  const before = statusKiB(daemon.pid, 'VmRSS');
+  const names = [];
+  const creates = [];
+  // Node's own start-up, in turn with each create: what a CLI pays whatever it does.
+  const floors = [];
+  for (let i = 0; i < n; i++) {
+    const name = ctx.name('dd');
+    names.push(name);
+    creates.push(await run(name));
+    floors.push((await ctx.timed(process.execPath, ['-e', ''])).ms);
+  }
+  await sleep(300);
+  const all = processes();
+  const pods = childrenOf(daemon.pid, all);
+  const pauses = pods.filter((p) => p.comm === 'pause').map((p) => p.pid);
+  const growth = statusKiB(daemon.pid, 'VmRSS') - before;
+  const pauseRss = pauses.map((p) => statusKiB(p, 'VmRSS'));
+  const reaper = statusKiB(daemon.reaper.pid, 'VmRSS');
+  const pauseAvg = pauseRss.reduce((a, b) => a + b, 0) / pauseRss.length;
+  // What is not a container (nor below one) among the daemon's children: per pod, pause alone.
+  const containers = pods.filter((p) => p.comm !== 'pause');
+  const perPodOther = (pods.length - containers.length) / pauses.length;
+  const out = {
+    'detached.create': creates,
+    'detached.node': floors,
+    'detached.overhead': [pauseAvg + growth / n + reaper / n],
+    'detached.daemon.rss': [growth / n],
+    'detached.pause.rss': pauseRss,
+    'detached.reaper.rss': [reaper],
+    'detached.processes': [perPodOther],
+  };
+  const t0 = now();
+  await ctx.cli(['delete', 'pod', warm, ...names, '--force', '--root', ctx.root], { timeoutMs: 120_000 });
+  out['detached.delete'] = [(now() - t0) / (n + 1)];
+  for (const name of [warm, ...names]) ctx.tracker.cliPods.delete(name);
+  await ctx.cli(['daemon', '--stop', '--root', ctx.root]);
+  out.extra = { pods: n, daemonRssKiB: { before, after: before + growth }, reaperKiB: reaper, processesPerPod: pods.length / pauses.length };
+  return out;
+}
+
+/** The same N pods through podman: per pod, catatonit (its infra) and a conmon for each of its two containers. */
+async function podmanDensity(ctx) {
+  const n = ctx.opts.n;
+  const names = [];
+  const creates = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const name = ctx.name('pmd');
+      names.push(name);
+      const t0 = now();
+      await ctx.podman.up(name, [sleeper('c')]);
+      creates.push(now() - t0);
+    }
+    await sleep(300);
+    const all = processes();
+    const ours = (p) => {
+      try {
+        return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes(ctx.podman.dir);
+      } catch {
+        return false;
+      }
+    };
+    const conmons = all.filter((p) => p.comm === 'conmon' && ours(p)).map((p) => statusKiB(p.pid, 'VmRSS'));
+    const infras = await Promise.all(names.map((name) => ctx.podman.infraPid(name).then((pid) => statusKiB(pid, 'VmRSS'))));
+    const sum = (list) => list.reduce((a, b) => a + b, 0);
+    return {
+      'detached.podman.create': creates,
+      'detached.podman.overhead': [(sum(conmons) + sum(infras)) / n],
+      'detached.podman.conmon': conmons,
+      extra: { pods: n, conmons: conmons.length, conmonKiB: sum(conmons), catatonitKiB: sum(infras) },
+    };
+  } finally {
+    for (const name of names) await ctx.podman.rm(name, 0).catch(() => undefined);
+  }
+}
+
 /** Least-squares slope of points[key] over points.pods. */
 function slope(points, key) {
   const n = points.length;
@@ -393,6 +493,7 @@ export const GROUPS = [
   { id: 'grace', title: 'delete with a TERM-ignoring container, grace 2 s', runs: (o) => o.graceRuns, warmup: false },
   { id: 'exec', title: 'exec', runs: (o) => o.runs, warmup: true, setup: execSetup, teardown: execTeardown },
   { id: 'density', title: 'density', runs: () => 1, warmup: false },
+  { id: 'detached', title: 'N detached pods through the node daemon', runs: () => 1, warmup: false },
   { id: 'zombies', title: 'zombie reaping', runs: (o) => o.zombieRuns, warmup: false },
   { id: 'images', title: 'image pull and unpack (local registry, 4 layers, ~26 MB)', runs: (o) => (o.quick ? 2 : 4), warmup: true, setup: imagesSetup, teardown: imagesTeardown },
   { id: 'cri', title: 'through the CRI socket (host-network pod, one container)', runs: (o) => o.runs, warmup: true, setup: criSetup, teardown: criTeardown },
@@ -452,7 +553,7 @@ export const CASES = [
   },
   {
     id: 'up.cli', section: 'pod up', group: 'lifecycle', unit: 'ms', ratioTo: ['up.floor'], needs: ['cli:run-d', 'cli:delete'],
-    label: 'CLI: peapod run -d (whole process)',
+    label: 'CLI: peapod run -d (whole process; the node daemon starts the pod)',
     sample: async (ctx) => {
       const r = await cliDetached(ctx, [sleeper('a'), sleeper('b')]);
       return { 'up.cli': r.up, 'delete.cli': r.del };
@@ -602,6 +703,56 @@ export const CASES = [
   {
     id: 'podman.infra.rss', section: 'memory', by: 'up.podman', unit: 'KiB', ratioTo: ['pause.rss'],
     label: 'podman infra (catatonit) VmRSS',
+  },
+
+  // 4b. detached pods: the node daemon, beside podman
+  {
+    id: 'detached.create', section: 'detached', group: 'detached', unit: 'ms', ratioTo: ['detached.node'], needs: ['cli:run-d', 'cli:delete', 'cli:daemon'],
+    label: 'CLI: peapod run -d of N pods one after another, per pod (whole process)',
+    sample: detachedDensity,
+  },
+  {
+    id: 'detached.node', section: 'detached', by: 'detached.create', unit: 'ms',
+    label: 'floor: node -e "" (Node start-up), in turn with each run -d',
+  },
+  {
+    id: 'detached.overhead', section: 'detached', by: 'detached.create', unit: 'KiB',
+    label: 'resident per pod: pause + the reaper\'s share + the daemon\'s growth',
+    target: { kind: 'max', value: 1024, text: '<= 1 MiB' },
+  },
+  {
+    id: 'detached.daemon.rss', section: 'detached', by: 'detached.create', unit: 'KiB',
+    label: 'daemon (Node) RSS growth per pod',
+  },
+  {
+    id: 'detached.pause.rss', section: 'detached', by: 'detached.create', unit: 'KiB',
+    label: 'pause VmRSS',
+  },
+  {
+    id: 'detached.reaper.rss', section: 'detached', by: 'detached.create', unit: 'KiB',
+    label: 'peapod-reaper VmRSS (one per daemon, not per pod)',
+  },
+  {
+    id: 'detached.processes', section: 'detached', by: 'detached.create', unit: '',
+    label: 'processes per pod besides its containers',
+    target: { kind: 'max', value: 1, text: 'pause alone' },
+  },
+  {
+    id: 'detached.delete', section: 'detached', by: 'detached.create', unit: 'ms',
+    label: 'peapod delete pod of all N, per pod',
+  },
+  {
+    id: 'detached.podman.create', section: 'detached', group: 'detached', unit: 'ms', ratioTo: ['detached.create'], needs: ['podman'],
+    label: 'podman: pod create + run -d of N pods, per pod (ratio podman/peapod)',
+    sample: podmanDensity,
+  },
+  {
+    id: 'detached.podman.overhead', section: 'detached', by: 'detached.podman.create', unit: 'KiB', ratioTo: ['detached.overhead'],
+    label: 'podman resident per pod: catatonit + 2 conmon (ratio podman/peapod)',
+  },
+  {
+    id: 'detached.podman.conmon', section: 'detached', by: 'detached.podman.create', unit: 'KiB',
+    label: 'podman: one conmon VmRSS',
   },
 
   // 5. zombies

@@ -254,6 +254,16 @@ export class Context {
     return timed(this.tracker, cmd, args, options);
   }
 
+  /** The node daemon of our root, as daemon.json says (pid and reaper), when it runs. */
+  daemon() {
+    try {
+      const info = JSON.parse(readFileSync(join(this.root, 'daemon', 'daemon.json'), 'utf8'));
+      return alive(info.pid, info.startTime) ? info : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Stops and removes everything of this run. Safe to call twice. */
   async cleanup(log = () => {}) {
     if (this.cleaned) return this.cleaned;
@@ -272,6 +282,11 @@ export class Context {
     // 2. Pods started with `peapod run -d`: delete them the way a user would.
     for (const name of t.cliPods) {
       await this.cli(['delete', 'pod', name, '--force', '--root', this.root], { timeoutMs: 15_000, ok: null }).catch((e) => log(`cleanup: ${e.message}`));
+    }
+    // 2b. The node daemon run -d started under our roots (its pods outlive it: they are deleted above).
+    for (const work of this.works) {
+      if (!existsSync(join(work, 'root', 'daemon'))) continue;
+      await this.cli(['daemon', '--stop', '--root', join(work, 'root')], { timeoutMs: 15_000, ok: null }).catch((e) => log(`cleanup: ${e.message}`));
     }
     // 3. Podman's pods and storage.
     if (this.podman) await this.podman.cleanup(log).catch((e) => log(`cleanup: podman: ${e.message}`));

@@ -4,7 +4,8 @@ import { hostname } from 'node:os';
 import type { PodEvent } from '../kubelet/events.js';
 import { runtimePaths } from '../runtime/paths.js';
 import type { PodObject } from '../kubelet/pod-worker.js';
-import { getStoredPod, readEvents } from '../node/store.js';
+import { viewPod } from '../node/pods-view.js';
+import { readEvents } from '../node/store.js';
 import type { ContainerState, ContainerStatus } from '../kubelet/status/types.js';
 import type { Container, Volume } from '../manifest/types.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
@@ -97,10 +98,10 @@ async function run(argv: readonly string[]): Promise<number> {
   const args = parseArgs(argv, { root: { value: true } });
   const [kind, name] = args.positionals;
   if (!kind || !['pod', 'pods', 'po'].includes(kind) || !name) throw new UsageError(`usage: ${describeCommand.synopsis}`);
-  const stored = getStoredPod(runtimePaths({ root: stringFlag(args, 'root') }), name);
+  const stored = await viewPod(runtimePaths({ root: stringFlag(args, 'root') }), name);
   if (!stored.pod) throw new Error(`pod "${name}" has no status yet; try again`);
   const supervisor = stored.live ? `pid ${stored.supervisorPid ?? '?'} (running)` : 'gone';
-  process.stdout.write(`${describePod(stored.pod, readEvents(stored.paths), supervisor)}\n`);
+  process.stdout.write(`${describePod(stored.pod, stored.events ?? readEvents(stored.paths), supervisor)}\n`);
   return 0;
 }
 

@@ -4,7 +4,8 @@ import { writeSync } from 'node:fs';
 import { ExecError, execInContainer } from '../node/exec.js';
 import { copyOut, drainOutput, type OutputCopy } from '../runtime/exec.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, type StoredPod } from '../node/store.js';
+import { viewPod } from '../node/pods-view.js';
+import type { StoredPod } from '../node/store.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 async function run(argv: readonly string[]): Promise<number> {
@@ -17,7 +18,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const [name, ...extra] = args.positionals;
   const command = args.rest;
   if (!name || extra.length > 0 || command.length === 0) throw new UsageError(`usage: ${execCommand.synopsis}`);
-  const stored = getStoredPod(runtimePaths({ root: stringFlag(args, 'root') }), name);
+  const stored = await viewPod(runtimePaths({ root: stringFlag(args, 'root') }), name);
   const pod = stored.pod ?? stored.record?.pod;
   let container = stringFlag(args, 'container');
   if (!container) {

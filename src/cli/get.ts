@@ -2,7 +2,7 @@
 import { hostname } from 'node:os';
 import type { PodObject } from '../kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../runtime/paths.js';
-import { getStoredPod, listStoredPods } from '../node/store.js';
+import { viewPods } from '../node/pods-view.js';
 import type { ContainerStatus } from '../kubelet/status/types.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { age, outputFormat, serialize, table } from './format.js';
@@ -66,8 +66,8 @@ function rows(pods: PodObject[], wide: boolean): string {
   );
 }
 
-function namedPod(paths: RuntimePaths, name: string): PodObject {
-  const pod = getStoredPod(paths, name).pod;
+async function namedPod(paths: RuntimePaths, name: string): Promise<PodObject> {
+  const pod = (await viewPods(paths, name))[0]?.pod;
   // Live, but its first status not written yet (it is being started).
   if (!pod) throw new Error(`pod "${name}" has no status yet; try again`);
   return pod;
@@ -80,7 +80,7 @@ async function run(argv: readonly string[]): Promise<number> {
   if (extra.length > 0) throw new UsageError(`get takes at most one pod name`);
   const format = outputFormat(stringFlag(args, 'output'));
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  const pods = name ? [namedPod(paths, name)] : listStoredPods(paths).flatMap((p) => (p.pod ? [p.pod] : []));
+  const pods = name ? [await namedPod(paths, name)] : (await viewPods(paths)).flatMap((p) => (p.pod ? [p.pod] : []));
   if (format === 'json' || format === 'yaml') {
     const value = name ? pods[0] : { apiVersion: 'v1', kind: 'List', items: pods, metadata: { resourceVersion: '' } };
     process.stdout.write(serialize(value, format));

@@ -5,6 +5,7 @@
 // mode. Then each container's seccomp profile and the mounts it sees.
 // `-o json` gives the same for tools; `-o svg` draws the seed's figure from
 // it, `-o html` puts that figure and this table in one file.
+import { viewPod } from '../node/pods-view.js';
 import {
   inspectPod,
   NAMESPACE_KINDS,
@@ -166,7 +167,8 @@ async function run(argv: readonly string[]): Promise<number> {
   if (output !== undefined && !(FORMATS as readonly string[]).includes(output)) {
     throw new UsageError(`unable to match a printer suitable for the output format "${output}", allowed formats are: ${FORMATS.join(',')}`);
   }
-  const view = inspectPod(runtimePaths({ root: stringFlag(args, 'root') }), names[0] as string);
+  const paths = runtimePaths({ root: stringFlag(args, 'root') });
+  const view = inspectPod(paths, names[0] as string, await viewPod(paths, names[0] as string));
   process.stdout.write(
     output === 'svg' ? podSvg(view)
     : output === 'html' ? podHtml(view, renderInspection(view))

@@ -6,7 +6,9 @@ import { dirname } from 'node:path';
 import { CriParser, LogChain, type LogLine } from '../runtime/log-reader.js';
 import { logFiles } from '../runtime/logs.js';
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, readStoredPod, type StoredPod } from '../node/store.js';
+import { viewPod } from '../node/pods-view.js';
+import { readStoredPod, type StoredPod } from '../node/store.js';
+import { isDaemonPod } from '../node/state.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 /** "10s", "5m", "1h30m" -> milliseconds. */
@@ -51,7 +53,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const [name, ...extra] = args.positionals;
   if (!name || extra.length > 0) throw new UsageError(`usage: ${logsCommand.synopsis}`);
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  const stored = getStoredPod(paths, name);
+  const stored = await viewPod(paths, name);
   const { name: container, restartCount } = chooseContainer(stored, stringFlag(args, 'container'));
   let instance = restartCount;
   if (args.flags.has('previous')) {
@@ -100,8 +102,10 @@ async function run(argv: readonly string[]): Promise<number> {
         chain = new LogChain(file(++instance), lost);
         continue;
       }
+      // Whether the pod still runs, from its files (never a wait on the daemon, busy with this very
+      // output: the reader must keep up with the rotations); a daemon's pod runs while no daemon does.
       const now = readStoredPod(paths, name);
-      if (!now || !now.live) {
+      if (!now || !(now.live || isDaemonPod(now.record))) {
         chain.read(emit);
         return 0;
       }

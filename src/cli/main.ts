@@ -27,6 +27,7 @@ const commands = new Map<string, () => Promise<Command>>([
   ['load', async () => (await import('./load.js')).loadCommand],
   ['image', async () => (await import('./image.js')).imageCommand],
   ['cri', async () => (await import('./cri.js')).criCommand],
+  ['daemon', async () => (await import('./daemon.js')).daemonCommand],
 ]);
 
 async function usage(): Promise<string> {

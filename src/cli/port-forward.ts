@@ -5,17 +5,25 @@
 import { Forwarder, parsePortPair, type ForwardListener } from '../network/port-forward.js';
 import { runtimePaths, type RuntimePaths } from '../runtime/paths.js';
 import { isSameProcess } from '../runtime/proc.js';
-import { getStoredPod, readStoredPod } from '../node/store.js';
+import { viewPod } from '../node/pods-view.js';
+import { isDaemonPod } from '../node/state.js';
+import { readStoredPod, type StoredPod } from '../node/store.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 const USAGE = 'usage: peapod port-forward POD [LOCAL:]REMOTE... [--address ADDR[,ADDR]] [--root DIR]';
 
+/** Its pause, while the pod runs (a pod of the node daemon runs on while no daemon does). */
+function runningPause(stored: StoredPod | null): number | null {
+  const pause = stored?.record?.sandbox;
+  if (!stored || !(stored.live || isDaemonPod(stored.record)) || !pause || !isSameProcess(pause.pid, pause.startTime)) return null;
+  return pause.pid;
+}
+
 /** The pod's network namespace as it is now: pause may have been replaced since we started. */
 function netnsOf(paths: RuntimePaths, name: string): string {
-  const stored = readStoredPod(paths, name);
-  const pause = stored?.record?.sandbox;
-  if (!stored?.live || !pause || !isSameProcess(pause.pid, pause.startTime)) throw new Error(`pod "${name}" is not running`);
-  return `/proc/${pause.pid}/ns/net`;
+  const pause = runningPause(readStoredPod(paths, name));
+  if (pause === null) throw new Error(`pod "${name}" is not running`);
+  return `/proc/${pause}/ns/net`;
 }
 
 const show = (l: ForwardListener): string => `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
@@ -27,7 +35,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const name = target.replace(/^(pods?|po)\//, '');
   const pairs = specs.map(parsePortPair);
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  const stored = getStoredPod(paths, name);
+  const stored = await viewPod(paths, name);
   if (!stored.live) throw new Error(`pod "${name}" is not running (phase ${stored.pod?.status.phase ?? 'Unknown'}); port-forward needs a running pod`);
   netnsOf(paths, name);
   // kubectl's default "localhost": both loopbacks, IPv6 only where the host has it.
@@ -64,7 +72,7 @@ async function run(argv: readonly string[]): Promise<number> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
     // kubectl ends when the pod does.
     const watch = setInterval(() => {
-      if (readStoredPod(paths, name)?.live) return;
+      if (runningPause(readStoredPod(paths, name)) !== null) return;
       process.stderr.write(`peapod: lost connection to pod "${name}": it is no longer running\n`);
       stop(1);
     }, 1000);

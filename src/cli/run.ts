@@ -5,14 +5,10 @@ import { formatIssue, readPodFile } from '../manifest/index.js';
 import { PodWorker } from '../kubelet/pod-worker.js';
 
 import { runtimePaths } from '../runtime/paths.js';
-import { MODE } from '../runtime/modes.js';
 import { reclaimStalePods } from '../node/stale.js';
 import { backoffFromEnv } from '../kubelet/backoff.js';
-import { spawn } from 'node:child_process';
-import { closeSync, createWriteStream, writeSync, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
-import { packageRoot } from '../package.js';
-import type { Readable } from 'node:stream';
+import { ask, DaemonGoneError, daemonEnd, reachDaemon } from '../node/daemon-client.js';
+import type { DaemonReply } from '../node/daemon-protocol.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
 export const RUN_USAGE = `usage: peapod run -f FILE [-d] [--root DIR] [--grace-period SECONDS] [--backoff-base SECONDS] [--backoff-cap SECONDS] [--pod-infra-binary PATH] [--strict]`;
@@ -33,37 +29,42 @@ const FLAGS = {
   'node-allocatable': { value: true },
   strict: { value: false },
   detach: { value: false, alias: 'd' },
-  // Internal: the detached supervisor reports readiness on this fd.
-  'supervise-fd': { value: true },
 } as const;
 
 /**
- * `run -d`: the same command, detached (its own session, no terminal), as
- * the pod's supervisor. It says "ok" or the error on fd 3 once the pod is
- * up; this process prints the pod's name and returns.
+ * `run -d`: the pod goes to the node daemon of the root (started now if it
+ * does not run), which holds it from then on; this prints its name once it
+ * runs, or why it could not start.
  */
-async function runDetached(argv: readonly string[]): Promise<number> {
-  const bin = join(packageRoot, 'bin', 'peapod.js');
-  const childArgs = argv.filter((a) => a !== '-d' && a !== '--detach');
-  const child = spawn(process.execPath, [...process.execArgv, bin, 'run', ...childArgs, '--supervise-fd', '3'], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
+async function runDetached(args: ReturnType<typeof parseArgs>, file: string): Promise<number> {
+  if (stringFlag(args, 'pod-infra-binary')) throw new UsageError('--pod-infra-binary is the daemon\'s to choose for every pod: `peapod daemon --pod-infra-binary PATH`');
+  const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
+  for (const w of warnings) process.stderr.write(`${formatIssue(w, file)}\n`);
+  if (pods.length !== 1) throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
+  const pod = pods[0]!;
+  const paths = runtimePaths({ root: stringFlag(args, 'root') });
+  const backoff = backoffFromEnv({
+    ...process.env,
+    ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
+    ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
   });
-  const pipe = child.stdio[3] as Readable;
-  let said = '';
-  pipe.setEncoding('utf8');
-  pipe.on('data', (d: string) => (said += d));
-  // How the supervisor ended, as a shell says it: killed by a signal is not an exit code.
-  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ? `was killed by ${signal}` : `exited with ${code ?? 1}`)));
-  await new Promise((resolve) => pipe.on('close', resolve));
-  const line = said.trim();
-  if (line.startsWith('ok ')) {
-    child.unref();
-    process.stdout.write(`pod/${line.slice(3)}\n`);
-    return 0;
+  const allocatable = stringFlag(args, 'node-allocatable') ?? process.env.PEAPOD_NODE_ALLOCATABLE;
+  const socket = (await reachDaemon(paths, true)) as string;
+  let reply: DaemonReply;
+  try {
+    reply = await ask(socket, { op: 'run', pod, settings: { backoff, ...(allocatable ? { nodeAllocatable: allocatable } : {}) } });
+  } catch (err) {
+    if (!(err instanceof DaemonGoneError)) throw err;
+    // As a shell says it: killed by a signal is not an exit code.
+    const how = await daemonEnd(paths);
+    const name = pod.metadata.name;
+    throw new Error(
+      `the peapod daemon ${how ?? 'went away'} before pod "${name}" started; the next daemon (any peapod command starts it) removes what was made of it: \`peapod get pod ${name}\` says why, \`peapod delete pod ${name}\` removes it`,
+    );
   }
-  process.stderr.write(`peapod: ${line.replace(/^error /, '') || `the supervisor ${await exited} before the pod started`}\n`);
-  return 1;
+  if ('error' in reply) throw new Error(reply.error);
+  process.stdout.write(`pod/${pod.metadata.name}\n`);
+  return 0;
 }
 
 async function run(argv: readonly string[]): Promise<number> {
@@ -72,13 +73,7 @@ async function run(argv: readonly string[]): Promise<number> {
   if (!file) throw new UsageError(`run needs a manifest: -f FILE\n${RUN_USAGE}`);
   if (args.positionals.length > 0) throw new UsageError(`run takes no arguments besides flags: ${args.positionals.join(' ')}\n${RUN_USAGE}`);
   const grace = intFlag(args, 'grace-period');
-  if (args.flags.has('detach')) return runDetached(argv);
-  const superviseFd = stringFlag(args, 'supervise-fd');
-  const report = (line: string): void => {
-    if (superviseFd === undefined) return;
-    writeSync(Number(superviseFd), `${line}\n`);
-    closeSync(Number(superviseFd));
-  };
+  if (args.flags.has('detach')) return runDetached(args, file);
 
   // Signals first: a Ctrl-C during start stops the pod as soon as it exists.
   let interrupts = 0;
@@ -96,54 +91,41 @@ async function run(argv: readonly string[]): Promise<number> {
     }
   };
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
-  let logFile: WriteStream | undefined;
   const say = (text: string): void => {
-    (logFile ?? process.stderr).write(text);
+    process.stderr.write(text);
   };
 
-  try {
-    const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
-    for (const w of warnings) say(`${formatIssue(w, file)}\n`);
-    if (pods.length !== 1) {
-      throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
-    }
-    const pod = pods[0]!;
-    const paths = runtimePaths({ root: stringFlag(args, 'root') });
-    const stale = await reclaimStalePods(paths);
-    for (const u of stale.unreadable) say(`peapod: pod "${u.name}" left as it is: its record cannot be read (${u.reason}) and no peapod supervises it; \`peapod delete pod ${u.name}\` removes it\n`);
-    const pauseBinary = stringFlag(args, 'pod-infra-binary');
-    const backoff = backoffFromEnv({
-      ...process.env,
-      ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
-      ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
-    });
-    const allocatable = stringFlag(args, 'node-allocatable');
-    runtime = await PodWorker.start(pod, {
-      paths,
-      backoff,
-      ...(allocatable ? { nodeAllocatable: allocatable } : {}),
-      // Detached, the log files are the only place container output goes.
-      ...(superviseFd === undefined ? { onLog: prefixLines(process.stdout) } : {}),
-      onEvent: (e) => {
-        // What a user watching the pod needs to know: restarts, hooks, failures.
-        if (e.type === 'Warning' || e.reason === 'SandboxChanged' || e.reason === 'DeadlineExceeded') {
-          const who = e.fieldPath ? ` ${e.fieldPath}` : '';
-          say(`event ${e.type} ${e.reason}${who}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}\n`);
-        }
-      },
-      ...(pauseBinary ? { pauseBinary } : {}),
-    });
-  } catch (err) {
-    report(`error ${(err as Error).message}`);
-    throw err;
+  const { pods, warnings } = readPodFile(file, { strict: args.flags.has('strict') });
+  for (const w of warnings) say(`${formatIssue(w, file)}\n`);
+  if (pods.length !== 1) {
+    throw new UsageError(`run starts one pod, and ${file} holds ${pods.length}; put each pod in its own file`);
   }
-  if (superviseFd !== undefined) {
-    logFile = createWriteStream(join(runtime.paths.state, 'supervisor.log'), { flags: 'a', mode: MODE.log });
-    // A full disk loses these lines, never the supervisor: its pod's events keep what matters.
-    logFile.on('error', () => (logFile = undefined));
-  }
+  const pod = pods[0]!;
+  const paths = runtimePaths({ root: stringFlag(args, 'root') });
+  const stale = await reclaimStalePods(paths);
+  for (const u of stale.unreadable) say(`peapod: pod "${u.name}" left as it is: its record cannot be read (${u.reason}) and no peapod supervises it; \`peapod delete pod ${u.name}\` removes it\n`);
+  const pauseBinary = stringFlag(args, 'pod-infra-binary');
+  const backoff = backoffFromEnv({
+    ...process.env,
+    ...(stringFlag(args, 'backoff-base') ? { PEAPOD_BACKOFF_BASE: stringFlag(args, 'backoff-base') } : {}),
+    ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
+  });
+  const allocatable = stringFlag(args, 'node-allocatable');
+  runtime = await PodWorker.start(pod, {
+    paths,
+    backoff,
+    ...(allocatable ? { nodeAllocatable: allocatable } : {}),
+    onLog: prefixLines(process.stdout),
+    onEvent: (e) => {
+      // What a user watching the pod needs to know: restarts, hooks, failures.
+      if (e.type === 'Warning' || e.reason === 'SandboxChanged' || e.reason === 'DeadlineExceeded') {
+        const who = e.fieldPath ? ` ${e.fieldPath}` : '';
+        say(`event ${e.type} ${e.reason}${who}: ${e.message}${e.count > 1 ? ` (x${e.count})` : ''}\n`);
+      }
+    },
+    ...(pauseBinary ? { pauseBinary } : {}),
+  });
   say(`pod/${runtime.name} running (pause pid ${runtime.sandbox.pid}); Ctrl-C stops it\n`);
-  report(`ok ${runtime.name}`);
   if (interrupts > 0) {
     interrupts = 0;
     onSignal('SIGINT');
@@ -151,8 +133,6 @@ async function run(argv: readonly string[]): Promise<number> {
 
   const result = await runtime.done;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(sig, onSignal);
-  logFile?.end();
-  logFile = undefined;
   for (const c of result.containers) {
     const how = (c.exit.signal !== undefined ? `killed by signal ${c.exit.signal}` : `exited ${c.exit.code}`) + (c.reason ? ` (${c.reason})` : '');
     const restarts = c.restartCount > 0 ? ` after ${c.restartCount} restart${c.restartCount > 1 ? 's' : ''}` : '';
@@ -169,7 +149,7 @@ async function run(argv: readonly string[]): Promise<number> {
 export const runCommand: Command = {
   name: 'run',
   synopsis: 'peapod run -f pod.yaml [-d] [--grace-period N]',
-  summary: 'run a pod (in the foreground; -d in the background)',
+  summary: 'run a pod (in the foreground; -d: held by the node daemon)',
   help: `${RUN_USAGE}
 
 Runs the pod in the manifest. In the foreground its output streams as
@@ -177,7 +157,7 @@ Runs the pod in the manifest. In the foreground its output streams as
 Ctrl-C kills it at once. The exit code is 0 when every container exited 0.
 
   -f, --filename FILE       the Pod manifest (YAML or JSON)
-  -d, --detach              run in the background: return once the pod runs, print its name
+  -d, --detach              hand the pod to the node daemon (started if it does not run): return once the pod runs, print its name
   --root DIR                state root (default /run/peapod; $PEAPOD_ROOT)
   --grace-period N          seconds between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds, else 30)
   --backoff-base S          crash-loop back-off base in seconds (default 10; $PEAPOD_BACKOFF_BASE)

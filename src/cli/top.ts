@@ -1,7 +1,7 @@
 // `peapod top pod [NAME] [--containers]`: CPU and memory from the cgroups,
 // in kubectl top's units (millicores, Mi).
 import { runtimePaths } from '../runtime/paths.js';
-import { getStoredPod, listStoredPods } from '../node/store.js';
+import { viewPods } from '../node/pods-view.js';
 import { measureUsage } from '../runtime/usage.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { table } from './format.js';
@@ -13,7 +13,7 @@ async function run(argv: readonly string[]): Promise<number> {
   const [kind, name] = args.positionals;
   if (kind !== undefined && !['pod', 'pods', 'po'].includes(kind)) throw new UsageError(`usage: ${topCommand.synopsis}`);
   const paths = runtimePaths({ root: stringFlag(args, 'root') });
-  const pods = name ? [getStoredPod(paths, name)] : listStoredPods(paths).filter((p) => p.live);
+  const pods = name ? await viewPods(paths, name) : (await viewPods(paths)).filter((p) => p.live);
   const usage = await measureUsage(pods);
   if (usage.length === 0) {
     process.stderr.write('No resources found (no running pod with cgroups).\n');

@@ -17,6 +17,16 @@ export class Backoff {
   private restarts = 0;
   constructor(private readonly config: BackoffConfig) {}
 
+  /** Restarts counted so far (what a checkpoint keeps). */
+  get restartCount(): number {
+    return this.restarts;
+  }
+
+  /** Takes up the count a checkpoint kept. */
+  restore(restarts: number): void {
+    this.restarts = Math.max(0, Math.floor(restarts));
+  }
+
   /** Seconds to wait before restarting an instance that ran for `ranSeconds`. */
   next(ranSeconds: number): number {
     if (ranSeconds >= this.config.resetSeconds) this.restarts = 0;

@@ -8,6 +8,7 @@ import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.j
 import type { PodPaths } from '../runtime/paths.js';
 import type { Container } from '../manifest/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
+import type { ContainerCheckpoint } from './checkpoint.js';
 import { containerStatus } from './status/container-status.js';
 import type { ContainerObservation, ContainerStatus } from './status/types.js';
 
@@ -89,6 +90,29 @@ export class ContainerState {
     return containerStatus(this.obs);
   }
 
+  checkpoint(): ContainerCheckpoint {
+    return {
+      ...(this.id !== undefined ? { id: this.id } : {}),
+      attempts: this.attempts,
+      obs: this.obs,
+      ...(this.restartAt !== undefined ? { restartAt: this.restartAt } : {}),
+      backoffRestarts: this.backoff.restartCount,
+      succeededHere: this.succeededHere,
+      running: this.running,
+    };
+  }
+
+  /** Where a daemon before this one left it. */
+  restore(cp: ContainerCheckpoint): void {
+    Object.assign(this.obs, cp.obs);
+    this.id = cp.id;
+    this.attempts = cp.attempts;
+    this.restartAt = cp.restartAt;
+    this.backoff.restore(cp.backoffRestarts);
+    this.succeededHere = cp.succeededHere;
+    this.running = cp.running;
+  }
+
   /** A new attempt was started in the runtime. */
   recordStart(id: string, pid: number, startedAt: Date): void {
     const restartCount = this.attempts === 0 ? 0 : this.obs.restartCount + 1;
@@ -135,6 +159,11 @@ export class ContainerState {
     if (status.reason === 'OOMKilled') cur.reason = 'OOMKilled';
     const message = this.terminationMessage(paths, status.logPath, cur.exitCode);
     if (message) cur.message = message;
+    // Ended while nobody could see how (an adopted container whose reaper died too): said as the kubelet says it.
+    if (status.reason === 'ContainerStatusUnknown') {
+      cur.reason = status.reason;
+      cur.message = message || status.message;
+    }
     this.obs.started = false;
     if (this.isInit && cur.exitCode === 0) this.succeededHere = true;
   }

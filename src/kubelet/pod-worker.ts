@@ -13,7 +13,7 @@ import type { Server } from 'node:net';
 import { dirname } from 'node:path';
 import type { Image } from '../image/store.js';
 import { SpawnError } from '../native/addon.js';
-import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, type SandboxProcess } from '../runtime/runtime-service.js';
+import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, type SandboxFacts, type SandboxProcess } from '../runtime/runtime-service.js';
 import type { CgroupDriver } from '../runtime/cgroups/types.js';
 import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from '../runtime/logs.js';
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
@@ -24,9 +24,10 @@ import type { DNSConfig } from '../runtime/api.js';
 import { hostIPs } from '../network/host-ip.js';
 import { admitHostPorts } from '../network/host-ports.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
-import { processStartTime } from '../runtime/proc.js';
+import { isRunning, processStartTime } from '../runtime/proc.js';
 import { exitCodeOf, type PlanProcess } from '../runtime/process.js';
-import { writeRecord, type PodRecord } from '../node/state.js';
+import { RECORD_VERSION, writeRecord, type PodRecord } from '../node/state.js';
+import type { WorkerCheckpoint } from './checkpoint.js';
 import type { ContainerStatus as RuntimeContainerStatus } from '../runtime/api.js';
 import type { Pod } from '../manifest/types.js';
 import { claimName } from '../node/claim.js';
@@ -83,6 +84,14 @@ export interface PodOptions {
   network?: Partial<NetworkOptions>;
   /** The runtime layer under this pod (RuntimeService; a fake in the worker's unit tests). */
   runtime?: (options: RuntimeOptions) => NodeRuntime;
+  /**
+   * A pod of the node daemon: it outlives this process (no PR_SET_PDEATHSIG
+   * once made, output through named pipes), its record says so and carries
+   * what the next daemon needs to take it over (the runtime's facts and
+   * the kubelet's checkpoint), and the daemon's socket, not one of its
+   * own, is how it is reached.
+   */
+  detached?: boolean;
 }
 
 export class PodWorker {
@@ -105,7 +114,7 @@ export class PodWorker {
   private dns: DNSConfig | undefined;
   /** How many sandboxes this pod has had (the CRI's attempt). */
   private sandboxAttempt = 0;
-  private readonly createdAt = new Date().toISOString();
+  private readonly createdAt: string = new Date().toISOString();
   private startTime: string | undefined;
   private volumes = new Map<string, PreparedVolume>();
   private createdVolumes: string[] = [];
@@ -136,20 +145,29 @@ export class PodWorker {
   private constructor(
     readonly pod: Pod,
     private readonly options: PodOptions,
+    /** Taken over from a daemon before this one: its record. */
+    adopted?: PodRecord,
   ) {
     this.name = pod.metadata.name;
-    this.uid = pod.metadata.uid ?? randomUUID();
+    this.uid = adopted?.uid ?? pod.metadata.uid ?? randomUUID();
+    this.createdAt = adopted?.createdAt ?? this.createdAt;
     this.hostname = podHostname(pod);
     this.paths = podPaths(options.paths, this.name);
+    const detached = options.detached === true;
     this.record = {
+      ...(detached ? { version: RECORD_VERSION, owner: 'daemon' as const } : {}),
       name: this.name,
       uid: this.uid,
       createdAt: this.createdAt,
       supervisor: { pid: process.pid, startTime: processStartTime(process.pid) ?? 0 },
-      containers: {},
+      containers: adopted?.containers ?? {},
       dataDir: this.paths.data,
       imagesDir: options.paths.images,
-      control: controlSocketPath(this.paths, options.paths.state),
+      ...(detached ? {} : { control: controlSocketPath(this.paths, options.paths.state) }),
+      // What the runtime and the kubelet's half knew of it, until they say more.
+      ...(adopted?.sandbox ? { sandbox: adopted.sandbox } : {}),
+      ...(adopted?.cgroups ? { cgroups: adopted.cgroups } : {}),
+      ...(adopted?.runtime ? { runtime: adopted.runtime } : {}),
       pod,
     };
     this.networkOptions = { ...networkOptionsFromEnv(), ...options.network };
@@ -162,6 +180,7 @@ export class PodWorker {
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
       ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
+      ...(detached ? { detached } : {}),
     };
     this.runtime = options.runtime ? options.runtime(runtimeOptions) : new RuntimeService(runtimeOptions);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -217,17 +236,153 @@ export class PodWorker {
       await worker.rollback();
       throw err;
     }
-    worker.supervising = true;
-    worker.saveRecord();
-    worker.files.watch(worker.paths.state);
-    worker.control = serveControl(worker.record.control as string, worker);
-    // The kubelet's eviction for an emptyDir over its sizeLimit: killed at once, Failed, Evicted.
-    worker.eviction = watchEmptyDirs(limitedDirs, evictionInterval, (message) => !worker.isTerminating && worker.fail('Evicted', message));
-    worker.armDeadline();
-    worker.sync();
+    worker.supervise(limitedDirs, evictionInterval);
     // Whoever started it may read pod.json at once (run -d, then get).
     worker.flush();
     return worker;
+  }
+
+  /** From here on the worker holds the pod: its files kept, its eviction watched, its deadline armed, its loop run. */
+  private supervise(limitedDirs: ReturnType<typeof limitedEmptyDirs>, evictionInterval: number): void {
+    this.supervising = true;
+    this.saveRecord();
+    this.files.watch(this.paths.state);
+    if (this.record.control) this.control = serveControl(this.record.control, this);
+    // The kubelet's eviction for an emptyDir over its sizeLimit: killed at once, Failed, Evicted.
+    this.eviction = watchEmptyDirs(limitedDirs, evictionInterval, (message) => !this.isTerminating && this.fail('Evicted', message));
+    this.armDeadline();
+    this.sync();
+  }
+
+  /**
+   * Takes over a pod a daemon before this one held (the kubelet after a
+   * restart): its containers as the kubelet's half last saw them, its
+   * sandbox and containers as the runtime adopts them now (an exit that
+   * happened meanwhile comes in with its code, and the restart policy and
+   * back-off go on from it), and a termination that was under way started
+   * again with its full grace period (seed 000). The caller has checked
+   * that the record was written by a finished start (checkpoint phase
+   * 'running') of a version it knows.
+   */
+  static async adopt(record: PodRecord, events: readonly PodEvent[], options: PodOptions): Promise<PodWorker> {
+    const cp = record.kubelet;
+    if (!cp) throw new Error(`pod ${record.name}: its record has no checkpoint to take it over from`);
+    const worker = new PodWorker(record.pod, { ...options, detached: true }, record);
+    worker.events.events.push(...events);
+    worker.prepareImages();
+    for (const c of record.pod.spec.initContainers ?? []) worker.init.push(new ContainerState(c, true, worker.backoff));
+    for (const c of record.pod.spec.containers) worker.app.push(new ContainerState(c, false, worker.backoff));
+    for (const r of [...worker.init, ...worker.app]) {
+      const saved = cp.containers[r.name];
+      if (saved) r.restore(saved);
+      const image = localDecision(options.paths.images, r.spec);
+      if ('image' in image) r.setImage(image.image);
+    }
+    worker.sandboxAttempt = cp.sandboxAttempt;
+    if (cp.startTime) worker.startTime = cp.startTime;
+    if (cp.failure) worker.failure = cp.failure;
+    worker.volumes = new Map(Object.entries(cp.volumes));
+    worker.createdVolumes = cp.createdVolumes;
+    worker.dns = podDnsConfig(worker.pod, worker.networkOptions).settings;
+    worker.nul = openSync('/dev/null', 'r');
+    const facts = record.runtime;
+    if (facts?.saved) {
+      worker.runtime.adoptSandbox(facts);
+      worker.sandboxId = facts.id;
+      worker.pause = worker.runtime.pauseOf(facts.id);
+      void worker.pause.exited.then(() => worker.sync());
+    }
+    await worker.reattach(facts);
+    worker.event('Normal', 'Adopted', `the pod was taken over by the peapod daemon (pid ${process.pid}) after the one before it (pid ${record.supervisor.pid}) stopped`);
+    const limitedDirs = limitedEmptyDirs(record.pod.spec.volumes ?? [], (v) => worker.paths.volume(v));
+    worker.supervise(limitedDirs, options.evictionInterval ?? evictionIntervalFromEnv());
+    for (const r of [...worker.init, ...worker.app]) worker.rearmRestart(r);
+    if (cp.terminating) {
+      // Started again, with the whole grace period it was given: a restart never shortens a pod's grace.
+      worker.event('Normal', 'Killing', `ending the pod again with its full grace period of ${cp.terminating.grace}s (its deletion was under way when the daemon before stopped)`);
+      void worker.stop({ gracePeriodSeconds: cp.terminating.grace });
+    }
+    worker.flush();
+    return worker;
+  }
+
+  /**
+   * Each container's current attempt joined to the runtime's adopted
+   * container: its exit (now, or later) goes through onExit as any exit
+   * does. An attempt the runtime did not keep (started just before the last
+   * daemon died, or lost) is accounted for as the facts say.
+   */
+  private async reattach(facts: SandboxFacts | undefined): Promise<void> {
+    const ended: Array<Promise<unknown>> = [];
+    for (const r of [...this.init, ...this.app]) {
+      const fact = facts?.containers[r.name];
+      // The runtime's facts are newer than the checkpoint: an attempt started after it was written.
+      if (fact?.saved && fact.id !== r.id) r.recordStart(fact.id, fact.pid, new Date(fact.saved.startedAt ?? Date.now()));
+      if (r.id === undefined) {
+        r.running = false;
+        continue;
+      }
+      let status: RuntimeContainerStatus;
+      try {
+        status = this.runtime.containerStatus(r.id);
+      } catch {
+        if (r.running) {
+          // Running when last seen, and nothing of it kept: the kubelet's verdict on a container it cannot find.
+          r.recordExit({ ...lostStatus(r.id), logPath: this.paths.log(r.name, r.obs.restartCount) }, this.paths);
+        }
+        continue;
+      }
+      r.pid = status.pid;
+      const id = r.id;
+      if (status.state === 'CONTAINER_EXITED' && !r.running) continue;
+      r.running = true;
+      const exit = this.runtime.waitContainer(id).then((st) => this.onExit(r, id, st));
+      // Ended while no daemon ran (gone, or a zombie its new parent has not reaped): its exit is in before the pod is first reported.
+      if (fact && !isRunning(fact.pid, fact.startTime)) ended.push(exit);
+    }
+    await Promise.all(ended);
+  }
+
+  /** A restart the daemon before had scheduled (back-off), due when it was due. */
+  private rearmRestart(r: ContainerState): void {
+    if (r.restartAt === undefined || r.restartTimer || this.terminating) return;
+    r.restartTimer = setTimeout(
+      () => {
+        r.restartTimer = undefined;
+        r.restartAt = 0;
+        this.sync();
+      },
+      Math.max(r.restartAt - Date.now(), 0),
+    );
+  }
+
+  /** The kubelet's half's state, for the next daemon (see checkpoint.ts). */
+  private checkpoint(): WorkerCheckpoint {
+    return {
+      phase: this.supervising || this.finishing ? 'running' : 'starting',
+      ...(this.sandboxId ? { sandboxId: this.sandboxId } : {}),
+      sandboxAttempt: this.sandboxAttempt,
+      ...(this.startTime ? { startTime: this.startTime } : {}),
+      ...(this.terminating ? { terminating: { grace: this.terminating.grace, requestedAt: this.terminating.requestedAt } } : {}),
+      ...(this.failure ? { failure: this.failure } : {}),
+      volumes: Object.fromEntries(this.volumes),
+      createdVolumes: this.createdVolumes,
+      containers: Object.fromEntries([...this.init, ...this.app].map((r) => [r.name, r.checkpoint()])),
+    };
+  }
+
+  private get backoff(): BackoffConfig {
+    return this.options.backoff ?? backoffFromEnv();
+  }
+
+  /** The kubelet's image manager for this pod. */
+  private prepareImages(): void {
+    this.images = new PodImages({
+      store: this.options.paths.images,
+      backoff: this.backoff,
+      event: (type, reason, message, name) => this.event(type, reason, message, this.containers.get(name)),
+      changed: () => this.sync(),
+    });
   }
 
   /** What the translation to the runtime's requests needs of this pod. */
@@ -241,13 +396,8 @@ export class PodWorker {
     const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
     admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
     admitHostPorts(this.name, this.pod.spec, livePodSpecs(this.options.paths).filter((p) => p.name !== this.name));
-    const backoff = this.options.backoff ?? backoffFromEnv();
-    this.images = new PodImages({
-      store: this.options.paths.images,
-      backoff,
-      event: (type, reason, message, name) => this.event(type, reason, message, this.containers.get(name)),
-      changed: () => this.sync(),
-    });
+    const backoff = this.backoff;
+    this.prepareImages();
     const ctx = this.podContext();
     const state = (c: Pod['spec']['containers'][number], isInit: boolean): ContainerState => {
       // The whole request is made once here, so a bad one fails before anything exists.
@@ -336,10 +486,11 @@ export class PodWorker {
     }
     this.record.sandbox = { pid: facts.pid, startTime: facts.startTime };
     if (facts.cgroups) this.record.cgroups = facts.cgroups;
+    if (facts.saved) this.record.runtime = facts;
     for (const [name, c] of Object.entries(facts.containers)) {
       this.record.containers[name] = { pid: c.pid, startTime: c.startTime, env: c.target.env, workingDir: c.target.workingDir, image: c.image, security: c.target.security };
     }
-    if (now && !this.tornDown) writeRecord(this.paths.recordFile, this.record);
+    if (now && !this.tornDown) writeRecord(this.paths.recordFile, this.withCheckpoint());
     else this.saveRecord();
   }
 
@@ -777,6 +928,8 @@ export class PodWorker {
     if (text !== this.lastWritten) {
       this.lastWritten = text;
       this.files.set(this.paths.podFile, object);
+      // What the next daemon takes the pod over from changes with its status.
+      if (this.options.detached) this.saveRecord();
       this.options.onStatus?.(object);
     }
     return status;
@@ -790,7 +943,13 @@ export class PodWorker {
 
   /** The record changes with every process started: written with the next flush. */
   private saveRecord(): void {
-    if (!this.tornDown) this.files.set(this.paths.recordFile, this.record);
+    if (!this.tornDown) this.files.set(this.paths.recordFile, this.withCheckpoint());
+  }
+
+  /** The record, with the kubelet's checkpoint as it is now when the pod outlives this process. */
+  private withCheckpoint(): PodRecord {
+    if (this.options.detached) this.record.kubelet = this.checkpoint();
+    return this.record;
   }
 
   /** Writes what changed to disk now (atomically: write, then rename); what cannot be written is retried. */
@@ -822,6 +981,28 @@ export class PodWorker {
     await this.teardown();
     removeCreated(this.createdVolumes);
   }
+}
+
+/** A container the runtime no longer knows, as the kubelet reports one it cannot find. */
+function lostStatus(id: string): Omit<RuntimeContainerStatus, 'logPath'> {
+  const now = Date.now() * 1e6;
+  return {
+    id,
+    metadata: { name: '', attempt: 0 },
+    state: 'CONTAINER_EXITED',
+    createdAt: now,
+    startedAt: now,
+    finishedAt: now,
+    exitCode: 137,
+    image: { image: '' },
+    imageRef: '',
+    reason: 'ContainerStatusUnknown',
+    message: 'The container could not be located when the pod was terminated',
+    labels: {},
+    annotations: {},
+    mounts: [],
+    pid: 0,
+  };
 }
 
 function formatSeconds(s: number): string {

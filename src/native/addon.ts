@@ -44,11 +44,14 @@ interface RawExit {
   code?: number;
   signal?: number;
   error?: Error;
+  /** An adopted process ended (its status is not ours to collect). */
+  adopted?: boolean;
 }
 
 interface Addon {
   spawn(plan: RawPlan): SpawnedProcess;
-  watchExit(pidfd: number, callback: (exit: RawExit) => void): void;
+  watchExit(pidfd: number, callback: (exit: RawExit) => void, adopted?: boolean): void;
+  mkfifo(path: string, mode: number): void;
   pipe(): [number, number];
   pidfdSignal(pidfd: number, signal: number): boolean;
   pidfdOpen(pid: number): number;
@@ -224,6 +227,27 @@ export function watchExit(pidfd: number, callback: (exit: ExitStatus) => void): 
     if (raw.error) throw raw.error;
     callback(raw.signal !== undefined ? { signal: raw.signal } : { code: raw.code ?? 0 });
   });
+}
+
+/**
+ * The end of a process this one did not start (adopted from a daemon before
+ * it): the pidfd turns readable when it has exited; its exit status is for
+ * its reaper to tell.
+ */
+export function watchEnd(pidfd: number, callback: () => void): void {
+  addon().watchExit(
+    pidfd,
+    (raw) => {
+      if (raw.error) throw raw.error;
+      callback();
+    },
+    true,
+  );
+}
+
+/** A named pipe at `path` (an existing one is kept). */
+export function mkfifo(path: string, mode: number): void {
+  addon().mkfifo(path, mode);
 }
 
 export function pipe(): [number, number] {

@@ -13,7 +13,8 @@ import { hostIPs } from './host-ip.js';
 import { isPinned, pinNetns, unpinNetns } from './netns-pin.js';
 import type { NetworkOptions } from './options.js';
 import { lookupPlugin } from './plugins.js';
-import { isAbandoned, listNetworkRecords, pinPath, removeNetworkRecord, thisProcess, writeNetworkRecord, type NetworkRecord } from './records.js';
+import { isAbandoned, listNetworkRecords, pinPath, readNetworkRecord, removeNetworkRecord, thisProcess, writeNetworkRecord, type NetworkRecord } from './records.js';
+import { parseResult } from './result.js';
 import { NetworkConfigError, type LoadedNetwork, type PortMapping } from './types.js';
 
 export const POD_IFNAME = 'eth0';
@@ -26,6 +27,11 @@ export interface PodNetworkContext {
   paths: RuntimePaths;
   options: NetworkOptions;
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /**
+   * The attachment belongs to pause, not to this process (a pod of the node
+   * daemon, which outlives it): no reclaim DELs it while pause lives.
+   */
+  ownedByPause?: boolean;
 }
 
 export class NetworkSetupError extends Error {
@@ -103,7 +109,8 @@ export class PodNetwork {
         capabilityArgs: { portMappings: pod.portMappings },
       };
       // On disk before anything exists, so a crash at any point leaves enough to DEL.
-      this.record = { sandboxId, pod: { name: pod.name, namespace: pod.namespace, uid: pod.uid }, owner: thisProcess(), source: network.source, attachment, result: null };
+      const owner = this.ctx.ownedByPause ? { pid: pausePid, startTime: pauseStartTime } : thisProcess();
+      this.record = { sandboxId, pod: { name: pod.name, namespace: pod.namespace, uid: pod.uid }, owner, source: network.source, attachment, result: null };
       writeNetworkRecord(paths, this.record);
       const record = this.record;
       let tried: number | undefined;
@@ -121,6 +128,31 @@ export class PodNetwork {
       }
       this.scheduleCheck();
     });
+  }
+
+  /** The attachment's id (its record's name), for a later process to adopt it; undefined without one. */
+  get attachmentId(): string | undefined {
+    return this.record?.sandboxId;
+  }
+
+  /**
+   * Takes over the attachment a process before this one made (by its id):
+   * its addresses again, and the DEL at teardown. On the host's network,
+   * the host's addresses.
+   */
+  adopt(attachmentId: string | undefined): void {
+    if (this.ctx.pod.hostNetwork) {
+      this.podIPs = [...this.hostIPs];
+      return;
+    }
+    const record = attachmentId === undefined ? undefined : readNetworkRecord(this.ctx.paths, attachmentId);
+    if (!record) return;
+    this.record = record;
+    try {
+      this.podIPs = record.result ? parseResult(record.result, record.attachment.ifName, 'the saved result').ips : [];
+    } catch {
+      this.podIPs = [];
+    }
   }
 
   private scheduleCheck(): void {

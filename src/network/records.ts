@@ -14,7 +14,7 @@ import type { Attachment } from './cni.js';
 export interface NetworkRecord {
   sandboxId: string;
   pod: { name: string; namespace: string; uid: string };
-  /** The supervisor that made it: while it lives, nobody else touches the attachment. */
+  /** The supervisor that made it (or, for the node daemon's pods, their pause): while it lives, nobody else touches the attachment. */
   owner: { pid: number; startTime: number };
   /** Its pod is gone and a DEL failed: any reclaim retries it. */
   orphan?: boolean;
@@ -54,6 +54,15 @@ export function writeNetworkRecord(paths: RuntimePaths, record: NetworkRecord): 
 
 export function removeNetworkRecord(paths: RuntimePaths, sandboxId: string): void {
   rmSync(recordPath(paths, sandboxId), { force: true });
+}
+
+/** One attachment's record, or undefined when it is not there or cannot be read. */
+export function readNetworkRecord(paths: RuntimePaths, sandboxId: string): NetworkRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(recordPath(paths, sandboxId), 'utf8')) as NetworkRecord;
+  } catch {
+    return undefined;
+  }
 }
 
 export function listNetworkRecords(paths: RuntimePaths): NetworkRecord[] {

@@ -52,6 +52,9 @@ function claimLocked(paths: RuntimePaths, pp: PodPaths, name: string, staging: s
       const by = found.pid === null ? 'a running peapod' : `pid ${found.pid}`;
       throw new PodExistsError(`pod "${name}" already exists under ${paths.state} (supervised by ${by}); delete it first or choose another metadata.name`);
     }
+    if (found.kind === 'adoptable') {
+      throw new PodExistsError(`pod "${name}" already exists under ${paths.state} (a pod of the peapod daemon, which is not running now: any peapod command on this root starts it again); delete it first or choose another metadata.name`);
+    }
     if (found.kind === 'unreadable') {
       throw new PodExistsError(
         `pod "${name}" exists under ${paths.state}, but its record cannot be read (${found.reason}) and no peapod supervises it; \`peapod delete pod ${name}\` removes what is left of it`,

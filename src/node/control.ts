@@ -22,14 +22,17 @@ export interface DoneReply {
   exitCode: number;
 }
 
-/** A unix socket path must fit in 108 bytes: long ones move to a short hashed name. */
-export function controlSocketPath(pp: PodPaths, stateRoot: string): string {
-  const path = join(pp.state, 'control.sock');
+/** A unix socket path must fit in 108 bytes: long ones move to a short name hashed from where they would be. */
+export function shortSocketPath(path: string, stateRoot: string): string {
   if (Buffer.byteLength(path) < 100) return path;
-  const name = `${createHash('sha256').update(pp.state).digest('hex').slice(0, 16)}.sock`;
+  const name = `${createHash('sha256').update(dirname(path)).digest('hex').slice(0, 16)}.sock`;
   const short = join(stateRoot, 'sockets', name);
-  // Last, a directory of root's own in the temporary directory (serveControl checks whose it is).
+  // Last, a directory of root's own in the temporary directory (made root's alone before use).
   return Buffer.byteLength(short) < 100 ? short : join(tmpdir(), `peapod-${process.getuid?.() ?? 0}`, name);
+}
+
+export function controlSocketPath(pp: PodPaths, stateRoot: string): string {
+  return shortSocketPath(join(pp.state, 'control.sock'), stateRoot);
 }
 
 export interface ControlTarget {

@@ -363,8 +363,7 @@ function summarize(host: NamespaceInodes, pause: NamespaceInodes, mains: Namespa
  * NotFound) for an unknown pod and PodNotRunningError for one that has
  * ended (a tombstone) or whose sandbox is not running.
  */
-export function inspectPod(paths: RuntimePaths, name: string): PodInspection {
-  const stored: StoredPod = getStoredPod(paths, name);
+export function inspectPod(paths: RuntimePaths, name: string, stored: StoredPod = getStoredPod(paths, name)): PodInspection {
   const record = stored.record;
   const object: PodObject | null = stored.pod;
   const phase = object?.status?.phase ?? 'Unknown';

@@ -14,8 +14,13 @@ export type Supervisor = { live: true; pid: number | null } | { live: false };
 /** __SO_ACCEPTCON in /proc/net/unix: the socket listens. */
 const LISTENING = 0x10000;
 
-/** The inode of the socket listening at `path` in this network namespace, or null. */
+/**
+ * The inode of the socket listening at `path` in this network namespace, or
+ * null. An abstract name is given as `@name`: Node binds one with all 108
+ * bytes of sun_path, so /proc shows it padded with '@' (one per NUL).
+ */
 export function listeningSocket(path: string): number | null {
+  const abstract = path.startsWith('@');
   let table: string;
   try {
     table = readFileSync('/proc/net/unix', 'utf8');
@@ -25,7 +30,8 @@ export function listeningSocket(path: string): number | null {
   for (const line of table.split('\n').slice(1)) {
     // Num RefCount Protocol Flags Type St Inode Path (the path, last, may hold spaces).
     const fields = line.trim().split(' ');
-    if (fields.length < 8 || fields.slice(7).join(' ') !== path) continue;
+    const shown = fields.slice(7).join(' ');
+    if (fields.length < 8 || (abstract ? shown.replace(/@+$/, '') : shown) !== path) continue;
     if ((parseInt(fields[3] ?? '0', 16) & LISTENING) !== 0) return Number(fields[6]);
   }
   return null;

@@ -24,7 +24,7 @@ import { unmountPodDir } from '../runtime/pod-files.js';
 import { isRunning, isSameProcess, processStartTime } from '../runtime/proc.js';
 import { withRootLock } from './root-lock.js';
 import { readJson, writeJsonAtomic } from '../runtime/json-file.js';
-import { readRecordFile, type PodRecord } from './state.js';
+import { isDaemonPod, readRecordFile, type PodRecord } from './state.js';
 import type { PodStatus } from '../kubelet/status/types.js';
 
 export const SUPERVISOR_LOST = 'SupervisorLost';
@@ -67,8 +67,14 @@ export interface StoredPodStatus {
   status?: PodStatus;
 }
 
+/** Why a pod ended without its supervisor, when it is not that the supervisor died (the default). */
+export interface TombstoneReason {
+  reason: string;
+  message: string;
+}
+
 /** The last status the dead supervisor wrote, turned Failed with the reason. */
-export function tombstone<T extends StoredPodStatus>(last: T | null, record: PodRecord | null): T | null {
+export function tombstone<T extends StoredPodStatus>(last: T | null, record: PodRecord | null, why?: TombstoneReason): T | null {
   if (!last?.status) return null;
   const now = new Date().toISOString();
   const pid = record?.supervisor.pid;
@@ -96,8 +102,8 @@ export function tombstone<T extends StoredPodStatus>(last: T | null, record: Pod
     status: {
       ...last.status,
       phase: last.status.phase === 'Succeeded' ? 'Succeeded' : 'Failed',
-      reason: SUPERVISOR_LOST,
-      message: `its supervisor (peapod, pid ${pid ?? '?'}) died, and the kernel ended the pod with it`,
+      reason: why?.reason ?? SUPERVISOR_LOST,
+      message: why?.message ?? `its supervisor (peapod, pid ${pid ?? '?'}) died, and the kernel ended the pod with it`,
       conditions: last.status.conditions.map((c) => (c.type === 'PodScheduled' ? c : { ...c, status: 'False', lastTransitionTime: now })),
       containerStatuses: last.status.containerStatuses.map(killed),
       ...(last.status.initContainerStatuses ? { initContainerStatuses: last.status.initContainerStatuses.map(killed) } : {}),
@@ -150,20 +156,21 @@ function podCgroups(record: PodRecord | null, last: StoredPodStatus | null): Pod
  * its data when that lives elsewhere), its tombstone put in its place when
  * asked. The caller has decided it is stale; `record` is what it read.
  */
-export function moveAway(paths: RuntimePaths, name: string, record: PodRecord | null, keepTombstone: boolean): Moved {
+export function moveAway(paths: RuntimePaths, name: string, record: PodRecord | null, keepTombstone: boolean, why?: TombstoneReason & { events: unknown[] }): Moved {
   const pp = podPaths(paths, name);
-  const last = readJson<StoredPodStatus>(pp.podFile);
+  const last = readJson<StoredPodStatus>(pp.podFile) ?? (why && record ? startingStatus(record) : null);
   const dirs = [takeAway(pp.state)];
   // The data directory is where this root keeps it, whatever the record says.
   if (pp.data !== pp.state) dirs.push(takeAway(pp.data));
   // A control socket outside the pod's directory goes too, unless a new pod of the name already listens there.
   const control = controlSocketPath(pp, paths.state);
   if (!control.startsWith(`${pp.state}/`) && listeningSocket(control) === null) rmSync(control, { force: true });
-  const stone = keepTombstone && record ? tombstone(last, record) : null;
+  const stone = keepTombstone && record ? tombstone(last, record, why) : null;
   if (stone) {
     const staging = mkdtempSync(join(paths.state, 'pods', madeByMe(CLAIM_PREFIX)));
     try {
       writeJsonAtomic(join(staging, 'pod.json'), stone);
+      if (why) writeJsonAtomic(join(staging, 'events.json'), why.events);
       renameSync(staging, pp.state);
     } catch {
       // No room for it (a full disk): the pod is reclaimed all the same, without its last word.
@@ -171,6 +178,32 @@ export function moveAway(paths: RuntimePaths, name: string, record: PodRecord | 
     }
   }
   return { dirs: dirs.filter((d): d is string => d !== null), record, cgroups: podCgroups(record, last) };
+}
+
+/** A pod that died before its first status was written, as far as its record says: Pending, nothing run. */
+function startingStatus(record: PodRecord): StoredPodStatus {
+  const now = new Date().toISOString();
+  const waiting = (c: { name: string; image?: string }): PodStatus['containerStatuses'][number] => ({
+    name: c.name,
+    image: c.image ?? '',
+    imageID: '',
+    state: { waiting: { reason: 'ContainerCreating' } },
+    lastState: {},
+    ready: false,
+    started: false,
+    restartCount: 0,
+  });
+  return {
+    ...record.pod,
+    metadata: { ...record.pod.metadata, namespace: record.pod.metadata.namespace ?? 'default', uid: record.uid, creationTimestamp: record.createdAt },
+    status: {
+      phase: 'Pending',
+      conditions: [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: record.createdAt }],
+      containerStatuses: record.pod.spec.containers.map(waiting),
+      qosClass: 'BestEffort',
+      startTime: now,
+    },
+  } as StoredPodStatus;
 }
 
 /** Under the root's lock: data of the name left behind by a pod whose state is gone, renamed away. */
@@ -202,6 +235,8 @@ async function reclaimCgroups(cgroups: PodCgroups | undefined): Promise<void> {
 export type PodState =
   | { kind: 'absent' }
   | { kind: 'live'; pid: number | null }
+  /** A pod of the node daemon, which is not running: only a daemon takes it (adopts it), nothing reclaims it. */
+  | { kind: 'adoptable'; record: PodRecord }
   /** The supervisor is gone; `record` is null for a tombstone (or a directory with neither). */
   | { kind: 'stale'; record: PodRecord | null }
   | { kind: 'unreadable'; reason: string };
@@ -215,6 +250,7 @@ export function podState(paths: RuntimePaths, name: string): PodState {
   const supervisor = supervisorOf(paths, pp, 'unreadable' in read ? null : record);
   if (supervisor.live) return { kind: 'live', pid: supervisor.pid };
   if ('unreadable' in read) return { kind: 'unreadable', reason: `${pp.recordFile}: ${read.unreadable}` };
+  if (record && isDaemonPod(record)) return { kind: 'adoptable', record };
   return { kind: 'stale', record };
 }
 

@@ -3,6 +3,16 @@
 import { readJsonFile, writeJsonAtomic, type Read } from '../runtime/json-file.js';
 import type { ProcessSecurity } from '../plan/security.js';
 import type { Pod } from '../manifest/types.js';
+import type { SandboxFacts } from '../runtime/runtime-service.js';
+import type { WorkerCheckpoint } from '../kubelet/checkpoint.js';
+
+/**
+ * The format of runtime.json this peapod writes. Records of peapod before
+ * the node daemon have no version (0); a daemon adopts records of its own
+ * version and older, and refuses newer ones (written by a later peapod,
+ * which may have changed what they mean) with a message saying so.
+ */
+export const RECORD_VERSION = 1;
 
 export interface ProcessRecord {
   pid: number;
@@ -18,6 +28,13 @@ export interface ProcessRecord {
 }
 
 export interface PodRecord {
+  /** See RECORD_VERSION; absent in records of peapod before the daemon. */
+  version?: number;
+  /**
+   * 'daemon': held by the node daemon, and outliving it (the next daemon
+   * adopts it). Absent: a supervisor of its own (`run -f`), with which it dies.
+   */
+  owner?: 'daemon';
   name: string;
   uid: string;
   createdAt: string;
@@ -33,6 +50,15 @@ export interface PodRecord {
   /** The pod's cgroups: the driver, the pod's path, and each container's cgroup.procs files. */
   cgroups?: { driver: 'v1' | 'v2'; pod: string; containers: Record<string, string[]> };
   pod: Pod;
+  /** The daemon's pods: what the runtime needs to adopt the sandbox and its containers. */
+  runtime?: SandboxFacts;
+  /** The daemon's pods: what the kubelet's half needs to take the pod over. */
+  kubelet?: WorkerCheckpoint;
+}
+
+/** A daemon's pod (the next daemon adopts it, no `run -f` reclaims it). */
+export function isDaemonPod(record: PodRecord | null | undefined): boolean {
+  return record?.owner === 'daemon';
 }
 
 export function writeRecord(path: string, record: PodRecord): void {

@@ -12,7 +12,7 @@ import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js'
 import type { PodObject } from '../kubelet/types.js';
 import { tombstone } from './stale.js';
 import { readJsonFile, type Read } from '../runtime/json-file.js';
-import { readRecordFile, type PodRecord } from './state.js';
+import { isDaemonPod, readRecordFile, type PodRecord } from './state.js';
 import { qosClass } from '../kubelet/status/pod-status.js';
 import type { PodSpec } from '../manifest/types.js';
 
@@ -28,6 +28,8 @@ export interface StoredPod {
   live: boolean;
   /** The supervisor's pid, when it runs and is known. */
   supervisorPid?: number;
+  /** Its events, when they came with it (from the daemon); else in its events.json. */
+  events?: PodEvent[];
 }
 
 export class PodNotFoundError extends Error {
@@ -87,18 +89,18 @@ function isPodObject(v: unknown): boolean {
 
 /**
  * A status that cannot be read, as Kubernetes says it of a pod whose state
- * is not known: Unknown, with why. The record gives the spec; without it,
- * only the name is known.
+ * is not known: Unknown, with why. The record (or the last status) gives
+ * the spec; without either, only the name is known.
  */
-function unknownPod(name: string, record: PodRecord | null, why: string, since: string): PodObject {
-  const pod = record?.pod ?? { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { name }, spec: { containers: [] } };
+export function unknownPod(name: string, record: PodRecord | null, why: string, since: string, last?: PodObject | null, reason = 'StatusUnreadable'): PodObject {
+  const pod = record?.pod ?? last ?? { apiVersion: 'v1' as const, kind: 'Pod' as const, metadata: { name }, spec: { containers: [] } };
   return {
     ...pod,
-    metadata: { ...pod.metadata, namespace: pod.metadata.namespace ?? 'default', uid: record?.uid ?? '', creationTimestamp: record?.createdAt ?? since },
+    metadata: { ...pod.metadata, namespace: pod.metadata.namespace ?? 'default', uid: record?.uid ?? last?.metadata.uid ?? '', creationTimestamp: record?.createdAt ?? last?.metadata.creationTimestamp ?? since },
     status: {
       phase: 'Unknown',
-      reason: 'StatusUnreadable',
-      message: `its status cannot be read: ${why}`,
+      reason,
+      message: reason === 'StatusUnreadable' ? `its status cannot be read: ${why}` : why,
       conditions: [],
       containerStatuses: [],
       qosClass: qosClass([...(pod.spec.initContainers ?? []), ...pod.spec.containers]),
@@ -126,8 +128,8 @@ export function readStoredPod(paths: RuntimePaths, name: string): StoredPod | nu
     const why = [`${pp.podFile}: ${podRead.unreadable}`, ...('unreadable' in recordRead ? [`${pp.recordFile}: ${recordRead.unreadable}`] : [])].join('; ');
     pod = unknownPod(name, record, why, statSync(pp.state).mtime.toISOString());
   }
-  // Dead, the pod is what the next reclaim will leave of it.
-  if (record && !supervisor.live) pod = tombstone(pod, record);
+  // Dead, the pod is what the next reclaim will leave of it (a daemon's pod outlives its daemon: the next one adopts it).
+  if (record && !supervisor.live && !isDaemonPod(record)) pod = tombstone(pod, record);
   return {
     name,
     paths: pp,
@@ -145,7 +147,8 @@ export function getStoredPod(paths: RuntimePaths, name: string): StoredPod {
   return stored;
 }
 
-function podNames(paths: RuntimePaths): string[] {
+/** The names of the pods under the root (their directories), sorted. */
+export function podNames(paths: RuntimePaths): string[] {
   return podDirNames(paths)
     .filter((name) => !name.startsWith('.'))
     .sort();
@@ -169,7 +172,8 @@ export function livePodSpecs(paths: RuntimePaths): Array<{ name: string; spec: P
     const read = readRecordFile(pp.recordFile);
     if ('missing' in read) return [];
     const record = 'value' in read ? read.value : null;
-    if (!supervisorOf(paths, pp, record).live) return [];
+    // A daemon's pod runs while no daemon does.
+    if (!supervisorOf(paths, pp, record).live && !isDaemonPod(record)) return [];
     if (record) return [{ name, spec: record.pod.spec }];
     const status = readJsonFile<PodObject>(pp.podFile, isPodObject);
     return 'value' in status ? [{ name, spec: status.value.spec }] : [];

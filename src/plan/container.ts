@@ -63,6 +63,11 @@ export interface ContainerInputs {
   readProfile?: HostFileReader | undefined;
   /** The process's identity and privileges, when already resolved (resolveSecurity of the config's). */
   security?: ProcessSecurity | undefined;
+  /**
+   * It outlives whoever started it (a pod of the node daemon, adopted by the
+   * next daemon): no PR_SET_PDEATHSIG. Default: it dies with its supervisor.
+   */
+  detached?: boolean | undefined;
 }
 
 export class PlanError extends Error {
@@ -358,7 +363,7 @@ export function containerPlan(input: ContainerInputs): SpawnPlan {
     ...securitySteps(security, input.arch ?? process.arch),
     // As the container's user, like runc: a directory it may not enter fails here.
     { op: 'chdir', path: cwd },
-    { op: 'pdeathsig', signal: 'SIGKILL', procFd: hostProc },
+    ...(input.detached ? [] : [{ op: 'pdeathsig' as const, signal: 'SIGKILL' as const, procFd: hostProc }]),
     { op: 'setsid' },
     // PID 1 of the container's own namespace is pause --init, which starts the
     // command as its child, reaps every orphan, and exits as the command does.

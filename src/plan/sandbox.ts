@@ -23,6 +23,12 @@ export interface SandboxInputs {
   sysctls?: Record<string, string> | undefined;
   /** A pause of another make (a sandbox image's), which installs handlers rather than waiting with every signal blocked. */
   foreignPause?: boolean | undefined;
+  /**
+   * pause outlives whoever started it once it is made (a pod of the node
+   * daemon): PR_SET_PDEATHSIG guards the making only (the uid change clears
+   * it) and is not set again. Default: pause dies with its supervisor.
+   */
+  detached?: boolean | undefined;
 }
 
 export class SysctlError extends Error {
@@ -96,8 +102,8 @@ export function sandboxPlan(input: SandboxInputs): SpawnPlan {
     { op: 'setuid', uid: PAUSE_ID },
     { op: 'capset', permitted: [], effective: [], inheritable: [], ambient: [], limitToHeld: false },
     // Again after the uid change, which clears it: the pod lives no longer
-    // than the process that supervises it.
-    { op: 'pdeathsig', signal: 'SIGKILL', procFd: proc },
+    // than the process that supervises it (unless it is the daemon's).
+    ...(input.detached ? [] : [{ op: 'pdeathsig' as const, signal: 'SIGKILL' as const, procFd: proc }]),
     { op: 'setsid' },
     { op: 'exec', candidates: [], fd: exe, argv: ['/pause'], env: [], what: 'pause' },
   );

@@ -21,7 +21,8 @@ import type { Cgroup } from './cgroups/types.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
-import { PlanProcess, type ExitStatus } from './process.js';
+import { PlanProcess, type ExitSource, type ExitStatus } from './process.js';
+import { openStdio, removeFifos, reopenFifos, type StdioFifos } from './stdio.js';
 
 /** One Attach to a running container. */
 export interface ContainerAttachment {
@@ -49,6 +50,31 @@ export interface ContainerContext {
   launcher: string;
   onLog?: LogListener | undefined;
   logRotation?: LogRotation | undefined;
+  /** Its processes outlive this process (the node daemon's pods): see RuntimeOptions.detached. */
+  detached?: boolean | undefined;
+}
+
+/** What a container leaves on disk for the next runtime to adopt it. */
+export interface SavedContainer {
+  id: string;
+  config: ContainerConfig;
+  /** ms since the epoch. */
+  createdAt: number;
+  startedAt?: number;
+  pid: number;
+  startTime: number;
+  logPath: string;
+  fifos?: StdioFifos;
+  /** The cgroup's OOM kills when it started (an OOMKilled exit is one more). */
+  oomKillsAtStart: number;
+  /** How it ended, when it had before the runtime went. */
+  exit?: ExitStatus;
+  finishedAt?: number;
+  reason?: string;
+  message?: string;
+  env: string[];
+  workingDir: string;
+  security: ProcessSecurity;
 }
 
 /**
@@ -86,6 +112,8 @@ export function planContainer(inputs: {
   launcher: string;
   /** The cgroup.procs files it joins first (none without cgroups). */
   cgroupProcs: readonly string[];
+  /** It outlives the process that starts it (the node daemon's pods). */
+  detached?: boolean | undefined;
 }): ContainerProcessSpec {
   const { config, image, sandbox, fs } = inputs;
   const command = resolveCommand(image.config, { ...config, name: config.metadata.name }, sandbox.hostname);
@@ -96,12 +124,12 @@ export function planContainer(inputs: {
   } catch (err) {
     throw err instanceof SecurityError || err instanceof ImageUserError ? new PlanError(err.message) : err;
   }
-  const plan = joinCgroup(containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security }), inputs.cgroupProcs);
+  const plan = joinCgroup(containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security, detached: inputs.detached }), inputs.cgroupProcs);
   return { plan, env: command.env, workingDir: command.workingDir, security };
 }
 
 export class Container {
-  readonly createdAt = new Date();
+  createdAt = new Date();
   state: ContainerState = 'CONTAINER_CREATED';
   process: PlanProcess | undefined;
   log: ContainerLog | undefined;
@@ -124,14 +152,84 @@ export class Container {
   /** The write end of its stdin, for Attach (config.stdin). */
   private stdin: Socket | undefined;
 
-  constructor(readonly ctx: ContainerContext) {
+  /** Its named pipes (detached), and the count of OOM kills its cgroup had when it started. */
+  private fifos: StdioFifos | undefined;
+
+  constructor(
+    readonly ctx: ContainerContext,
+    /** Adopted: what exec needs, as it was resolved when it was made (nothing is made again). */
+    adopted?: Pick<ContainerProcessSpec, 'env' | 'workingDir' | 'security'>,
+  ) {
     const { config, image, sandbox } = ctx;
-    // A fresh upper layer: every container starts from its image.
-    rmSync(ctx.dirs.upper, { recursive: true, force: true });
-    rmSync(ctx.dirs.work, { recursive: true, force: true });
-    makeContainerDirs(ctx.dirs, image.rootfs);
-    this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [] });
+    if (adopted) {
+      // Never started here: a plan that is never run.
+      this.spec = { ...adopted, plan: { name: config.metadata.name, newNamespaces: [], keepSignalsBlocked: false, steps: [] } };
+    } else {
+      // A fresh upper layer: every container starts from its image.
+      rmSync(ctx.dirs.upper, { recursive: true, force: true });
+      rmSync(ctx.dirs.work, { recursive: true, force: true });
+      makeContainerDirs(ctx.dirs, image.rootfs);
+      this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [], detached: ctx.detached });
+    }
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+  }
+
+  /**
+   * A container a runtime before this one made and started, from what it
+   * saved: its process adopted (its exit from `exits` when it ended while
+   * no runtime watched), its output read on from its named pipes, its log
+   * file appended to.
+   */
+  static adopt(ctx: ContainerContext, saved: SavedContainer, exits: ExitSource): Container {
+    const c = new Container(ctx, { env: saved.env, workingDir: saved.workingDir, security: saved.security });
+    c.createdAt = new Date(saved.createdAt);
+    c.oomKillsAtStart = saved.oomKillsAtStart;
+    c.fifos = saved.fifos;
+    if (saved.startedAt === undefined) return c;
+    c.startedAt = new Date(saved.startedAt);
+    if (saved.exit) {
+      // Ended, and seen to end, before: as it was.
+      c.state = 'CONTAINER_EXITED';
+      c.exit = saved.exit;
+      c.finishedAt = new Date(saved.finishedAt ?? saved.startedAt);
+      c.reason = saved.reason ?? '';
+      c.message = saved.message ?? '';
+      c.resolveExited(c.status());
+      return c;
+    }
+    const proc = PlanProcess.adopt(c.name, saved.pid, saved.startTime, c.startedAt, exits);
+    c.process = proc;
+    c.state = 'CONTAINER_RUNNING';
+    c.log = new ContainerLog(c.name, ctx.logPath, ctx.onLog, ctx.logRotation);
+    const readers = saved.fifos ? reopenFifos(saved.fifos) : undefined;
+    if (readers) {
+      c.log.attach(readers.stdout, 'stdout');
+      c.log.attach(readers.stderr, 'stderr');
+    } else {
+      c.log.close();
+    }
+    if (proc.running && proc.pid > 0) c.pinNamespace(proc.pid);
+    void proc.exited.then((exit) => c.onExit(exit));
+    return c;
+  }
+
+  /** What the next runtime needs to adopt this container (its process must have been started). */
+  saved(): SavedContainer {
+    return {
+      id: this.id,
+      config: this.ctx.config,
+      createdAt: this.createdAt.getTime(),
+      ...(this.startedAt ? { startedAt: this.startedAt.getTime() } : {}),
+      pid: this.process?.pid ?? 0,
+      startTime: this.process?.startTime ?? 0,
+      logPath: this.ctx.logPath,
+      ...(this.fifos ? { fifos: this.fifos } : {}),
+      oomKillsAtStart: this.oomKillsAtStart,
+      ...(this.state === 'CONTAINER_EXITED' && this.exit ? { exit: this.exit, finishedAt: (this.finishedAt ?? new Date()).getTime(), reason: this.reason, message: this.message } : {}),
+      env: this.spec.env,
+      workingDir: this.spec.workingDir,
+      security: this.spec.security,
+    };
   }
 
   get id(): string {
@@ -150,16 +248,16 @@ export class Container {
   start(nul: number): PlanProcess {
     if (this.state !== 'CONTAINER_CREATED') throw new Error(`container ${this.id} is ${this.state}, not created`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
-    const [outR, outW] = pipe();
-    const [errR, errW] = pipe();
+    const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.dir, this.id);
     // A container asked to keep stdin open reads a pipe that Attach writes to; else /dev/null.
     const [inR, inW] = this.ctx.config.stdin ? pipe() : [nul, -1];
     let proc: PlanProcess;
     try {
-      proc = PlanProcess.spawn(this.spec.plan, [inR, outW, errW]);
+      proc = PlanProcess.spawn(this.spec.plan, [inR, stdio.out, stdio.err], true);
     } catch (err) {
-      closeSync(outR);
-      closeSync(errR);
+      closeSync(stdio.readers.stdout);
+      closeSync(stdio.readers.stderr);
+      removeFifos(stdio.fifos);
       if (inW >= 0) closeSync(inW);
       this.state = 'CONTAINER_EXITED';
       this.finishedAt = new Date();
@@ -169,17 +267,18 @@ export class Container {
       throw err;
     } finally {
       // Only the child may hold the write ends, or the log never sees EOF.
-      closeSync(outW);
-      closeSync(errW);
+      closeSync(stdio.out);
+      closeSync(stdio.err);
       if (inW >= 0) closeSync(inR);
     }
     if (inW >= 0) {
       this.stdin = new Socket({ fd: inW, readable: false, writable: true });
       this.stdin.on('error', () => this.stdin?.destroy());
     }
+    this.fifos = stdio.fifos;
     this.log = new ContainerLog(this.name, this.ctx.logPath, this.ctx.onLog, this.ctx.logRotation);
-    this.log.attach(outR, 'stdout');
-    this.log.attach(errR, 'stderr');
+    this.log.attach(stdio.readers.stdout, 'stdout');
+    this.log.attach(stdio.readers.stderr, 'stderr');
     this.process = proc;
     this.startedAt = proc.startedAt;
     this.state = 'CONTAINER_RUNNING';
@@ -205,6 +304,12 @@ export class Container {
       this.finishedAt = this.process?.finishedAt ?? new Date();
       const oom = exit.signal === 9 && (this.ctx.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart;
       this.reason = oom ? 'OOMKilled' : exit.code === 0 ? 'Completed' : 'Error';
+      if (this.process?.exitUnknown) {
+        // Adopted, and it ended while no runtime watched it and no reaper recorded it: the kubelet's words.
+        this.reason = 'ContainerStatusUnknown';
+        this.message = 'The container could not be located when the pod was terminated';
+      }
+      removeFifos(this.fifos);
       this.state = 'CONTAINER_EXITED';
       this.resolveExited(this.status());
     }
@@ -300,6 +405,7 @@ export class Container {
   /** Its directories (the writable layer) go; the log stays (the kubelet prunes logs). */
   remove(): void {
     this.releaseNamespace();
+    removeFifos(this.fifos);
     rmSync(this.ctx.dirs.upper, { recursive: true, force: true });
     rmSync(this.ctx.dirs.work, { recursive: true, force: true });
   }

@@ -123,7 +123,17 @@ export class ContainerLog {
     makeDir(dirname(path), MODE.podDir);
     this.fd = openWithMode(path, 'a', MODE.log);
     this.size = fstatSync(this.fd).size;
+    // A log taken over by another process (a daemon after a restart) rotates on from its last file.
+    this.sequence = Math.max(0, ...logFiles(path).map((f) => Number(f.slice(path.length + 1)) || 0));
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  /** No stream will ever come (an adopted container whose output is gone): the log is done. */
+  close(): void {
+    if (this.open > 0) return;
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+    this.resolveDone();
   }
 
   /** Writes records, or drops them (counted) while the file cannot take them. */

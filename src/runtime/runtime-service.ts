@@ -31,13 +31,13 @@ import { detectDriver } from './cgroups/detect.js';
 import { containerCgroupPath, limitsOf, podCgroupPath } from './cgroups/layout.js';
 import { removePodCgroups } from './cgroups/pod.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { Container, containerLogPath, type ContainerAttachment } from './container.js';
+import { Container, containerLogPath, type ContainerAttachment, type SavedContainer } from './container.js';
 import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
 import type { LogListener, LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
-import type { PlanProcess } from './process.js';
+import type { ExitSource, PlanProcess } from './process.js';
 import { clampOomScoreAdj } from './oom.js';
-import { Sandbox } from './sandbox.js';
+import { Sandbox, type SavedSandbox } from './sandbox.js';
 import { diskUsage, networkInterfaces, nowNanos, sampleCgroup, type ContainerSample, type SandboxSample } from './stats.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
 
@@ -66,6 +66,17 @@ export interface RuntimeOptions {
   network?: NetworkOptions;
   /** peapod: what a sandbox's network says (its default network, a skipped config, a failed CHECK), for the pod's events. */
   onSandboxEvent?: (sandboxId: string, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+  /**
+   * peapod: the sandboxes and containers outlive this process (the node
+   * daemon's): pause and containers keep no PR_SET_PDEATHSIG once made,
+   * containers write to named pipes, the network belongs to pause, and the
+   * facts carry what a later runtime needs to adopt them (adoptSandbox).
+   */
+  detached?: boolean;
+  /** peapod: where the exits of adopted processes are recorded (their reaper's log). */
+  exits?: ExitSource;
+  /** peapod: a sandbox is gone (RemovePodSandbox): whoever kept its facts may forget them. */
+  onSandboxRemoved?: (sandboxId: string) => void;
 }
 
 /** What the runtime knows of a sandbox that must outlive a crash of this process. */
@@ -74,7 +85,9 @@ export interface SandboxFacts {
   pid: number;
   startTime: number;
   cgroups?: { driver: 'v1' | 'v2'; pod: string; containers: Record<string, string[]> };
-  containers: Record<string, { id: string; pid: number; startTime: number; image: string; target: Omit<ExecTarget, 'name' | 'containerPid' | 'launcher'> }>;
+  containers: Record<string, { id: string; pid: number; startTime: number; image: string; target: Omit<ExecTarget, 'name' | 'containerPid' | 'launcher'>; saved?: SavedContainer }>;
+  /** Detached runtimes: what the next one needs to adopt the sandbox. */
+  saved?: SavedSandbox;
 }
 
 /** The CRI's RuntimeService, as the kubelet's half uses it (a fake implements it in unit tests). */
@@ -118,7 +131,22 @@ export interface NodeRuntime extends RuntimeApi {
   signalContainer(id: string, sig: NodeJS.Signals): boolean;
   /** A container's cgroup, for tools and tests (undefined without cgroups). */
   cgroupOf(id: string): Cgroup | undefined;
+  /** Takes over a sandbox and its containers a runtime before this one made (detached): see RuntimeService.adoptSandbox. */
+  adoptSandbox(facts: SandboxFacts): void;
   close(): void;
+}
+
+/**
+ * An adopted container's image, as the store has it now; one removed since
+ * (rmi --force) still names its ID and has no stop signal: an adopted
+ * container is never made again from it, only stopped.
+ */
+function adoptedImage(store: string, id: string): Image {
+  try {
+    return resolveImage(store, id);
+  } catch {
+    return { id, config: {} } as unknown as Image;
+  }
 }
 
 function newId(): string {
@@ -197,6 +225,7 @@ export class RuntimeService implements NodeRuntime {
         paths: this.options.paths,
         event: (type, reason, message) => this.options.onSandboxEvent?.(id, type, reason, message),
       },
+      detached: this.options.detached === true,
     });
     this.sandboxes.set(id, sandbox);
     // Findable after a crash before anything exists: the cgroup paths first.
@@ -264,7 +293,10 @@ export class RuntimeService implements NodeRuntime {
     }
     sandbox.stopped = true;
     this.sandboxes.delete(id);
-    if (this.siblings(sandbox).length > 0) return;
+    if (this.siblings(sandbox).length > 0) {
+      this.options.onSandboxRemoved?.(id);
+      return;
+    }
     const podPath = podCgroupPath(sandbox.ctx.config);
     const names = this.cgroupNames.get(podPath) ?? [];
     for (const name of names) {
@@ -277,6 +309,7 @@ export class RuntimeService implements NodeRuntime {
     const leaves = driver && pod ? names.map((n) => driver.open(`${pod.path}/${n}`)) : [];
     await removePodCgroups(pod, leaves, sandbox.pauseCgroup);
     this.cgroupNames.delete(podPath);
+    this.options.onSandboxRemoved?.(id);
   }
 
   podSandboxStatus(id: string): PodSandboxStatus {
@@ -326,6 +359,7 @@ export class RuntimeService implements NodeRuntime {
       launcher: this.pauseBinary,
       onLog: this.options.onLog,
       logRotation: this.options.logRotation,
+      detached: this.options.detached === true,
     });
     this.containers.set(id, container);
     this.event(container, 'CONTAINER_CREATED_EVENT');
@@ -340,10 +374,68 @@ export class RuntimeService implements NodeRuntime {
       this.options.onFacts?.(c.ctx.sandboxId, false);
     }
     this.event(c, 'CONTAINER_STARTED_EVENT');
+    this.watchExit(c);
+  }
+
+  private watchExit(c: Container): void {
     void c.exited.then(() => {
       this.event(c, 'CONTAINER_STOPPED_EVENT');
       this.options.onFacts?.(c.ctx.sandboxId, false);
     });
+  }
+
+  /**
+   * peapod: takes over a sandbox and its containers that a runtime before
+   * this one made (detached), from the facts it saved: pause and every
+   * started container adopted as they are now (running, or ended while no
+   * runtime watched, their exits from RuntimeOptions.exits), under the same
+   * ids. Throws when the facts hold too little to adopt.
+   */
+  adoptSandbox(facts: SandboxFacts): void {
+    const saved = facts.saved;
+    if (!saved) throw new Error(`sandbox ${facts.id} was not saved by a detached runtime: it cannot be adopted`);
+    const exits = this.options.exits ?? { exitOf: () => Promise.resolve(undefined) };
+    const id = facts.id;
+    const sandbox = Sandbox.adopt(
+      {
+        id,
+        config: saved.config,
+        paths: podPaths(this.options.paths, saved.config.metadata.name),
+        pauseBinary: this.pauseBinary,
+        nul: this.devNull(),
+        network: { options: this.network, paths: this.options.paths, event: (type, reason, message) => this.options.onSandboxEvent?.(id, type, reason, message) },
+        detached: true,
+      },
+      saved,
+      this.driver,
+      exits,
+    );
+    this.sandboxes.set(id, sandbox);
+    if (facts.cgroups) this.cgroupNames.set(podCgroupPath(saved.config), Object.keys(facts.cgroups.containers));
+    for (const c of Object.values(facts.containers)) {
+      if (!c.saved) continue;
+      const name = c.saved.config.metadata.name;
+      const container = Container.adopt(
+        {
+          id: c.id,
+          sandboxId: id,
+          config: c.saved.config,
+          image: adoptedImage(this.options.paths.images, c.image),
+          sandbox: sandbox.facts(),
+          dirs: sandbox.ctx.paths.container(name),
+          logPath: c.saved.logPath,
+          cgroup: this.driver && sandbox.podCgroup ? this.driver.open(containerCgroupPath(saved.config, name)) : undefined,
+          launcher: this.pauseBinary,
+          onLog: this.options.onLog,
+          logRotation: this.options.logRotation,
+          detached: true,
+        },
+        c.saved,
+        exits,
+      );
+      this.containers.set(c.id, container);
+      this.watchExit(container);
+    }
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
@@ -425,10 +517,12 @@ export class RuntimeService implements NodeRuntime {
     for (const c of mine) if (c.process || !latest.has(c.name)) latest.set(c.name, c);
     const podPath = podCgroupPath(s.ctx.config);
     const names = this.cgroupNames.get(podPath) ?? [];
+    const detached = this.options.detached === true;
     return {
       id: s.id,
       pid: s.pause?.pid ?? 0,
       startTime: s.pause?.startTime ?? 0,
+      ...(detached ? { saved: s.saved() } : {}),
       ...(this.driver
         ? { cgroups: { driver: this.driver.kind, pod: podPath, containers: Object.fromEntries(names.map((n) => [n, this.driver?.open(`${podPath}/${n}`).procsFiles ?? []])) } }
         : {}),
@@ -443,6 +537,7 @@ export class RuntimeService implements NodeRuntime {
               startTime: c.process?.startTime ?? 0,
               image: c.ctx.image.id,
               target: { env: c.spec.env, workingDir: c.spec.workingDir, cgroupProcs: c.ctx.cgroup?.procsFiles ?? [], security: c.spec.security },
+              ...(detached ? { saved: c.saved() } : {}),
             },
           ]),
       ),

@@ -16,11 +16,14 @@ import type { PodPaths, RuntimePaths } from './paths.js';
 import { PodNetwork } from '../network/pod-network.js';
 import type { NetworkOptions } from '../network/options.js';
 import { mountPodShm, unmountPodDir, writeSandboxFiles } from './pod-files.js';
-import { PlanProcess } from './process.js';
+import { PlanProcess, type ExitSource } from './process.js';
 
 /** pause's plan for a sandbox config, joining its cgroup first: pure, so `explain` makes exactly what the runtime makes. */
-export function planSandbox(config: PodSandboxConfig, pauseBinary: string, cgroupProcs: readonly string[]): SpawnPlan {
-  return joinCgroup(sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions, sysctls: config.linux.sysctls, foreignPause: config.pauseBinary !== undefined }), cgroupProcs);
+export function planSandbox(config: PodSandboxConfig, pauseBinary: string, cgroupProcs: readonly string[], detached = false): SpawnPlan {
+  return joinCgroup(
+    sandboxPlan({ hostname: config.hostname, pauseBinary, namespaces: config.linux.securityContext.namespaceOptions, sysctls: config.linux.sysctls, foreignPause: config.pauseBinary !== undefined, detached }),
+    cgroupProcs,
+  );
 }
 
 /** What a container of a sandbox is planned from: pause's pid, the hostname, the files the sandbox shares. */
@@ -40,10 +43,23 @@ export interface SandboxContext {
   nul: number;
   /** The pod network (CNI): where configurations and plugins are, and who hears what it says. */
   network: { options: NetworkOptions; paths: RuntimePaths; event(type: 'Normal' | 'Warning', reason: string, message: string): void };
+  /** Its processes outlive this process (the node daemon's pods): see RuntimeOptions.detached. */
+  detached?: boolean;
+}
+
+/** What a sandbox leaves on disk for the next runtime to adopt it. */
+export interface SavedSandbox {
+  config: PodSandboxConfig;
+  /** ms since the epoch. */
+  createdAt: number;
+  pid: number;
+  startTime: number;
+  /** Its network attachment's id (network/records.ts), when it has one. */
+  network?: string;
 }
 
 export class Sandbox {
-  readonly createdAt = new Date();
+  createdAt = new Date();
   pause!: PlanProcess;
   podCgroup: Cgroup | undefined;
   pauseCgroup: Cgroup | undefined;
@@ -60,7 +76,37 @@ export class Sandbox {
       paths: ctx.network.paths,
       options: ctx.network.options,
       event: ctx.network.event,
+      ownedByPause: ctx.detached === true,
     });
+  }
+
+  /**
+   * A sandbox a runtime before this one made, from what it saved: pause
+   * adopted (watched through a pidfd, its exit from `exits`), its cgroups
+   * and network attachment taken over.
+   */
+  static adopt(ctx: SandboxContext, saved: SavedSandbox, driver: CgroupDriver | null, exits: ExitSource): Sandbox {
+    const sandbox = new Sandbox(ctx);
+    sandbox.createdAt = new Date(saved.createdAt);
+    sandbox.pause = PlanProcess.adopt('pause', saved.pid, saved.startTime, new Date(saved.createdAt), exits);
+    if (driver) {
+      sandbox.podCgroup = driver.open(podCgroupPath(ctx.config));
+      sandbox.pauseCgroup = driver.open(pauseCgroupPath(ctx.config));
+    }
+    sandbox.network.adopt(saved.network);
+    return sandbox;
+  }
+
+  /** What the next runtime needs to adopt this sandbox. */
+  saved(): SavedSandbox {
+    const network = this.network.attachmentId;
+    return {
+      config: this.ctx.config,
+      createdAt: this.createdAt.getTime(),
+      pid: this.pause?.pid ?? 0,
+      startTime: this.pause?.startTime ?? 0,
+      ...(network ? { network } : {}),
+    };
   }
 
   /** CNI ADD for pause, as it is now; throws with the plugin's message (the network is still torn down at stop). */
@@ -103,8 +149,8 @@ export class Sandbox {
 
   /** pause, in new namespaces (or the host's, as the config says). */
   startPause(): void {
-    const plan = planSandbox(this.ctx.config, this.ctx.pauseBinary, this.pauseCgroup?.procsFiles ?? []);
-    this.pause = PlanProcess.spawn(plan, [this.ctx.nul, this.ctx.nul, this.ctx.nul]);
+    const plan = planSandbox(this.ctx.config, this.ctx.pauseBinary, this.pauseCgroup?.procsFiles ?? [], this.ctx.detached === true);
+    this.pause = PlanProcess.spawn(plan, [this.ctx.nul, this.ctx.nul, this.ctx.nul], true);
   }
 
   /** What a container of this sandbox is planned from. */

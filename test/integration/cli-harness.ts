@@ -34,6 +34,27 @@ export async function peapod(root: TestRoot, args: string[], env: NodeJS.Process
   }
 }
 
+/**
+ * `peapod run -f FILE` left running in the background: the pod's own
+ * supervisor, with which it dies (a pod of `run -d` is the node daemon's,
+ * and outlives it). Resolves once its record names its first container.
+ */
+export async function runForeground(root: TestRoot, file: string, name: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [bin, 'run', '-f', file, '--root', root.dir], { stdio: 'ignore' });
+  const recordFile = join(root.dir, 'pods', name, 'runtime.json');
+  const started = (): boolean => {
+    try {
+      return Object.keys((JSON.parse(readFileSync(recordFile, 'utf8')) as { containers: object }).containers).length > 0;
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + 10_000; !started(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`run -f ${file} did not start pod ${name}`);
+  }
+  return child;
+}
+
 /** A peapod command still running: what it printed so far, and its end. */
 export interface Running {
   child: ChildProcess;

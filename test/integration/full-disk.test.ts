@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupDirs, manifest, peapod, shPod } from './cli-harness.js';
-import { freshRootPerTest, isAlive, isRoot, mountsUnder, runStops, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, mountsUnder, runStops, stopDaemon, type TestRoot, waitFor } from './helpers.js';
 import { runDetached } from './pods.js';
 import { waitForFile } from './waits.js';
 
@@ -22,6 +22,8 @@ describe.skipIf(!isRoot)('a full state root', () => {
   afterEach(async () => {
     // The pods are deleted here, while the tmpfs is there to check.
     await runStops(root);
+    // The node daemon run -d started keeps its files on the tmpfs until it stops.
+    await stopDaemon(root);
     // What the pods left on the tmpfs is checked before it goes (the shared check would see the empty directory under it).
     const pods = join(root.dir, 'pods');
     const left = existsSync(pods) ? readdirSync(pods) : [];

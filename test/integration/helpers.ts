@@ -12,6 +12,9 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, expect } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
+import { readJson } from '../../src/runtime/json-file.js';
+import { ask } from '../../src/node/daemon-client.js';
+import { daemonPaths, type DaemonInfo } from '../../src/node/daemon-paths.js';
 import type { Container, Pod, Volume } from '../../src/manifest/types.js';
 import { isAlive } from './proc.js';
 import { waitFor } from './waits.js';
@@ -90,11 +93,39 @@ export async function runStops(root: TestRoot): Promise<void> {
   for (let stop = root.stops.pop(); stop; stop = root.stops.pop()) await stop();
 }
 
+/**
+ * The root's node daemon, if a command started one: whatever pod it still
+ * holds (a test that failed half-way) killed through it, then the daemon
+ * stopped; its reaper ends once nothing is left below it.
+ */
+export async function stopDaemon(root: TestRoot): Promise<void> {
+  const dp = daemonPaths(root.paths);
+  const info = readJson<DaemonInfo>(dp.info);
+  if (!info || !isAlive(info.pid)) return;
+  root.pids.add(info.reaper.pid);
+  const within = <T>(p: Promise<T>): Promise<T | undefined> => Promise.race([p, new Promise<undefined>((r) => setTimeout(r, 10_000))]);
+  try {
+    const reply = await within(ask(dp.socket, { op: 'pods' }));
+    const held = reply && 'pods' in reply ? reply.pods.filter((p) => p.record?.owner === 'daemon' && p.live) : [];
+    for (const p of held) {
+      for (const pid of [p.record?.sandbox?.pid, ...Object.values(p.record?.containers ?? {}).map((c) => c.pid)]) if (pid) root.pids.add(pid);
+      await within(ask(dp.socket, { op: 'delete', name: p.name, force: true, wait: true }, (r) => 'accepted' in r).catch(() => undefined));
+    }
+  } catch {
+    // It does not answer: stopped all the same.
+  }
+  process.kill(info.pid, 'SIGTERM');
+  await waitFor(`the daemon (pid ${info.pid}) to stop`, () => !isAlive(info.pid), 10_000);
+  // Its reaper ends once nothing is below it; what keeps it (a pod left) the checks after this report.
+  await waitFor(`the daemon's reaper (pid ${info.reaper.pid}) to end`, () => !isAlive(info.reaper.pid), 5000).catch(() => undefined);
+}
+
 /** The end of every integration test: no process, mount or state of it left. */
 export async function expectNothingLeft(root: TestRoot): Promise<void> {
-  // A test that failed half-way still ends its pods, through the runtime.
+  // A test that failed half-way still ends its pods, through the runtime (and the daemon).
   await runStops(root);
   for (const r of root.runtimes) await r.stop({ force: true });
+  await stopDaemon(root);
   await waitFor('every pod process to be gone', () => [...root.pids].every((p) => !isAlive(p)), 5000);
   expect(mountsUnder(root.dir)).toEqual([]);
   const pods = join(root.dir, 'pods');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
+import { daemonPaths } from '../../src/node/daemon-paths.js';
 import { podPaths, runtimePaths, type PodPaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import type { PodRecord } from '../../src/node/state.js';
 import { execIn, expectNothingLeft, isAlive, isRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
@@ -223,9 +224,15 @@ spec:
       expect(pp.state.startsWith(state) && pp.data.startsWith(data)).toBe(true);
       for (const dir of [state, data, join(state, 'pods'), join(data, 'pods')]) expect(mode(dir), dir).toBe(0o700);
       expect(auditPod(pp, 'c', 'scratch')).toBeGreaterThan(15);
-      expect(mode(join(pp.state, 'supervisor.log'))).toBe(0o640);
+      // The node daemon run -d started: its directory, log, record of itself, reaper logs and socket are root's alone.
+      const dp = daemonPaths(paths);
+      expect(mode(dp.dir)).toBe(0o700);
+      expect(mode(dp.reapers)).toBe(0o700);
+      expect(mode(dp.log)).toBe(0o640);
+      expect(mode(dp.info)).toBe(0o600);
+      for (const log of readdirSync(dp.reapers)) expect(mode(join(dp.reapers, log)), log).toBe(0o600);
+      expect(mode(dp.socket)).toBe(0o600);
       expect(mode(pp.log('c', 0))).toBe(0o640);
-      expect(mode(record.control as string)).toBe(0o600);
       expectHostUserLockedOut(pp, 'c', 'scratch');
       expect((await peapod(['get', 'pods', '-o', 'name'])).out).toBe('pod/apart\n');
       // Another user is told why, not that there are no pods.
@@ -234,6 +241,8 @@ spec:
     } finally {
       const del = await peapod(['delete', 'pod', 'apart', '--force']);
       expect(del.out).toContain('deleted');
+      // The daemon (the record's supervisor) goes too; its reaper with it.
+      expect((await peapod(['daemon', '--stop'])).code).toBe(0);
     }
     await waitFor('every process of the pod to be gone', () => pids.every((p) => !isAlive(p)), 5000);
     expect(mountsUnder(parent)).toEqual([]);

@@ -12,8 +12,9 @@ import { listNetworkRecords } from '../../src/network/records.js';
 import { podPaths } from '../../src/runtime/paths.js';
 import { reclaimStalePods } from '../../src/node/stale.js';
 import { readRecordFile } from '../../src/node/state.js';
-import { peapod } from './cli-harness.js';
-import { execIn, isAlive, isRoot, pod, sh, waitFor } from './helpers.js';
+import { peapod, spawnPeapod, type CliResult } from './cli-harness.js';
+import { getPod, killDaemon, podPids } from './daemon-harness.js';
+import { execIn, isAlive, isRoot, pod, sh, stopDaemon, waitFor } from './helpers.js';
 import { expectNetworkClean, iptablesRules, linksOnBridge, networkSuite, realPluginDir, reservations } from './network-harness.js';
 import { containerPid, start } from './pods.js';
 
@@ -82,8 +83,14 @@ describe.skipIf(!isRoot)('pod network failures and reclaim (root, real plugins)'
     const file = join(suite.root.dir, 'p.yaml');
     writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: crashed}\nspec:\n  containers:\n  - {name: c, image: busybox, command: [sleep, "60"]}\n');
     const env = { PEAPOD_NETWORK: 'cni', PEAPOD_CNI_CONF_DIR: suite.net.confDir, PEAPOD_CNI_PATH: suite.net.pluginDirs.join(':') };
-    expect(await peapod(suite.root, ['run', '-d', '-f', file], env)).toMatchObject({ code: 0, stdout: 'pod/crashed\n' });
-    const read = readRecordFile(podPaths(suite.root.paths, 'crashed').recordFile);
+    // The supervisor of a foreground run (a pod of the node daemon outlives the daemon: below).
+    spawnPeapod(suite.root, ['run', '-f', file], env);
+    const recordPath = podPaths(suite.root.paths, 'crashed').recordFile;
+    await waitFor('the pod to run', () => {
+      const r = readRecordFile(recordPath);
+      return 'value' in r && r.value.containers.c !== undefined && listNetworkRecords(suite.root.paths).some((n) => n.result !== null);
+    }, 10_000);
+    const read = readRecordFile(recordPath);
     const record = 'value' in read ? read.value : null;
     const pause = record?.sandbox?.pid as number;
     suite.root.pids.add(pause);
@@ -98,6 +105,32 @@ describe.skipIf(!isRoot)('pod network failures and reclaim (root, real plugins)'
     await expectNetworkClean(suite.net, suite.root);
     // The tombstone goes with a delete, as for any dead pod.
     expect(await peapod(suite.root, ['delete', 'pod', 'crashed'], env)).toMatchObject({ code: 0, stdout: 'pod "crashed" deleted\n' });
+  });
+
+  it('a pod of a killed daemon keeps its attachment (pause owns it): the next daemon adopts its address, and its delete DELs it', async () => {
+    const file = join(suite.root.dir, 'p.yaml');
+    writeFileSync(file, 'apiVersion: v1\nkind: Pod\nmetadata: {name: kept}\nspec:\n  containers:\n  - {name: c, image: busybox, command: [sleep, "60"]}\n');
+    const env = { ...process.env, PEAPOD_NETWORK: 'cni', PEAPOD_CNI_CONF_DIR: suite.net.confDir, PEAPOD_CNI_PATH: suite.net.pluginDirs.join(':') };
+    const cli = (args: string[]): Promise<CliResult> => peapod(suite.root, args, env);
+    expect(await cli(['run', '-d', '-f', file])).toMatchObject({ code: 0 });
+    const [pause, container] = podPids(suite.root, 'kept') as [number, number];
+    const ip = (await getPod(suite.root, 'kept', env)).status.podIP as string;
+    suite.net.seen.add(ip);
+    expect(suite.net.contains(ip)).toBe(true);
+    const [attachment] = listNetworkRecords(suite.root.paths);
+    expect(attachment?.owner.pid).toBe(pause);
+    await killDaemon(suite.root);
+    // A reclaim by anyone (a foreground run) leaves it: its owner, pause, lives.
+    await reclaimStalePods(suite.root.paths);
+    expect(listNetworkRecords(suite.root.paths)).toHaveLength(1);
+    expect(linksOnBridge(suite.net)).toHaveLength(1);
+    expect((await execIn(container, ['ip', '-o', '-4', 'addr', 'show', 'eth0'])).stdout).toContain(`${ip}/`);
+    // The next daemon reports the same address, and ends the attachment with the pod.
+    expect((await getPod(suite.root, 'kept', env)).status.podIP).toBe(ip);
+    expect(isAlive(pause)).toBe(true);
+    expect(await cli(['delete', 'pod', 'kept'])).toMatchObject({ code: 0 });
+    await stopDaemon(suite.root);
+    await expectNetworkClean(suite.net, suite.root);
   });
 
   it('no plugins installed: loopback only, with a warning naming the package', async () => {

@@ -2,14 +2,16 @@
 // themselves: a corrupt or empty record beside a live pod, a supervisor
 // that is a zombie, one killed before its pod started. Whether a pod lives
 // is read from the kernel; what cannot be read is never a reason to delete.
+// The supervisors are `run -f`'s (a pod of `run -d` is the node daemon's and
+// outlives it: daemon-faults.test.ts), except where the daemon is named.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cgroupDirs, cgroupPaths, manifest, peapod, procState, shPod, trackRecord, type RecordPids } from './cli-harness.js';
+import { cgroupDirs, cgroupPaths, manifest, peapod, procState, runForeground, shPod, trackRecord, type RecordPids } from './cli-harness.js';
 import { onTerm } from './fixtures.js';
 import { freshRootPerTest, isAlive, isRoot, mountsUnder, type TestRoot, waitFor } from './helpers.js';
-import { deleteAtEnd, runDetached } from './pods.js';
+import { deleteAtEnd } from './pods.js';
 import { waitForFile } from './waits.js';
 
 const KEEPER = `apiVersion: v1
@@ -31,9 +33,11 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
   freshRootPerTest((r) => (root = r));
 
   async function startKeeper(): Promise<{ supervisor: number; podDir: string; record: RecordPids }> {
-    const { record, paths } = await runDetached(root, 'keep', KEEPER);
-    await waitForFile(join(paths.volume('data'), 'f'));
-    return { supervisor: record.supervisor.pid, podDir: paths.state, record };
+    await runForeground(root, manifest(root, 'keep', KEEPER), 'keep');
+    const record = trackRecord(root, 'keep');
+    const podDir = join(root.dir, 'pods', 'keep');
+    await waitForFile(join(podDir, 'volumes', 'data', 'f'));
+    return { supervisor: record.supervisor.pid, podDir, record };
   }
 
   /** SIGSTOP; SIGCONT before the pod is deleted at the end, if the test did not. */
@@ -133,7 +137,9 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
   }, 40_000);
 
   it('a supervisor killed during a graceful delete: delete says the grace period was cut short, exits 1, and reclaims', async () => {
-    const { record } = await runDetached(root, 'cut', shPod('cut', onTerm('echo ignoring TERM'), '\n  terminationGracePeriodSeconds: 30'));
+    const file = manifest(root, 'cut', shPod('cut', onTerm('echo ignoring TERM'), '\n  terminationGracePeriodSeconds: 30'));
+    await runForeground(root, file, 'cut');
+    const record = trackRecord(root, 'cut');
     const deleting = peapod(root, ['delete', 'pod', 'cut']);
     await waitFor('the pod terminating', () => readFileSync(join(root.dir, 'pods', 'cut', 'pod.json'), 'utf8').includes('deletionTimestamp'));
     process.kill(record.supervisor.pid, 'SIGKILL');
@@ -145,7 +151,7 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
     expect(cgroupDirs(record.cgroups?.pod)).toEqual([]);
   }, 30_000);
 
-  it('run -d names the signal that killed its supervisor before the pod started', async () => {
+  it('run -d names the signal that killed the daemon before the pod started; the next daemon removes the half-made pod', async () => {
     const file = manifest(root, 'hook', shPod('hook', 'sleep 600').replace('    command:', '    lifecycle: {postStart: {exec: {command: [sleep, "30"]}}}\n    command:'));
     deleteAtEnd(root, 'hook');
     const run = peapod(root, ['run', '-d', '-f', file]);
@@ -156,7 +162,10 @@ describe.skipIf(!isRoot)('faults in records and supervisors', () => {
     process.kill(record.supervisor.pid, 'SIGKILL');
     const result = await run;
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('the supervisor was killed by SIGKILL before the pod started');
+    expect(result.stderr).toContain('the peapod daemon was killed by SIGKILL before pod "hook" started');
+    const json = JSON.parse((await peapod(root, ['get', 'pod', 'hook', '-o', 'json'])).stdout);
+    expect(json.status).toMatchObject({ phase: 'Failed', reason: 'StartInterrupted' });
     expect(await peapod(root, ['delete', 'pod', 'hook'])).toMatchObject({ code: 0 });
+    expect(cgroupDirs(record.cgroups?.pod)).toEqual([]);
   }, 30_000);
 });

@@ -8,7 +8,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bin, peapod } from './cli-harness.js';
-import { freshRootPerTest, isRoot, type TestRoot, waitFor } from './helpers.js';
+import { freshRootPerTest, isRoot, stopDaemon, type TestRoot, waitFor } from './helpers.js';
 import { childrenOf, readOr } from './proc.js';
 import { waitForExit } from './waits.js';
 
@@ -43,6 +43,8 @@ describe.skipIf(!isRoot)('a supervisor killed while its pod is being made', () =
     // reclaims; then that pod is deleted.
     await peapod(root, ['run', '-d', '-f', file]);
     await peapod(root, ['delete', 'pod', 'p', '--force']);
+    // (run -d gave it to the node daemon, which stops now that it holds nothing.)
+    await stopDaemon(root);
     await waitFor('its supervisor to exit', () => !readdirSync('/proc').some((p) => /^\d+$/.test(p) && readOr(`/proc/${p}/cmdline`).includes(root.dir)), 5000);
   }, 120_000);
 });

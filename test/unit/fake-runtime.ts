@@ -298,6 +298,10 @@ export class FakeRuntime implements NodeRuntime {
     return undefined;
   }
 
+  adoptSandbox(facts: SandboxFacts): void {
+    throw new Error(`the fake runtime adopts nothing (sandbox ${facts.id})`);
+  }
+
   close(): void {
     this.calls.push('Close');
   }
