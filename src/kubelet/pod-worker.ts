@@ -84,6 +84,8 @@ export interface PodOptions {
   evictionInterval?: number;
   /** The pod network: CNI configuration and plugin directories, DNS (default: PEAPOD_NETWORK, PEAPOD_CNI_*, PEAPOD_CLUSTER_*). */
   network?: Partial<NetworkOptions>;
+  /** The kubelet's singleProcessOOMKill: an OOM kill ends only its victim, not the whole container (default: PEAPOD_SINGLE_PROCESS_OOM_KILL, else false). */
+  singleProcessOOMKill?: boolean;
   /** The runtime layer under this pod (RuntimeService; a fake in the worker's unit tests). */
   runtime?: (options: RuntimeOptions) => NodeRuntime;
 }
@@ -164,6 +166,7 @@ export class PodWorker {
       onFacts: (id, now) => this.recordFacts(id, now),
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
       ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
+      ...(options.singleProcessOOMKill !== undefined ? { singleProcessOOMKill: options.singleProcessOOMKill } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
     };
     this.runtime = options.runtime ? options.runtime(runtimeOptions) : new RuntimeService(runtimeOptions);

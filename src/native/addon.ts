@@ -56,6 +56,15 @@ interface Addon {
   umount(target: string, flags?: number): boolean;
   socketInNetns(path: string, family: 4 | 6): number;
   setWinsize(fd: number, rows: number, cols: number): void;
+  watchMemcgOom(dir: string, freezerState: string, callback: (event: RawOomEvent) => void): number;
+  unwatchMemcgOom(id: number): boolean;
+}
+
+interface RawOomEvent {
+  count?: number;
+  frozen?: boolean;
+  freezeError?: Error;
+  error?: Error;
 }
 
 const require = createRequire(import.meta.url);
@@ -253,4 +262,23 @@ export function socketInNetns(path: string, family: 4 | 6 = 4): number {
 
 export function setWinsize(fd: number, rows: number, cols: number): void {
   addon().setWinsize(fd, rows, cols);
+}
+
+/** What a v1 memory cgroup's OOM notification says: whether the freezer got frozen first, or what failed. */
+export interface OomNotice {
+  frozen: boolean;
+  error?: Error;
+}
+
+/**
+ * Calls `onOom` each time the kernel reports an OOM in the v1 memory cgroup
+ * at `dir` (cgroup.event_control), after freezing `freezerState` (when not
+ * '') from C, before any JavaScript runs. Returns what stops the watch.
+ */
+export function watchMemcgOom(dir: string, freezerState: string, onOom: (notice: OomNotice) => void): () => void {
+  const id = addon().watchMemcgOom(dir, freezerState, (raw) => {
+    const error = raw.error ?? raw.freezeError;
+    onOom({ frozen: raw.frozen ?? false, ...(error ? { error } : {}) });
+  });
+  return () => void addon().unwatchMemcgOom(id);
 }

@@ -16,6 +16,7 @@ import type { FsView } from '../plan/scoped-path.js';
 import type { SpawnPlan } from '../plan/types.js';
 import type { ContainerConfig, ContainerState, ContainerStatus, LinuxContainerSecurityContext } from './api.js';
 import { nanos } from './api.js';
+import { lastOomVictim } from './cgroups/oom-log.js';
 import type { Cgroup } from './cgroups/types.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
@@ -36,6 +37,14 @@ export interface ContainerContext {
   launcher: string;
   onLog?: LogListener | undefined;
   logRotation?: LogRotation | undefined;
+  /**
+   * The kernel's OOM killer ends all of the container when it ends one of
+   * its processes (the kubelet's default since 1.28, memory.oom.group), or
+   * only that process (its singleProcessOOMKill).
+   */
+  groupOomKill?: boolean | undefined;
+  /** What the runtime has to say of the container (OOMKilling), for the pod's events. */
+  onEvent?: ((type: 'Normal' | 'Warning', reason: string, message: string) => void) | undefined;
 }
 
 /**
@@ -108,6 +117,11 @@ export class Container {
   private mntFd = -1;
   mntInode: number | null = null;
   private oomKillsAtStart = 0;
+  /** OOM kills already reported by an event. */
+  private oomKillsReported = 0;
+  /** The whole container was killed because the OOM killer ended one of its processes. */
+  private oomGroupKilled = false;
+  private unwatchOom: (() => void) | undefined;
 
   constructor(readonly ctx: ContainerContext) {
     const { config, image, sandbox } = ctx;
@@ -117,6 +131,8 @@ export class Container {
     makeContainerDirs(ctx.dirs, image.rootfs);
     this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [] });
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+    // v2: the kernel ends the whole container itself (false where there is no such switch: v1 watches instead).
+    ctx.cgroup?.setOomGroup?.(ctx.groupOomKill ?? true);
   }
 
   get id(): string {
@@ -135,6 +151,7 @@ export class Container {
   start(stdin: number): PlanProcess {
     if (this.state !== 'CONTAINER_CREATED') throw new Error(`container ${this.id} is ${this.state}, not created`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
+    this.oomKillsReported = this.oomKillsAtStart;
     const [outR, outW] = pipe();
     const [errR, errW] = pipe();
     let proc: PlanProcess;
@@ -161,8 +178,37 @@ export class Container {
     this.startedAt = proc.startedAt;
     this.state = 'CONTAINER_RUNNING';
     this.pinNamespace(proc.pid);
+    this.watchOom();
     void proc.exited.then((exit) => this.onExit(exit));
     return proc;
+  }
+
+  /** v1, with a memory limit: the OOM notification, to end all of the container at once (or say which process died). */
+  private watchOom(): void {
+    const cgroup = this.ctx.cgroup;
+    if (!cgroup?.watchOom || this.ctx.config.linux.resources.memoryLimitInBytes === undefined) return;
+    const group = this.ctx.groupOomKill ?? true;
+    this.unwatchOom = cgroup.watchOom(group, () => {
+      if (group && this.running) this.oomGroupKilled = true;
+      this.reportOom();
+    });
+  }
+
+  /** An OOMKilling event naming the process the kernel chose (from its log), once per kill counted. */
+  private reportOom(): void {
+    const cgroup = this.ctx.cgroup;
+    let kills = 0;
+    try {
+      kills = cgroup?.oomKills() ?? 0;
+    } catch {
+      return;
+    }
+    if (!cgroup || kills <= this.oomKillsReported) return;
+    this.oomKillsReported = kills;
+    const victim = lastOomVictim(cgroup.path);
+    const who = victim ? `process ${victim.pid} (${victim.comm})` : 'a process (the kernel log did not say which)';
+    const rest = this.oomGroupKilled || (this.ctx.groupOomKill ?? true) ? ', and with it the rest of the container' : '';
+    this.ctx.onEvent?.('Warning', 'OOMKilling', `Memory cgroup out of memory: killed ${who} of container ${this.name}${rest}`);
   }
 
   /**
@@ -176,10 +222,15 @@ export class Container {
       await this.log?.done;
       await this.kill();
     } finally {
+      this.unwatchOom?.();
+      this.unwatchOom = undefined;
       this.releaseNamespace();
       this.exit = exit;
       this.finishedAt = this.process?.finishedAt ?? new Date();
-      const oom = exit.signal === 9 && (this.ctx.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart;
+      // Killed by the kernel (v2's group kill included), or by the runtime for it (v1's group kill).
+      const oom = this.oomGroupKilled || (exit.signal === 9 && (this.ctx.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart);
+      // A kill no watch reported (v2, or v1 without event_control): said now.
+      if (oom) this.reportOom();
       this.reason = oom ? 'OOMKilled' : exit.code === 0 ? 'Completed' : 'Error';
       this.state = 'CONTAINER_EXITED';
       this.resolveExited(this.status());

@@ -62,8 +62,22 @@ export interface RuntimeOptions {
   onFacts?: (sandboxId: string, now: boolean) => void;
   /** The pod network's settings (default: PEAPOD_NETWORK, PEAPOD_CNI_*). */
   network?: NetworkOptions;
-  /** peapod: what a sandbox's network says (its default network, a skipped config, a failed CHECK), for the pod's events. */
+  /** peapod: what a sandbox's network says (its default network, a skipped config, a failed CHECK), and its containers' OOM kills, for the pod's events. */
   onSandboxEvent?: (sandboxId: string, type: 'Normal' | 'Warning', reason: string, message: string) => void;
+  /**
+   * The kubelet's singleProcessOOMKill: the OOM killer ends only the process
+   * it picks, not all of its container (default false, or
+   * PEAPOD_SINGLE_PROCESS_OOM_KILL=true).
+   */
+  singleProcessOOMKill?: boolean;
+}
+
+/** PEAPOD_SINGLE_PROCESS_OOM_KILL: true/1 keeps the OOM killer to one process; false/0/unset ends the whole container. */
+export function singleProcessOOMKillFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.PEAPOD_SINGLE_PROCESS_OOM_KILL ?? '').trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw new Error(`PEAPOD_SINGLE_PROCESS_OOM_KILL=${env.PEAPOD_SINGLE_PROCESS_OOM_KILL}: expected true or false`);
 }
 
 /** What the runtime knows of a sandbox that must outlive a crash of this process. */
@@ -136,9 +150,11 @@ export class RuntimeService implements NodeRuntime {
   private nul = -1;
 
   private readonly network: NetworkOptions;
+  private readonly groupOomKill: boolean;
 
   constructor(private readonly options: RuntimeOptions) {
     this.driver = options.cgroups === undefined ? detectDriver() : options.cgroups;
+    this.groupOomKill = !(options.singleProcessOOMKill ?? singleProcessOOMKillFromEnv());
     this.pauseBinary = options.pauseBinary ?? defaultPause;
     this.network = options.network ?? networkOptionsFromEnv();
   }
@@ -321,6 +337,8 @@ export class RuntimeService implements NodeRuntime {
       launcher: this.pauseBinary,
       onLog: this.options.onLog,
       logRotation: this.options.logRotation,
+      groupOomKill: this.groupOomKill,
+      onEvent: (type, reason, message) => this.options.onSandboxEvent?.(sandboxId, type, reason, message),
     });
     this.containers.set(id, container);
     this.event(container, 'CONTAINER_CREATED_EVENT');

@@ -4,6 +4,7 @@
 // process can fork a new one between the read of the list and the kill.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { watchMemcgOom, type OomNotice } from '../../native/addon.js';
 import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, writeCg } from './files.js';
 import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type Usage } from './types.js';
 
@@ -55,6 +56,45 @@ export class V1Cgroup implements Cgroup {
   oomKills(): number {
     if (!this.has('memory')) return 0;
     return keyValues(readCg(join(this.dir('memory'), 'memory.oom_control'))).get('oom_kill') ?? 0;
+  }
+
+  watchOom(groupKill: boolean, onKill: () => void): (() => void) | undefined {
+    if (!this.has('memory')) return undefined;
+    const freezer = groupKill && this.has('freezer') ? join(this.dir('freezer'), 'freezer.state') : '';
+    const kills = (): number => {
+      try {
+        return this.oomKills();
+      } catch {
+        return -1;
+      }
+    };
+    let seen = kills();
+    let chain = Promise.resolve();
+    const handle = async (notice: OomNotice): Promise<void> => {
+      try {
+        // Notified before the kernel picks and kills its victim: wait briefly for the kill to be counted.
+        let now = kills();
+        for (let i = 0; i < 40 && now <= seen && now >= 0; i++) {
+          await sleep(5);
+          now = kills();
+        }
+        if (now <= seen) return;
+        seen = now;
+        if (groupKill) await this.killAll();
+        onKill();
+      } finally {
+        // Frozen at the notification: never left so (an empty frozen cgroup would freeze the next attempt).
+        if (notice.frozen && existsSync(freezer)) writeCg(freezer, 'THAWED');
+      }
+    };
+    try {
+      return watchMemcgOom(this.dir('memory'), freezer, (notice) => {
+        chain = chain.then(() => handle(notice)).catch(() => undefined);
+      });
+    } catch {
+      // No cgroup.event_control (a kernel without it): the exit still tells OOMKilled from the count.
+      return undefined;
+    }
   }
 
   pids(): number[] {
