@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readyColumn } from '../../src/cli/get.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
+import { manifest, peapod, trackRecord } from './cli-harness.js';
 import { freshRootPerTest, isAlive, isRoot, pod, sh, start, type TestRoot, waitFor } from './helpers.js';
 
 const FAST = { baseSeconds: 0.2, capSeconds: 1, resetSeconds: 600 };
@@ -121,6 +122,42 @@ describe.skipIf(!isRoot)('probes (root, real pods)', () => {
     expect(seen).toContain('Killing: Container app failed startup probe');
     expect(w.events.events.find((e) => e.reason === 'Unhealthy')).toMatchObject({ message: 'Startup probe failed:', count: 2 });
     expect(seen.some((e) => e.includes('Liveness'))).toBe(false);
+  }, 20_000);
+
+  it('peapod get pods shows READY from the readiness probe, describe shows the probe and Ready, from another process', async () => {
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata: {name: cliready}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    command: [sh, -c, 'exec sleep 600']
+    readinessProbe:
+      exec: {command: [test, -f, /tmp/ready]}
+      periodSeconds: 1
+`;
+    expect(await peapod(root, ['run', '-d', '-f', manifest(root, 'cliready', yaml)])).toMatchObject({ code: 0 });
+    try {
+      trackRecord(root, 'cliready');
+      const row = async (): Promise<string> => (await peapod(root, ['get', 'pods'])).stdout.split('\n')[1] ?? '';
+      expect(await row()).toMatch(/^cliready\s+0\/1\s+Running\s+0\s/);
+      const before = (await peapod(root, ['describe', 'pod', 'cliready'])).stdout;
+      expect(before).toMatch(/^ {4}Ready:\s+False$/m);
+      expect(before).toMatch(/^ {4}Readiness:\s+exec \[test -f \/tmp\/ready\] delay=0s timeout=1s period=1s #success=1 #failure=3$/m);
+      expect(before).toMatch(/^ {2}Ready\s+False$/m);
+      expect((await peapod(root, ['exec', 'cliready', '--', 'touch', '/tmp/ready'])).code).toBe(0);
+      const deadline = Date.now() + 5000;
+      while (!/^cliready\s+1\/1\s/.test(await row())) {
+        if (Date.now() > deadline) throw new Error(`not READY 1/1 in 5 s: ${await row()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const after = (await peapod(root, ['describe', 'pod', 'cliready'])).stdout;
+      expect(after).toMatch(/^ {4}Ready:\s+True$/m);
+      expect(after).toMatch(/^ {2}ContainersReady\s+True$/m);
+    } finally {
+      expect((await peapod(root, ['delete', 'pod', 'cliready', '--force'])).code).toBe(0);
+    }
   }, 20_000);
 
   describe('grpc', () => {
