@@ -51,7 +51,14 @@ export async function execInContainer(
   limit: number,
   abort?: AbortSignal,
 ): Promise<{ response: ExecSyncResponse; output: string }> {
-  const response = await ctx.runtime.execSync(ctx.containerId, argv, Math.max(timeoutMs, 1) / 1000, abort, label);
+  let response: ExecSyncResponse;
+  try {
+    response = await ctx.runtime.execSync(ctx.containerId, argv, Math.max(timeoutMs, 1) / 1000, abort, label);
+  } catch (err) {
+    // Not running any more, or being killed: it could not start.
+    const none = Buffer.alloc(0);
+    return { response: { stdout: none, stderr: none, exitCode: 126, startError: (err as Error).message }, output: '' };
+  }
   return { response, output: Buffer.concat([response.stdout, response.stderr]).toString('utf8').slice(0, limit) };
 }
 

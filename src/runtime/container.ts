@@ -17,7 +17,7 @@ import type { SpawnPlan } from '../plan/types.js';
 import type { ContainerConfig, ContainerState, ContainerStatus, LinuxContainerSecurityContext } from './api.js';
 import { nanos } from './api.js';
 import { lastOomVictim } from './cgroups/oom-log.js';
-import type { Cgroup } from './cgroups/types.js';
+import type { Cgroup, OomWatch } from './cgroups/types.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
@@ -121,7 +121,7 @@ export class Container {
   private oomKillsReported = 0;
   /** The whole container was killed because the OOM killer ended one of its processes. */
   private oomGroupKilled = false;
-  private unwatchOom: (() => void) | undefined;
+  private oomWatch: OomWatch | undefined;
 
   constructor(readonly ctx: ContainerContext) {
     const { config, image, sandbox } = ctx;
@@ -150,6 +150,7 @@ export class Container {
   /** Spawns its process; throws a SpawnError naming the step that failed (the container is then exited, never started). */
   start(stdin: number): PlanProcess {
     if (this.state !== 'CONTAINER_CREATED') throw new Error(`container ${this.id} is ${this.state}, not created`);
+    if (this.ctx.cgroup?.frozen?.()) throw new Error(`container ${this.name}: its cgroup is frozen (a kill is under way); not started into it`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
     this.oomKillsReported = this.oomKillsAtStart;
     const [outR, outW] = pipe();
@@ -188,7 +189,7 @@ export class Container {
     const cgroup = this.ctx.cgroup;
     if (!cgroup?.watchOom || this.ctx.config.linux.resources.memoryLimitInBytes === undefined) return;
     const group = this.ctx.groupOomKill ?? true;
-    this.unwatchOom = cgroup.watchOom(group, () => {
+    this.oomWatch = cgroup.watchOom(group, () => {
       if (group && this.running) this.oomGroupKilled = true;
       this.reportOom();
     });
@@ -222,8 +223,9 @@ export class Container {
       await this.log?.done;
       await this.kill();
     } finally {
-      this.unwatchOom?.();
-      this.unwatchOom = undefined;
+      // An OOM being handled (its freeze, its kill) ends before the container is exited: a next attempt must not join a frozen cgroup.
+      await this.oomWatch?.stop();
+      this.oomWatch = undefined;
       this.releaseNamespace();
       this.exit = exit;
       this.finishedAt = this.process?.finishedAt ?? new Date();

@@ -401,6 +401,8 @@ export class RuntimeService implements NodeRuntime {
   execTarget(id: string): ExecTarget {
     const c = this.container(id);
     if (!c.running || !c.process) throw new Error(`cannot exec in a stopped container: container "${c.name}" is not running`);
+    // A spawn into a frozen cgroup would stop this whole process (see Cgroup.frozen).
+    if (c.ctx.cgroup?.frozen?.()) throw new Error(`cannot exec in container "${c.name}": it is being killed (its cgroup is frozen)`);
     return {
       name: c.name,
       containerPid: c.process.pid,
@@ -416,7 +418,7 @@ export class RuntimeService implements NodeRuntime {
     return spawnInContainer(this.execTarget(id), label, argv, stdio);
   }
 
-  execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec'): Promise<ExecSyncResponse> {
+  async execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec'): Promise<ExecSyncResponse> {
     return execSyncIn(this.execTarget(id), argv, timeoutSeconds, abort, label);
   }
 

@@ -4,7 +4,7 @@
 // in the pod's network namespace); a startup probe that never passes kills;
 // an exec probe past its timeout fails and leaves no process behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -208,6 +208,37 @@ spec:
       await w.stop({ force: true });
     }, 20_000);
   });
+
+  it('nothing is spawned into a frozen container (a vfork child there would stop the supervisor with it): the probe’s exec is refused, the event loop runs on', async () => {
+    const { runtime: w } = await start(root, pod('frozen', [sh('app', 'exec sleep 600', { readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } })]));
+    root.pids.add(w.containers.get('app')!.pid);
+    await waitFor('ready', () => status(w, 'app')?.ready === true, 3000);
+    const freezer = `/sys/fs/cgroup/freezer/${w.cgroupOf('app')!.path}/freezer.state`;
+    if (!existsSync(freezer)) return; // cgroup v2 kills without freezing
+    // Frozen as a kill under way freezes it; thawed in 2 s by a process of its own whatever happens here.
+    const thaw = spawn('sh', ['-c', `sleep 2; echo THAWED > ${freezer}`], { stdio: 'ignore' });
+    const thawed = new Promise((r) => thaw.once('exit', r));
+    writeFileSync(freezer, 'FROZEN');
+    let last = Date.now();
+    let longest = 0;
+    const tick = setInterval(() => {
+      longest = Math.max(longest, Date.now() - last);
+      last = Date.now();
+    }, 20);
+    // What a probe's exec asks of the runtime, while the container is frozen.
+    const t0 = Date.now();
+    const answer = await w.runtime.execSync(w.containers.get('app')!.id!, ['true'], 1, undefined, 'probe').catch((err: Error) => err);
+    const took = Date.now() - t0;
+    await thawed;
+    clearInterval(tick);
+    expect(answer).toBeInstanceOf(Error);
+    expect((answer as Error).message).toBe('cannot exec in container "app": it is being killed (its cgroup is frozen)');
+    expect(took).toBeLessThan(500);
+    expect(longest).toBeLessThan(500);
+    // Thawed, probes run again and the container is still ready.
+    expect(status(w, 'app')?.ready).toBe(true);
+    await w.stop({ force: true });
+  }, 20_000);
 
   it('an exec probe that outlives its timeout counts as a failure and leaves no process behind', async () => {
     const { runtime: w } = await start(

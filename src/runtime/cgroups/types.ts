@@ -38,7 +38,14 @@ export interface Cgroup {
    * notification and killed before `onKill`, as v2's memory.oom.group would.
    * Returns what stops watching; undefined when it cannot watch.
    */
-  watchOom?(groupKill: boolean, onKill: () => void): (() => void) | undefined;
+  watchOom?(groupKill: boolean, onKill: () => void): OomWatch | undefined;
+  /**
+   * Frozen (or freezing): this process is killing everything in it. Nothing
+   * may be spawned into it meanwhile: a vfork-style child that joins a
+   * frozen cgroup stops before its exec, and with it the thread that would
+   * thaw the cgroup.
+   */
+  frozen?(): boolean;
   pids(): number[];
   /** Kills every process in the cgroup, so none can escape by forking meanwhile. */
   killAll(): Promise<void>;
@@ -46,6 +53,11 @@ export interface Cgroup {
   remove(): Promise<void>;
   /** Removes the parent (`peapod`) when no pod is left under it; busy is fine. */
   removeParentIfEmpty?(): Promise<void>;
+}
+
+export interface OomWatch {
+  /** Stops watching; resolves once an OOM being handled (its freeze, its kill) is done. */
+  stop(): Promise<void>;
 }
 
 export interface CgroupDriver {

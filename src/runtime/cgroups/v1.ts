@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { watchMemcgOom, type OomNotice } from '../../native/addon.js';
 import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, writeCg } from './files.js';
-import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type Usage } from './types.js';
+import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type OomWatch, type Usage } from './types.js';
 
 export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'] as const;
 type Controller = (typeof V1_CONTROLLERS)[number];
@@ -58,7 +58,16 @@ export class V1Cgroup implements Cgroup {
     return keyValues(readCg(join(this.dir('memory'), 'memory.oom_control'))).get('oom_kill') ?? 0;
   }
 
-  watchOom(groupKill: boolean, onKill: () => void): (() => void) | undefined {
+  frozen(): boolean {
+    if (!this.has('freezer')) return false;
+    try {
+      return readCg(join(this.dir('freezer'), 'freezer.state')).trim() !== 'THAWED';
+    } catch {
+      return false;
+    }
+  }
+
+  watchOom(groupKill: boolean, onKill: () => void): OomWatch | undefined {
     if (!this.has('memory')) return undefined;
     const freezer = groupKill && this.has('freezer') ? join(this.dir('freezer'), 'freezer.state') : '';
     const kills = (): number => {
@@ -88,9 +97,15 @@ export class V1Cgroup implements Cgroup {
       }
     };
     try {
-      return watchMemcgOom(this.dir('memory'), freezer, (notice) => {
+      const unwatch = watchMemcgOom(this.dir('memory'), freezer, (notice) => {
         chain = chain.then(() => handle(notice)).catch(() => undefined);
       });
+      return {
+        stop: () => {
+          unwatch();
+          return chain;
+        },
+      };
     } catch {
       // No cgroup.event_control (a kernel without it): the exit still tells OOMKilled from the count.
       return undefined;
