@@ -108,6 +108,8 @@ export class PodWorker {
   /** The node's addresses (status.hostIP), and the pod's DNS settings, decided once. */
   private readonly hostIPs = hostIPs();
   private dns: DNSConfig | undefined;
+  /** status.podIP of the current sandbox. */
+  private podIP: string | undefined;
   /** How many sandboxes this pod has had (the CRI's attempt). */
   private sandboxAttempt = 0;
   private readonly createdAt = new Date().toISOString();
@@ -319,6 +321,8 @@ export class PodWorker {
     this.pause = pause;
     this.startTime ??= pause.startedAt.toISOString();
     writeHostsFile(this.paths, this.hostsInput(), this.podIPs());
+    // Where probes connect (the kubelet's default host): known once per sandbox, asked of it at every probe otherwise.
+    this.podIP = this.statusIPs().podIP;
     void pause.exited.then(() => this.sync());
   }
 
@@ -349,8 +353,7 @@ export class PodWorker {
   }
 
   private hookContext(r: ContainerState): HookContext {
-    const podIP = this.statusIPs().podIP;
-    return { runtime: this.runtime, containerId: r.id ?? '', container: r.spec, netns: `/proc/${this.sandbox.pid}/ns/net`, ...(podIP ? { podIP } : {}) };
+    return { runtime: this.runtime, containerId: r.id ?? '', container: r.spec, netns: `/proc/${this.sandbox.pid}/ns/net`, ...(this.podIP ? { podIP: this.podIP } : {}) };
   }
 
   /** The runtime's facts of the sandbox changed: into the record, at once when they must be (before a cgroup is made). */
