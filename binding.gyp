@@ -10,7 +10,8 @@
         "native/syscalls.cc",
         "native/errors.cc",
         "native/netns_socket.cc",
-        "native/pty.cc"
+        "native/pty.cc",
+        "native/oom_watch.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -13,6 +13,8 @@ Napi::Value Mkfifo(const Napi::CallbackInfo& info);
 Napi::Value Umount(const Napi::CallbackInfo& info);
 Napi::Value SocketInNetns(const Napi::CallbackInfo& info);
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);
+Napi::Value WatchMemcgOom(const Napi::CallbackInfo& info);
+Napi::Value UnwatchMemcgOom(const Napi::CallbackInfo& info);
 }  // namespace peapod
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -26,6 +28,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("umount", Napi::Function::New(env, peapod::Umount));
   exports.Set("socketInNetns", Napi::Function::New(env, peapod::SocketInNetns));
   exports.Set("setWinsize", Napi::Function::New(env, peapod::SetWinsize));
+  exports.Set("watchMemcgOom", Napi::Function::New(env, peapod::WatchMemcgOom));
+  exports.Set("unwatchMemcgOom", Napi::Function::New(env, peapod::UnwatchMemcgOom));
   return exports;
 }
 

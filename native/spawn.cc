@@ -126,17 +126,16 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
     }
     if (s.op == Op::kOpenPty) plan.pty_socket_fd = static_cast<int>(s.n);
     if (s.op == Op::kSeccomp) {
-      if (s.ints.size() % 4 != 0 || s.ints.empty() || s.ints.size() / 4 > BPF_MAXINSNS) {
-        throw Napi::TypeError::New(env, "spawn: a seccomp filter is 1 to 4096 instructions of 4 numbers");
+      // The program comes packed as struct sock_filter: copied whole, not read number by number.
+      Napi::Value bpf = o.Get("bpf");
+      if (!bpf.IsBuffer()) throw Napi::TypeError::New(env, "spawn: a seccomp step needs its program as a Buffer of struct sock_filter");
+      Napi::Buffer<uint8_t> buf = bpf.As<Napi::Buffer<uint8_t>>();
+      size_t n = buf.Length() / sizeof(struct sock_filter);
+      if (buf.Length() % sizeof(struct sock_filter) != 0 || n == 0 || n > BPF_MAXINSNS) {
+        throw Napi::TypeError::New(env, "spawn: a seccomp filter is 1 to 4096 instructions of 8 bytes");
       }
-      for (size_t j = 0; j < s.ints.size(); j += 4) {
-        struct sock_filter ins;
-        ins.code = static_cast<__u16>(s.ints[j]);
-        ins.jt = static_cast<__u8>(s.ints[j + 1]);
-        ins.jf = static_cast<__u8>(s.ints[j + 2]);
-        ins.k = static_cast<__u32>(s.ints[j + 3]);
-        s.filter.push_back(ins);
-      }
+      s.filter.resize(n);
+      memcpy(s.filter.data(), buf.Data(), buf.Length());
     }
     if (s.op == Op::kExec) {
       has_exec = true;

@@ -13,7 +13,7 @@
 import { criContainerd, criPeapod, criSetup, criTeardown } from './cri.js';
 import { imagesSetup, imagesTeardown, pullPeapod, pullPodman, pullSkopeo, unpackPeapod, unpackTar } from './images.js';
 import { closeSync, constants, openSync, readdirSync, readFileSync } from 'node:fs';
-import { childrenOf, countPids, cpuMs, cpuMsAt, descendants, meminfoKiB, now, processes, reapedChildrenCpuMs, rollupKiB, sleep, sleepSync, statusKiB } from './proc.js';
+import { childrenCpuMs, childrenOf, countPids, cpuMs, cpuMsAt, descendants, meminfoKiB, now, processes, reapedChildrenCpuMs, rollupKiB, sleep, sleepSync, statusKiB } from './proc.js';
 import { podSpec, Proc, sleeper, termIgnorer } from './context.js';
 import { median } from './stats.js';
 
@@ -480,6 +480,62 @@ function podPidOf(hostPid) {
   }
 }
 
+/**
+ * Probe cost: N pods (--n), each one container serving HTTP (busybox httpd)
+ * with a readiness probe every second, of one kind per set of pods (none,
+ * tcpSocket, httpGet, exec). Once every pod is ready, the supervisor's own
+ * CPU time (this process: the pod workers run here) is measured over a
+ * window and given as a share of one CPU. Exec probes also cost the probe's
+ * processes (their clone, setns, cgroup joins, exec): that CPU is the
+ * reaped children's, given apart. The pods of one kind are deleted before
+ * the next kind starts.
+ */
+const PROBE_KINDS = {
+  none: undefined,
+  tcp: { tcpSocket: { port: 8080 } },
+  http: { httpGet: { path: '/', port: 8080 } },
+  exec: { exec: { command: ['true'] } },
+};
+
+async function probeCost(ctx) {
+  const n = ctx.opts.n;
+  const windowMs = ctx.opts.quick ? 5000 : 10_000;
+  const out = { extra: { pods: n, windowMs } };
+  const selfCpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  for (const [kind, handler] of Object.entries(PROBE_KINDS)) {
+    const web = {
+      name: 'web',
+      image: 'busybox',
+      command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'],
+      ...(handler ? { readinessProbe: { ...handler, periodSeconds: 1 } } : {}),
+    };
+    const runtimes = [];
+    try {
+      for (let i = 0; i < n; i++) runtimes.push(await ctx.startPod(podSpec(ctx.name(`probe-${kind}`), [web])));
+      const ready = () => runtimes.every((r) => r.computeStatus().containerStatuses[0]?.ready);
+      for (const t0 = now(); !ready(); await sleep(50)) {
+        if (now() - t0 > 30_000) throw new Error(`${kind} probes: not every pod ready after 30 s`);
+      }
+      // A period for the probes to fall into their rhythm, then the window.
+      await sleep(1000);
+      const children0 = childrenCpuMs(process.pid) ?? 0;
+      const cpu0 = selfCpuMs();
+      const t0 = now();
+      await sleep(windowMs);
+      const wall = now() - t0;
+      out[`probes.${kind}`] = [((selfCpuMs() - cpu0) / wall) * 100];
+      if (kind === 'exec') out['probes.exec.children'] = [(((childrenCpuMs(process.pid) ?? 0) - children0) / wall) * 100];
+      out.extra[kind] = { probesPerSecond: handler ? n : 0, supervisorCpuMs: selfCpuMs() - cpu0, wallMs: wall };
+    } finally {
+      await Promise.all(runtimes.map((r) => r.stop({ force: true })));
+    }
+  }
+  return out;
+}
+
 // ------------------------------------------------------------ the table
 
 const LIB_EXEC_NEED = 'lib:exec';
@@ -495,6 +551,7 @@ export const GROUPS = [
   { id: 'density', title: 'density', runs: () => 1, warmup: false },
   { id: 'detached', title: 'N detached pods through the node daemon', runs: () => 1, warmup: false },
   { id: 'zombies', title: 'zombie reaping', runs: (o) => o.zombieRuns, warmup: false },
+  { id: 'probes', title: 'probe cost (N pods, a readiness probe each every second)', runs: () => 1, warmup: false },
   { id: 'images', title: 'image pull and unpack (local registry, 4 layers, ~26 MB)', runs: (o) => (o.quick ? 2 : 4), warmup: true, setup: imagesSetup, teardown: imagesTeardown },
   { id: 'cri', title: 'through the CRI socket (host-network pod, one container)', runs: (o) => o.runs, warmup: true, setup: criSetup, teardown: criTeardown },
 ];
@@ -773,6 +830,32 @@ export const CASES = [
   {
     id: 'zombies.create', section: 'zombies', by: 'zombies.reap', unit: 'ms',
     label: 'pod up + making the orphans (info)',
+  },
+
+  // 6. probes
+  {
+    id: 'probes.none', section: 'probes', group: 'probes', unit: '%',
+    label: 'N pods serving HTTP, no probe: supervisor CPU (of one CPU)',
+    sample: probeCost,
+  },
+  {
+    id: 'probes.tcp', section: 'probes', by: 'probes.none', unit: '%',
+    label: 'same, a tcpSocket probe each every 1 s',
+    target: { kind: 'max', value: 5, text: '<= 5 % of a CPU' },
+  },
+  {
+    id: 'probes.http', section: 'probes', by: 'probes.none', unit: '%',
+    label: 'same, an httpGet probe each every 1 s',
+    target: { kind: 'max', value: 5, text: '<= 5 % of a CPU' },
+  },
+  {
+    id: 'probes.exec', section: 'probes', by: 'probes.none', unit: '%',
+    label: 'same, an exec probe (true) each every 1 s',
+    target: { kind: 'max', value: 5, text: '<= 5 % of a CPU' },
+  },
+  {
+    id: 'probes.exec.children', section: 'probes', by: 'probes.none', unit: '%',
+    label: 'the exec probes\' own processes (reaped children, not peapod)',
   },
 
   // 7. images

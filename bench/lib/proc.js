@@ -58,6 +58,13 @@ export function cpuMs(pid) {
   return ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks;
 }
 
+/** cutime + cstime of a process (its reaped children's CPU), in ms. */
+export function childrenCpuMs(pid) {
+  const f = statFields(pid);
+  if (!f) return null;
+  return ((Number(f[13]) + Number(f[14])) * 1000) / clockTicks;
+}
+
 /** A field of /proc/PID/status in KiB (VmRSS, RssAnon, RssFile, ...). */
 export function statusKiB(pid, field) {
   try {

@@ -7,7 +7,8 @@ import type { PodObject } from '../kubelet/pod-worker.js';
 import { viewPod } from '../node/pods-view.js';
 import { readEvents } from '../node/store.js';
 import type { ContainerState, ContainerStatus } from '../kubelet/status/types.js';
-import type { Container, Volume } from '../manifest/types.js';
+import type { Container, Probe, Volume } from '../manifest/types.js';
+import { probeSettings } from '../kubelet/prober/results.js';
 import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
 import { age, table } from './format.js';
 import { statusColumn } from './get.js';
@@ -35,6 +36,21 @@ function stateLines(label: string, state: ContainerState, indent: number): strin
   return [field(label, '<none>', indent)];
 }
 
+/** A probe as kubectl describe writes it, with the defaults filled in: `http-get http://:8080/healthz delay=0s timeout=1s period=10s #success=1 #failure=3`. */
+export function describeProbe(p: Probe): string {
+  const t = probeSettings(p);
+  const attrs = `delay=${t.initialDelayMs / 1000}s timeout=${t.timeoutMs / 1000}s period=${t.periodMs / 1000}s #success=${t.successThreshold} #failure=${t.failureThreshold}`;
+  if (p.exec) return `exec [${(p.exec.command ?? []).join(' ')}] ${attrs}`;
+  if (p.httpGet) {
+    const host = p.httpGet.host ?? '';
+    const at = host.includes(':') ? `[${host}]:${p.httpGet.port}` : `${host}:${p.httpGet.port}`;
+    return `http-get ${(p.httpGet.scheme ?? 'HTTP').toLowerCase()}://${at}${p.httpGet.path ?? ''} ${attrs}`;
+  }
+  if (p.tcpSocket) return `tcp-socket ${p.tcpSocket.host ?? ''}:${p.tcpSocket.port} ${attrs}`;
+  if (p.grpc) return `grpc <pod>:${p.grpc.port} ${p.grpc.service ?? ''} ${attrs}`;
+  return `unknown ${attrs}`;
+}
+
 function containerLines(c: Container, s: ContainerStatus | undefined): string[] {
   const lines = [`  ${c.name}:`];
   lines.push(field('Container ID', s?.containerID, 4), field('Image', c.image, 4), field('Image ID', s?.imageID, 4));
@@ -44,6 +60,9 @@ function containerLines(c: Container, s: ContainerStatus | undefined): string[] 
     lines.push(...stateLines('State', s.state, 4));
     if (Object.keys(s.lastState).length > 0) lines.push(...stateLines('Last State', s.lastState, 4));
     lines.push(field('Ready', s.ready ? 'True' : 'False', 4), field('Restart Count', s.restartCount, 4));
+  }
+  for (const [label, probe] of [['Liveness', c.livenessProbe], ['Readiness', c.readinessProbe], ['Startup', c.startupProbe]] as const) {
+    if (probe) lines.push(field(label, describeProbe(probe), 4));
   }
   const env = c.env ?? [];
   lines.push(env.length === 0 ? field('Environment', '<none>', 4) : '    Environment:');
@@ -113,7 +132,8 @@ export const describeCommand: Command = {
 
 A readable summary of the pod: its containers with their current and last
 states, restart counts, environment and mounts; conditions; volumes; and
-the events its supervisor recorded (Scheduled, Pulled, Created, Started,
-Killing, BackOff, ...).`,
+the probes as kubectl shows them; and the events its supervisor recorded
+(Scheduled, Pulled, Created, Started, Unhealthy, Killing, BackOff,
+OOMKilling, ...).`,
   run,
 };

@@ -9,6 +9,7 @@ import type { PodPaths } from '../runtime/paths.js';
 import type { Container } from '../manifest/types.js';
 import { Backoff, type BackoffConfig } from './backoff.js';
 import type { ContainerCheckpoint } from './checkpoint.js';
+import type { ContainerProber } from './prober/container-prober.js';
 import { containerStatus } from './status/container-status.js';
 import type { ContainerObservation, ContainerStatus } from './status/types.js';
 
@@ -50,6 +51,16 @@ export class ContainerState {
   succeededHere = false;
   /** Attempts made (the next one's number). */
   attempts = 0;
+  /** Its probes (app containers that have any). */
+  prober: ContainerProber | undefined;
+  /** Its liveness or startup probe failed past its threshold (the current attempt). */
+  unhealthy: 'liveness' | 'startup' | undefined;
+  /** Being killed for that (its grace period under way). */
+  killing = false;
+  /** Its last attempt was killed for a failed probe (restarted unless the policy is Never). */
+  killedForProbe = false;
+  /** When its SIGKILL is due (ms since epoch), while a grace period runs. */
+  killAt: number | undefined;
 
   /** The image of the next attempt (and of the current one): set once the image manager has it. */
   image: Image | undefined;
@@ -127,6 +138,19 @@ export class ContainerState {
     this.obs.started = false;
     this.succeededHere = false;
     this.restartAt = undefined;
+    this.resetProbes();
+  }
+
+  /** A new attempt: its probes start from their initial values (not started, not ready, alive). */
+  private resetProbes(): void {
+    this.unhealthy = undefined;
+    this.killing = false;
+    this.killedForProbe = false;
+    const has = (kind: 'startup' | 'readiness'): boolean => this.prober?.has(kind) ?? false;
+    if (has('startup')) this.obs.startupPassed = false;
+    else delete this.obs.startupPassed;
+    if (has('readiness')) this.obs.readinessPassed = false;
+    else delete this.obs.readinessPassed;
   }
 
   /**
@@ -151,6 +175,8 @@ export class ContainerState {
   /** The end of the current attempt, as the runtime reports it, with its termination message. */
   recordExit(status: RuntimeContainerStatus, paths: PodPaths): void {
     this.running = false;
+    this.prober?.stop();
+    this.killing = false;
     const cur = this.obs.current;
     if (!cur) return;
     cur.finishedAt = new Date(status.finishedAt / 1e6).toISOString();
@@ -197,5 +223,7 @@ export class ContainerState {
     if (this.killTimer) clearTimeout(this.killTimer);
     this.restartTimer = undefined;
     this.killTimer = undefined;
+    this.killAt = undefined;
+    this.prober?.stop();
   }
 }

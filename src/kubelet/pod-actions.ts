@@ -21,6 +21,12 @@ export interface ObservedContainer {
   restartAt?: number | undefined;
   /** The next container waits for its postStart hook (the kubelet starts them in order). */
   hasPostStart: boolean;
+  /** Its liveness or startup probe failed past its threshold: the kubelet kills it. */
+  unhealthy?: 'liveness' | 'startup' | undefined;
+  /** Being killed for a failed probe (its preStop and grace period under way). */
+  killing?: boolean;
+  /** Its last attempt was killed for a failed probe: restarted unless the policy is Never, whatever its exit code. */
+  killedForProbe?: boolean;
 }
 
 export interface ObservedPod {
@@ -39,6 +45,8 @@ export type PodAction =
   /** pause died: a new sandbox, and every container again in it. */
   | { type: 'CreateSandbox' }
   | { type: 'StartContainer'; name: string }
+  /** A failed liveness or startup probe: stopped with its grace period, restarted after unless the policy is Never. */
+  | { type: 'KillContainer'; name: string; probe: 'liveness' | 'startup'; restart: boolean }
   /** Restart when its back-off allows (CrashLoopBackOff until then). */
   | { type: 'BackOff'; name: string }
   /** App containers wait for the init containers (PodInitializing). */
@@ -64,18 +72,27 @@ function initActions(o: ObservedPod, actions: PodAction[]): boolean {
   return true;
 }
 
-/** App containers in order; a postStart hook holds back the ones after it. */
+/**
+ * App containers in order; a postStart hook holds back the ones after it. A
+ * running container whose liveness or startup probe failed is killed; the
+ * kubelet then restarts it unless the policy is Never, even after a clean
+ * exit (its computePodActions puts it in ContainersToStart at once).
+ */
 function appActions(o: ObservedPod, actions: PodAction[]): void {
   for (const c of o.app) {
     // A postStart hook in flight holds back everything after it, as the kubelet's sync waits for it.
-    if (c.busy) return;
-    if (c.running) continue;
+    if (c.busy && !c.killing) return;
+    if (c.running) {
+      if (c.unhealthy && !c.killing) actions.push({ type: 'KillContainer', name: c.name, probe: c.unhealthy, restart: o.policy !== 'Never' });
+      continue;
+    }
     if (!c.exited || c.restartAt === 0) {
       actions.push({ type: 'StartContainer', name: c.name });
       if (c.hasPostStart) return;
       continue;
     }
-    if (shouldRestart(o.policy, c.lastExitCode ?? 1, false)) actions.push({ type: 'BackOff', name: c.name });
+    const restart = c.killedForProbe ? o.policy !== 'Never' : shouldRestart(o.policy, c.lastExitCode ?? 1, false);
+    if (restart) actions.push({ type: 'BackOff', name: c.name });
   }
 }
 

@@ -43,6 +43,9 @@ import { EventLog, type PodEvent } from './events.js';
 import { evictionIntervalFromEnv, limitedEmptyDirs, watchEmptyDirs, type EvictionWatch } from './eviction.js';
 import { checkExecutable } from './executable.js';
 import { runHook, type HookContext } from './hooks.js';
+import { ContainerProber } from './prober/container-prober.js';
+import { runProbe } from './prober/handlers.js';
+import type { ProbeKind } from './prober/results.js';
 import { computePodActions, type ObservedContainer, type PodAction } from './pod-actions.js';
 import { isTerminal } from './status/phase.js';
 import { podStatus } from './status/pod-status.js';
@@ -82,6 +85,8 @@ export interface PodOptions {
   evictionInterval?: number;
   /** The pod network: CNI configuration and plugin directories, DNS (default: PEAPOD_NETWORK, PEAPOD_CNI_*, PEAPOD_CLUSTER_*). */
   network?: Partial<NetworkOptions>;
+  /** The kubelet's singleProcessOOMKill: an OOM kill ends only its victim, not the whole container (default: PEAPOD_SINGLE_PROCESS_OOM_KILL, else false). */
+  singleProcessOOMKill?: boolean;
   /** The runtime layer under this pod (RuntimeService; a fake in the worker's unit tests). */
   runtime?: (options: RuntimeOptions) => NodeRuntime;
   /**
@@ -112,6 +117,8 @@ export class PodWorker {
   /** The node's addresses (status.hostIP), and the pod's DNS settings, decided once. */
   private readonly hostIPs = hostIPs();
   private dns: DNSConfig | undefined;
+  /** status.podIP of the current sandbox. */
+  private podIP: string | undefined;
   /** How many sandboxes this pod has had (the CRI's attempt). */
   private sandboxAttempt = 0;
   private readonly createdAt: string = new Date().toISOString();
@@ -179,6 +186,7 @@ export class PodWorker {
       onFacts: (id, now) => this.recordFacts(id, now),
       ...(options.cgroups !== undefined ? { cgroups: options.cgroups } : {}),
       ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
+      ...(options.singleProcessOOMKill !== undefined ? { singleProcessOOMKill: options.singleProcessOOMKill } : {}),
       ...(options.onLog ? { onLog: options.onLog } : {}),
       ...(detached ? { detached } : {}),
     };
@@ -412,7 +420,28 @@ export class PodWorker {
       return r;
     };
     for (const c of this.pod.spec.initContainers ?? []) this.init.push(state(c, true));
-    for (const c of this.pod.spec.containers) this.app.push(state(c, false));
+    for (const c of this.pod.spec.containers) this.app.push(this.withProber(state(c, false)));
+  }
+
+  /** The container's probes, if it has any, reporting to this worker. */
+  private withProber(r: ContainerState): ContainerState {
+    const prober = new ContainerProber(r.spec, {
+      run: (probe, timeoutMs, abort) => runProbe(this.hookContext(r), probe, timeoutMs, abort),
+      changed: (kind, ok) => this.onProbe(r, kind, ok),
+      event: (reason, message) => this.event('Warning', reason, message, r),
+    });
+    if (prober.any) r.prober = prober;
+    return r;
+  }
+
+  /** A probe's result changed: into the observation, then the next step (a kill, for liveness and startup). */
+  private onProbe(r: ContainerState, kind: ProbeKind, ok: boolean): void {
+    if (!r.running) return;
+    if (kind === 'readiness') r.obs.readinessPassed = ok;
+    if (kind === 'startup') r.obs.startupPassed = ok;
+    if (kind !== 'readiness') r.unhealthy = ok ? undefined : kind;
+    this.writeStatus();
+    this.sync();
   }
 
   private hostsInput(): HostsFileInput {
@@ -442,6 +471,8 @@ export class PodWorker {
     this.pause = pause;
     this.startTime ??= pause.startedAt.toISOString();
     writeHostsFile(this.paths, this.hostsInput(), this.podIPs());
+    // Where probes connect (the kubelet's default host): known once per sandbox, asked of it at every probe otherwise.
+    this.podIP = this.statusIPs().podIP;
     void pause.exited.then(() => this.sync());
   }
 
@@ -472,7 +503,7 @@ export class PodWorker {
   }
 
   private hookContext(r: ContainerState): HookContext {
-    return { runtime: this.runtime, containerId: r.id ?? '', container: r.spec, netns: `/proc/${this.sandbox.pid}/ns/net` };
+    return { runtime: this.runtime, containerId: r.id ?? '', container: r.spec, netns: `/proc/${this.sandbox.pid}/ns/net`, ...(this.podIP ? { podIP: this.podIP } : {}) };
   }
 
   /** The runtime's facts of the sandbox changed: into the record, at once when they must be (before a cgroup is made). */
@@ -557,7 +588,11 @@ export class PodWorker {
         void this.runtime.killContainer(attempt);
       }
     }
-    if (r.running && r.id === attempt) r.obs.started = true;
+    if (r.running && r.id === attempt) {
+      r.obs.started = true;
+      // Probes run from here on, timed from the container's start, until it exits.
+      if (!this.terminating) r.prober?.start(Date.parse(r.obs.current?.startedAt ?? '') || Date.now());
+    }
     this.writeStatus();
     if (this.supervising) this.sync();
   }
@@ -567,6 +602,7 @@ export class PodWorker {
     if (r.id !== id) return;
     if (r.killTimer) clearTimeout(r.killTimer);
     r.killTimer = undefined;
+    r.killAt = undefined;
     r.recordExit(status, this.paths);
     this.sync();
   }
@@ -645,6 +681,9 @@ export class PodWorker {
       succeededHere: r.succeededHere,
       restartAt: r.restartAt,
       hasPostStart: r.spec.lifecycle?.postStart !== undefined && !r.isInit,
+      unhealthy: r.unhealthy,
+      killing: r.killing,
+      killedForProbe: r.killedForProbe,
     };
   }
 
@@ -681,10 +720,30 @@ export class PodWorker {
       case 'BackOff':
         this.scheduleRestart(byName(action.name));
         return;
+      case 'KillContainer':
+        this.killForProbe(byName(action.name), action.probe, action.restart);
+        return;
       case 'WaitForInit':
         for (const r of this.app) if (!r.obs.current) r.obs.waiting = { reason: 'PodInitializing' };
         return;
     }
+  }
+
+  /**
+   * A failed liveness or startup probe: the container is stopped as the
+   * kubelet's killContainer stops it (preStop, its stop signal, SIGKILL at
+   * the end of the probe's terminationGracePeriodSeconds, else the pod's),
+   * and the restart policy takes it from its exit.
+   */
+  private killForProbe(r: ContainerState, probe: 'liveness' | 'startup', restart: boolean): void {
+    const spec = probe === 'liveness' ? r.spec.livenessProbe : r.spec.startupProbe;
+    const grace = Math.max(spec?.terminationGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_SECONDS, MIN_GRACE_SECONDS);
+    const until = Date.now() + grace * 1000;
+    r.killing = true;
+    r.killedForProbe = restart;
+    const message = `Container ${r.name} failed ${probe} probe${restart ? ', will be restarted' : ''}`;
+    // A pod delete meanwhile may only shorten it.
+    void this.terminateContainer(r, () => Math.min(until, this.terminating?.deadline ?? until), message);
   }
 
   /** Restarts at once, or after the back-off delay (CrashLoopBackOff meanwhile). */
@@ -789,13 +848,18 @@ export class PodWorker {
       if (r.restartTimer) clearTimeout(r.restartTimer);
       r.restartTimer = undefined;
       if (options.force) r.abortHooks();
+      // Liveness and startup stop (as successes); readiness goes on while the pod ends.
+      r.prober?.podTerminating();
       if (!r.running) continue;
       if (options.force) {
         this.kill(r);
+      } else if (r.killing) {
+        // A failed probe's kill is under way: the pod's grace period may only shorten it.
+        this.armKill(r, Math.min(r.killAt ?? deadline, deadline));
       } else if (first) {
-        void this.terminateContainer(r);
-      } else if (this.terminating) {
-        this.armKill(r, this.terminating.deadline);
+        void this.terminateContainer(r, () => this.terminating?.deadline ?? Date.now(), `Stopping container ${r.name}`);
+      } else {
+        this.armKill(r, deadline);
       }
     }
     this.writeStatus();
@@ -809,31 +873,36 @@ export class PodWorker {
     if (r.id) void this.runtime.killContainer(r.id).catch(() => undefined);
   }
 
-  private async terminateContainer(r: ContainerState): Promise<void> {
-    const t = this.terminating;
-    if (!t || !r.id) return;
+  /**
+   * Stops one container: the Killing event, its preStop hook, its stop
+   * signal, SIGKILL at `deadline()` (read again after the hook: a pod
+   * delete may have shortened it).
+   */
+  private async terminateContainer(r: ContainerState, deadline: () => number, message: string): Promise<void> {
+    if (!r.id) return;
     const id = r.id;
-    this.event('Normal', 'Killing', `Stopping container ${r.name}`, r);
+    this.event('Normal', 'Killing', message, r);
     const preStop = r.spec.lifecycle?.preStop;
     const minimum = MIN_GRACE_SECONDS * 1000;
     // The grace period bounds everything, the hook included, whatever the
     // hook does; a preStop that used it all still leaves the stop signal the
     // kubelet's minimum.
-    this.armKill(r, t.deadline + (preStop ? minimum : 0));
+    this.armKill(r, deadline() + (preStop ? minimum : 0));
     if (preStop && r.running) {
       r.busy = true;
-      const result = await runHook(this.hookContext(r), 'PreStop', preStop, t.deadline - Date.now(), r.hookSignal());
+      const result = await runHook(this.hookContext(r), 'PreStop', preStop, deadline() - Date.now(), r.hookSignal());
       r.busy = false;
       if (!result.ok) this.event('Warning', 'FailedPreStopHook', result.message, r);
     }
     if (!r.running || r.id !== id) return this.sync();
     this.runtime.signalContainer(id, (r.image?.config.stopSignal ?? 'SIGTERM') as NodeJS.Signals);
-    this.armKill(r, preStop ? Math.max(t.deadline, Date.now() + minimum) : t.deadline);
+    this.armKill(r, preStop ? Math.max(deadline(), Date.now() + minimum) : deadline());
   }
 
   /** SIGKILL to everything of the container at `at` (ms since epoch): the end of its grace period. */
   private armKill(r: ContainerState, at: number): void {
     if (r.killTimer) clearTimeout(r.killTimer);
+    r.killAt = at;
     r.killTimer = setTimeout(() => this.kill(r), Math.max(at - Date.now(), 0));
   }
 
@@ -977,7 +1046,10 @@ export class PodWorker {
   /** A start that failed half-way: kill what runs, then remove everything. */
   private async rollback(): Promise<void> {
     this.images.close();
-    for (const r of [...this.init, ...this.app]) if (r.running) this.kill(r);
+    for (const r of [...this.init, ...this.app]) {
+      r.clearTimers();
+      if (r.running) this.kill(r);
+    }
     await this.teardown();
     removeCreated(this.createdVolumes);
   }

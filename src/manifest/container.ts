@@ -7,6 +7,7 @@ import type { Loose } from './decode.js';
 import { checkEnv } from './env.js';
 import { checkLifecycle } from './lifecycle.js';
 import { checkDns1123Label, checkPortName } from './names.js';
+import { checkProbes } from './probes.js';
 import { checkResources } from './resources.js';
 import { checkSeccompProfile } from './seccomp.js';
 import { didYouMean } from './suggest.js';
@@ -76,6 +77,7 @@ export function checkContainer(
   checkMounts(ctx, field(path, 'volumeMounts'), c.volumeMounts, scope.volumes, privilege(ctx, path, c));
   checkResources(ctx, field(path, 'resources'), c.resources);
   checkLifecycle(ctx, field(path, 'lifecycle'), c, scope.graceSeconds);
+  checkProbes(ctx, path, c);
   if (init) {
     for (const f of NOT_FOR_INIT) {
       const p = field(path, f);

@@ -1,10 +1,11 @@
 // postStart and preStop hooks: one handler each, in the forms
-// src/kubelet/hooks.ts can run (exec, httpGet over HTTP, sleep).
+// src/kubelet/hooks.ts can run (exec, httpGet over HTTP, sleep). The exec
+// and httpGet checks are shared with probes (probes.ts).
 import { exactlyOne, nameCheck, oneOf, required } from './checks.js';
 import { type DocContext, field, index } from './context.js';
 import type { Loose } from './decode.js';
 import { checkPortName } from './names.js';
-import type { Container, HTTPGetAction, LifecycleHandler } from './types.js';
+import type { Container, ExecAction, HTTPGetAction, LifecycleHandler } from './types.js';
 import { NOT_IMPLEMENTED } from './unimplemented.js';
 
 const HANDLERS = ['exec', 'httpGet', 'sleep', ...Object.keys(NOT_IMPLEMENTED.LifecycleHandler)];
@@ -26,13 +27,11 @@ function checkHandler(
   graceSeconds: number,
 ): void {
   exactlyOne(ctx, path, HANDLERS, 'must specify a handler type: exec, httpGet or sleep');
-  if (h.exec) {
-    const cmd = field(field(path, 'exec'), 'command');
-    if (!required(ctx, cmd, h.exec.command, 'the command to run, e.g. command: [sh, -c, "..."]') && h.exec.command?.length === 0) {
-      ctx.error(cmd, 'required value: the command to run, e.g. command: [sh, -c, "..."]');
-    }
+  if (h.exec) checkExec(ctx, field(path, 'exec'), h.exec);
+  if (h.httpGet) {
+    checkHttpGet(ctx, field(path, 'httpGet'), h.httpGet, c);
+    if (h.httpGet.scheme === 'HTTPS') ctx.error(field(field(path, 'httpGet'), 'scheme'), 'not supported by peapod: HTTPS hooks; use HTTP');
   }
-  if (h.httpGet) checkHttpGet(ctx, field(path, 'httpGet'), h.httpGet, c);
   if (h.sleep) {
     const p = field(field(path, 'sleep'), 'seconds');
     const s = h.sleep.seconds;
@@ -42,23 +41,33 @@ function checkHandler(
   }
 }
 
-function checkHttpGet(ctx: DocContext, path: string, g: Loose<HTTPGetAction>, c: Loose<Container>): void {
-  const port = field(path, 'port');
-  if (!required(ctx, port, g.port, 'a port number or the name of one of the container\'s ports')) {
-    if (typeof g.port === 'number' && (g.port < 1 || g.port > 65535)) {
-      ctx.error(port, `must be between 1 and 65535, inclusive, got ${g.port}`);
-    } else if (typeof g.port === 'string') {
+export function checkExec(ctx: DocContext, path: string, e: Loose<ExecAction>): void {
+  const cmd = field(path, 'command');
+  if (!required(ctx, cmd, e.command, 'the command to run, e.g. command: [sh, -c, "..."]') && e.command?.length === 0) {
+    ctx.error(cmd, 'required value: the command to run, e.g. command: [sh, -c, "..."]');
+  }
+}
+
+/** A port by number (1-65535) or by the name of one of the container's ports. */
+export function checkPortRef(ctx: DocContext, port: string, value: Loose<number | string> | undefined, c: Loose<Container>): void {
+  if (!required(ctx, port, value, 'a port number or the name of one of the container\'s ports')) {
+    if (typeof value === 'number' && (value < 1 || value > 65535)) {
+      ctx.error(port, `must be between 1 and 65535, inclusive, got ${value}`);
+    } else if (typeof value === 'string') {
       const names = (c.ports ?? []).flatMap((p) => (p?.name ? [p.name] : []));
-      const bad = checkPortName(g.port);
-      if (bad) ctx.error(port, /^[0-9]+$/.test(g.port) ? `${bad}; write the number without quotes` : bad);
-      else if (!names.includes(g.port)) {
+      const bad = checkPortName(value);
+      if (bad) ctx.error(port, /^[0-9]+$/.test(value) ? `${bad}; write the number without quotes` : bad);
+      else if (!names.includes(value)) {
         const known = names.length > 0 ? ` (its ports are named ${names.join(', ')})` : '';
-        ctx.error(port, `${JSON.stringify(g.port)} is not the name of a port of this container${known}`);
+        ctx.error(port, `${JSON.stringify(value)} is not the name of a port of this container${known}`);
       }
     }
   }
+}
+
+export function checkHttpGet(ctx: DocContext, path: string, g: Loose<HTTPGetAction>, c: Loose<Container>): void {
+  checkPortRef(ctx, field(path, 'port'), g.port, c);
   oneOf(ctx, field(path, 'scheme'), g.scheme, ['HTTP', 'HTTPS']);
-  if (g.scheme === 'HTTPS') ctx.error(field(path, 'scheme'), 'not supported by peapod: HTTPS hooks; use HTTP');
   g.httpHeaders?.forEach((header, i) => {
     if (!header) return;
     const name = field(index(field(path, 'httpHeaders'), i), 'name');

@@ -14,6 +14,7 @@ import type {
   HostPathVolumeSource,
   HTTPGetAction,
   HTTPHeader,
+  GRPCAction,
   Lifecycle,
   LifecycleHandler,
   ObjectFieldSelector,
@@ -23,10 +24,12 @@ import type {
   PodDNSConfigOption,
   PodSecurityContext,
   PodSpec,
+  Probe,
   ResourceRequirements,
   SeccompProfile,
   SecurityContext,
   SleepAction,
+  TCPSocketAction,
   Volume,
   VolumeMount,
 } from './types.js';
@@ -61,6 +64,9 @@ export interface Objects {
   HTTPGetAction: HTTPGetAction;
   HTTPHeader: HTTPHeader;
   SleepAction: SleepAction;
+  Probe: Probe;
+  TCPSocketAction: TCPSocketAction;
+  GRPCAction: GRPCAction;
   ContainerPort: ContainerPort;
   VolumeMount: VolumeMount;
   ResourceRequirements: ResourceRequirements;
@@ -128,6 +134,9 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
     terminationMessagePath: string,
     terminationMessagePolicy: string,
     lifecycle: object('Lifecycle'),
+    livenessProbe: object('Probe'),
+    readinessProbe: object('Probe'),
+    startupProbe: object('Probe'),
     securityContext: object('SecurityContext'),
     stdin: boolean,
     tty: boolean,
@@ -147,6 +156,20 @@ export const SCHEMA: { readonly [N in ObjectName]: Fields<Objects[N]> } = {
   },
   HTTPHeader: { name: string, value: string },
   SleepAction: { seconds: integer },
+  Probe: {
+    exec: object('ExecAction'),
+    httpGet: object('HTTPGetAction'),
+    tcpSocket: object('TCPSocketAction'),
+    grpc: object('GRPCAction'),
+    initialDelaySeconds: integer,
+    timeoutSeconds: integer,
+    periodSeconds: integer,
+    successThreshold: integer,
+    failureThreshold: integer,
+    terminationGracePeriodSeconds: integer,
+  },
+  TCPSocketAction: { port: { kind: 'intOrString' }, host: string },
+  GRPCAction: { port: integer, service: string },
   ContainerPort: { name: string, containerPort: integer, protocol: string, hostPort: integer, hostIP: string },
   VolumeMount: {
     name: string,
@@ -200,6 +223,9 @@ export const TYPE_LABEL: { readonly [N in ObjectName]: string } = {
   HTTPGetAction: 'httpGet',
   HTTPHeader: 'an HTTP header',
   SleepAction: 'sleep',
+  Probe: 'a probe',
+  TCPSocketAction: 'tcpSocket',
+  GRPCAction: 'grpc',
   ContainerPort: 'a port',
   VolumeMount: 'a volumeMount',
   ResourceRequirements: 'resources',

@@ -57,6 +57,37 @@ export interface Lifecycle {
   preStop?: LifecycleHandler;
 }
 
+export interface TCPSocketAction {
+  port: number | string;
+  host?: string;
+}
+
+/** The standard gRPC health check (grpc.health.v1.Health/Check), plaintext. */
+export interface GRPCAction {
+  port: number;
+  /** The service name asked about; empty (the default) asks about the server. */
+  service?: string;
+}
+
+/**
+ * A liveness, readiness or startup probe: one handler, and when and how often
+ * it runs. Zero or unset times and thresholds take the API server's defaults
+ * (src/kubelet/prober/defaults.ts).
+ */
+export interface Probe {
+  exec?: ExecAction;
+  httpGet?: HTTPGetAction;
+  tcpSocket?: TCPSocketAction;
+  grpc?: GRPCAction;
+  initialDelaySeconds?: number;
+  timeoutSeconds?: number;
+  periodSeconds?: number;
+  successThreshold?: number;
+  failureThreshold?: number;
+  /** Liveness and startup only: the grace period of the kill a failure causes. */
+  terminationGracePeriodSeconds?: number;
+}
+
 export interface ContainerPort {
   name?: string;
   containerPort: number;
@@ -98,6 +129,9 @@ export interface Container {
   terminationMessagePath?: string;
   terminationMessagePolicy?: 'File' | 'FallbackToLogsOnError';
   lifecycle?: Lifecycle;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
   securityContext?: SecurityContext;
   stdin?: boolean;
   tty?: boolean;

@@ -131,9 +131,6 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
       blocking: true,
       note: 'there are no ConfigMaps or Secrets to read variables from; list them under env with a value',
     },
-    livenessProbe: { shape: 'map', note: 'the container is not probed, so it is never restarted for failing one' },
-    readinessProbe: { shape: 'map', note: 'the container is not probed; it counts as ready once it runs' },
-    startupProbe: { shape: 'map', note: 'the container is not probed' },
     resizePolicy: { shape: 'list', note: 'resources are not resized in place' },
     restartPolicy: {
       shape: 'string',
@@ -164,6 +161,9 @@ export const NOT_IMPLEMENTED: { readonly [N in ObjectName]: Readonly<Record<stri
   HTTPGetAction: {},
   HTTPHeader: {},
   SleepAction: {},
+  Probe: {},
+  TCPSocketAction: {},
+  GRPCAction: {},
   ContainerPort: {},
   VolumeMount: {
     recursiveReadOnly: {

@@ -17,7 +17,8 @@ import type { FsView } from '../plan/scoped-path.js';
 import type { SpawnPlan } from '../plan/types.js';
 import type { ContainerConfig, ContainerState, ContainerStatus, LinuxContainerSecurityContext } from './api.js';
 import { nanos } from './api.js';
-import type { Cgroup } from './cgroups/types.js';
+import { lastOomVictim } from './cgroups/oom-log.js';
+import type { Cgroup, OomWatch } from './cgroups/types.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
@@ -50,6 +51,14 @@ export interface ContainerContext {
   launcher: string;
   onLog?: LogListener | undefined;
   logRotation?: LogRotation | undefined;
+  /**
+   * The kernel's OOM killer ends all of the container when it ends one of
+   * its processes (the kubelet's default since 1.28, memory.oom.group), or
+   * only that process (its singleProcessOOMKill).
+   */
+  groupOomKill?: boolean | undefined;
+  /** What the runtime has to say of the container (OOMKilling), for the pod's events. */
+  onEvent?: ((type: 'Normal' | 'Warning', reason: string, message: string) => void) | undefined;
   /** Its processes outlive this process (the node daemon's pods): see RuntimeOptions.detached. */
   detached?: boolean | undefined;
 }
@@ -151,6 +160,11 @@ export class Container {
   private oomKillsAtStart = 0;
   /** The write end of its stdin, for Attach (config.stdin). */
   private stdin: Socket | undefined;
+  /** OOM kills already reported by an event. */
+  private oomKillsReported = 0;
+  /** The whole container was killed because the OOM killer ended one of its processes. */
+  private oomGroupKilled = false;
+  private oomWatch: OomWatch | undefined;
 
   /** Its named pipes (detached), and the count of OOM kills its cgroup had when it started. */
   private fifos: StdioFifos | undefined;
@@ -172,6 +186,8 @@ export class Container {
       this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [], detached: ctx.detached });
     }
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+    // v2: the kernel ends the whole container itself (false where there is no such switch: v1 watches instead).
+    ctx.cgroup?.setOomGroup?.(ctx.groupOomKill ?? true);
   }
 
   /**
@@ -247,7 +263,9 @@ export class Container {
   /** Spawns its process; throws a SpawnError naming the step that failed (the container is then exited, never started). */
   start(nul: number): PlanProcess {
     if (this.state !== 'CONTAINER_CREATED') throw new Error(`container ${this.id} is ${this.state}, not created`);
+    if (this.ctx.cgroup?.frozen?.()) throw new Error(`container ${this.name}: its cgroup is frozen (a kill is under way); not started into it`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
+    this.oomKillsReported = this.oomKillsAtStart;
     const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.dir, this.id);
     // A container asked to keep stdin open reads a pipe that Attach writes to; else /dev/null.
     const [inR, inW] = this.ctx.config.stdin ? pipe() : [nul, -1];
@@ -283,8 +301,37 @@ export class Container {
     this.startedAt = proc.startedAt;
     this.state = 'CONTAINER_RUNNING';
     this.pinNamespace(proc.pid);
+    this.watchOom();
     void proc.exited.then((exit) => this.onExit(exit));
     return proc;
+  }
+
+  /** v1, with a memory limit: the OOM notification, to end all of the container at once (or say which process died). */
+  private watchOom(): void {
+    const cgroup = this.ctx.cgroup;
+    if (!cgroup?.watchOom || this.ctx.config.linux.resources.memoryLimitInBytes === undefined) return;
+    const group = this.ctx.groupOomKill ?? true;
+    this.oomWatch = cgroup.watchOom(group, () => {
+      if (group && this.running) this.oomGroupKilled = true;
+      this.reportOom();
+    });
+  }
+
+  /** An OOMKilling event naming the process the kernel chose (from its log), once per kill counted. */
+  private reportOom(): void {
+    const cgroup = this.ctx.cgroup;
+    let kills = 0;
+    try {
+      kills = cgroup?.oomKills() ?? 0;
+    } catch {
+      return;
+    }
+    if (!cgroup || kills <= this.oomKillsReported) return;
+    this.oomKillsReported = kills;
+    const victim = lastOomVictim(cgroup.path);
+    const who = victim ? `process ${victim.pid} (${victim.comm})` : 'a process (the kernel log did not say which)';
+    const rest = this.oomGroupKilled || (this.ctx.groupOomKill ?? true) ? ', and with it the rest of the container' : '';
+    this.ctx.onEvent?.('Warning', 'OOMKilling', `Memory cgroup out of memory: killed ${who} of container ${this.name}${rest}`);
   }
 
   /**
@@ -299,10 +346,16 @@ export class Container {
       await this.kill();
     } finally {
       this.stdin?.destroy();
+      // An OOM being handled (its freeze, its kill) ends before the container is exited: a next attempt must not join a frozen cgroup.
+      await this.oomWatch?.stop();
+      this.oomWatch = undefined;
       this.releaseNamespace();
       this.exit = exit;
       this.finishedAt = this.process?.finishedAt ?? new Date();
-      const oom = exit.signal === 9 && (this.ctx.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart;
+      // Killed by the kernel (v2's group kill included), or by the runtime for it (v1's group kill).
+      const oom = this.oomGroupKilled || (exit.signal === 9 && (this.ctx.cgroup?.oomKills() ?? 0) > this.oomKillsAtStart);
+      // A kill no watch reported (v2, or v1 without event_control): said now.
+      if (oom) this.reportOom();
       this.reason = oom ? 'OOMKilled' : exit.code === 0 ? 'Completed' : 'Error';
       if (this.process?.exitUnknown) {
         // Adopted, and it ended while no runtime watched it and no reaper recorded it: the kubelet's words.

@@ -3,6 +3,7 @@
 // namespaces, cgroup, identity, environment and working directory, and a
 // session of its own.
 import { closeSync, createReadStream } from 'node:fs';
+import { Socket } from 'node:net';
 import { pipe, SpawnError } from '../native/addon.js';
 import { pauseBinary } from '../package.js';
 import { joinCgroup } from '../plan/cgroup.js';
@@ -68,9 +69,14 @@ const SYNC_DRAIN_MS = 100;
 /** ExecSync keeps this much of each stream (hook messages need no more). */
 const SYNC_OUTPUT_LIMIT = 16 * 1024;
 
-/** Collects a pipe's output up to a limit; `stop()` gives up on it. */
+/**
+ * Collects a pipe's output up to a limit; `stop()` gives up on it at once.
+ * Read through the event loop (a pipe handle), never a threadpool read:
+ * such a read blocks until a background child that holds the pipe exits,
+ * and neither stop() nor anything else of the process's fs work gets past it.
+ */
 function collect(fd: number, limit: number): { data: Promise<Buffer>; stop(): void } {
-  const reader = createReadStream('', { fd, autoClose: true });
+  const reader = new Socket({ fd, readable: true, writable: false });
   const chunks: Buffer[] = [];
   let size = 0;
   const data = new Promise<Buffer>((resolve) => {
@@ -83,6 +89,22 @@ function collect(fd: number, limit: number): { data: Promise<Buffer>; stop(): vo
     reader.on('close', () => resolve(Buffer.concat(chunks)));
   });
   return { data, stop: () => reader.destroy() };
+}
+
+/**
+ * SIGKILL to the command and everything it started in its session (the
+ * exec is a session and process group leader): a timed-out probe leaves no
+ * child behind. While the leader is unreaped its pid cannot be reused, so
+ * the group is the exec's.
+ */
+function killSession(proc: PlanProcess): void {
+  if (!proc.running) return;
+  try {
+    process.kill(-proc.pid, 'SIGKILL');
+  } catch {
+    // The group has no member left but the leader.
+  }
+  proc.signal('SIGKILL');
 }
 
 /**
@@ -110,7 +132,7 @@ export async function execSyncIn(target: ExecTarget, argv: string[], timeoutSeco
   const out = collect(outR, limit);
   const err = collect(errR, limit);
   let timedOut = false;
-  const kill = (): void => void proc.signal('SIGKILL');
+  const kill = (): void => killSession(proc);
   const timer = timeoutSeconds > 0 ? setTimeout(() => ((timedOut = true), kill()), timeoutSeconds * 1000) : undefined;
   abort?.addEventListener('abort', kill, { once: true });
   const exit = await proc.exited;

@@ -64,7 +64,7 @@ export interface RuntimeOptions {
   onFacts?: (sandboxId: string, now: boolean) => void;
   /** The pod network's settings (default: PEAPOD_NETWORK, PEAPOD_CNI_*). */
   network?: NetworkOptions;
-  /** peapod: what a sandbox's network says (its default network, a skipped config, a failed CHECK), for the pod's events. */
+  /** peapod: what a sandbox's network says (its default network, a skipped config, a failed CHECK), and its containers' OOM kills, for the pod's events. */
   onSandboxEvent?: (sandboxId: string, type: 'Normal' | 'Warning', reason: string, message: string) => void;
   /**
    * peapod: the sandboxes and containers outlive this process (the node
@@ -77,6 +77,20 @@ export interface RuntimeOptions {
   exits?: ExitSource;
   /** peapod: a sandbox is gone (RemovePodSandbox): whoever kept its facts may forget them. */
   onSandboxRemoved?: (sandboxId: string) => void;
+  /**
+   * The kubelet's singleProcessOOMKill: the OOM killer ends only the process
+   * it picks, not all of its container (default false, or
+   * PEAPOD_SINGLE_PROCESS_OOM_KILL=true).
+   */
+  singleProcessOOMKill?: boolean;
+}
+
+/** PEAPOD_SINGLE_PROCESS_OOM_KILL: true/1 keeps the OOM killer to one process; false/0/unset ends the whole container. */
+export function singleProcessOOMKillFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = (env.PEAPOD_SINGLE_PROCESS_OOM_KILL ?? '').trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (v === 'true' || v === '1') return true;
+  throw new Error(`PEAPOD_SINGLE_PROCESS_OOM_KILL=${env.PEAPOD_SINGLE_PROCESS_OOM_KILL}: expected true or false`);
 }
 
 /** What the runtime knows of a sandbox that must outlive a crash of this process. */
@@ -166,9 +180,11 @@ export class RuntimeService implements NodeRuntime {
   private nul = -1;
 
   private readonly network: NetworkOptions;
+  private readonly groupOomKill: boolean;
 
   constructor(private readonly options: RuntimeOptions) {
     this.driver = options.cgroups === undefined ? detectDriver() : options.cgroups;
+    this.groupOomKill = !(options.singleProcessOOMKill ?? singleProcessOOMKillFromEnv());
     this.pauseBinary = options.pauseBinary ?? defaultPause;
     this.network = options.network ?? networkOptionsFromEnv();
   }
@@ -360,6 +376,8 @@ export class RuntimeService implements NodeRuntime {
       onLog: this.options.onLog,
       logRotation: this.options.logRotation,
       detached: this.options.detached === true,
+      groupOomKill: this.groupOomKill,
+      onEvent: (type, reason, message) => this.options.onSandboxEvent?.(sandboxId, type, reason, message),
     });
     this.containers.set(id, container);
     this.event(container, 'CONTAINER_CREATED_EVENT');
@@ -480,6 +498,8 @@ export class RuntimeService implements NodeRuntime {
   execTarget(id: string): ExecTarget {
     const c = this.container(id);
     if (!c.running || !c.process) throw new Error(`cannot exec in a stopped container: container "${c.name}" is not running`);
+    // A spawn into a frozen cgroup would stop this whole process (see Cgroup.frozen).
+    if (c.ctx.cgroup?.frozen?.()) throw new Error(`cannot exec in container "${c.name}": it is being killed (its cgroup is frozen)`);
     return {
       name: c.name,
       containerPid: c.process.pid,
@@ -496,7 +516,7 @@ export class RuntimeService implements NodeRuntime {
   }
 
   /** ExecSync; `limit`: the bytes of each stream kept (the CRI's cap is 16 MiB; hooks keep 16 KiB). */
-  execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec', limit?: number): Promise<ExecSyncResponse> {
+  async execSync(id: string, argv: string[], timeoutSeconds: number, abort?: AbortSignal, label = 'exec', limit?: number): Promise<ExecSyncResponse> {
     return execSyncIn(this.execTarget(id), argv, timeoutSeconds, abort, label, limit);
   }
 

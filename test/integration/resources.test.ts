@@ -76,6 +76,43 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
     await runtime.stop({ force: true });
   });
 
+  // The issue's pipeline: the kernel picks `tail`; the shell would carry on and exit 0.
+  const pipeline = (): Pod['spec']['containers'][number] =>
+    sh('hog', 'head -c 200m /dev/zero | tail; echo the shell carried on', { resources: { limits: { memory: '32Mi' } } });
+  const terminated = (w: PodWorker, name: string) => w.computeStatus().containerStatuses.find((c) => c.name === name)?.state.terminated;
+  const oomEvent = (w: PodWorker) => w.events.events.find((e) => e.reason === 'OOMKilling')?.message ?? '';
+
+  it('an OOM kill of one process ends the whole container: OOMKilled, 137, the kernel’s victim named; the bystander runs on', async () => {
+    const started = await startPod(root, pod('oomgroup', [pipeline(), sh('calm', 'sleep 30')]));
+    const runtime = started.runtime;
+    const calm = runtime.containers.get('calm')!.pid;
+    await waitFor('the hog to end', () => terminated(runtime, 'hog') !== undefined, 15_000);
+    expect(terminated(runtime, 'hog')).toMatchObject({ exitCode: 137, signal: 9, reason: 'OOMKilled' });
+    expect(started.lines('hog')).not.toContain('the shell carried on');
+    expect(oomEvent(runtime)).toMatch(/^Memory cgroup out of memory: killed process \d+ \(tail\) of container hog, and with it the rest of the container$/);
+    expect(runtime.containers.get('calm')!.running).toBe(true);
+    expect(isAlive(calm)).toBe(true);
+    await runtime.stop({ force: true });
+  });
+
+  it('restartPolicy OnFailure restarts a container the OOM killer ended', async () => {
+    const runtime = await start(pod('oomrestart', [pipeline()], [], { restartPolicy: 'OnFailure' }), { backoff: { baseSeconds: 0.2, capSeconds: 1, resetSeconds: 600 } });
+    const status = () => runtime.computeStatus().containerStatuses[0];
+    await waitFor('a restart', () => (status()?.restartCount ?? 0) >= 1, 15_000);
+    expect(status()?.lastState.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+    await runtime.stop({ force: true });
+  });
+
+  it('singleProcessOOMKill: only the victim dies, the shell carries on and exits 0 (the kernel’s v1 default)', async () => {
+    const started = await startPod(root, pod('oomsingle', [pipeline()]), { singleProcessOOMKill: true });
+    const runtime = started.runtime;
+    await waitFor('the hog to end', () => terminated(runtime, 'hog') !== undefined, 15_000);
+    expect(terminated(runtime, 'hog')).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    expect(started.lines('hog')).toContain('the shell carried on');
+    expect(oomEvent(runtime)).toMatch(/^Memory cgroup out of memory: killed process \d+ \(tail\) of container hog$/);
+    await runtime.stop({ force: true });
+  });
+
   it('holds a fork bomb under a pod pids limit of 64; the host can still fork; the pod deletes cleanly', async () => {
     const runtime = await start(pod('bomb', [sh('b', 'bomb() { bomb | bomb & }; bomb; sleep 30')]), { podPidsLimit: 64 });
     const cg = runtime.cgroupOf('b')!;

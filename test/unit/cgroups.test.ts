@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupMounts, detectDriver } from '../../src/runtime/cgroups/detect.js';
 import { containerLimits, podLimits } from '../../src/kubelet/resources.js';
+import { lastOomVictim, parseOomKills } from '../../src/runtime/cgroups/oom-log.js';
 import { V1Driver } from '../../src/runtime/cgroups/v1.js';
+import { singleProcessOOMKillFromEnv } from '../../src/runtime/runtime-service.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
 
 let dir: string;
@@ -39,6 +41,42 @@ describe('cgroup v2 driver (fake tree)', () => {
     writeFileSync(join(dir, 'p', 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
     expect(cg.usage()).toEqual({ memoryBytes: 4096, cpuNanos: 1_500_000 });
     expect(cg.oomKills()).toBe(1);
+  });
+});
+
+describe('OOM kills: the whole container (memory.oom.group), and which process the kernel chose', () => {
+  it('sets memory.oom.group on v2 where the memory controller has it, and says when it cannot', () => {
+    const cg = new V2Driver(dir).create('p');
+    expect(cg.setOomGroup(true)).toBe(false);
+    writeFileSync(join(dir, 'p', 'memory.oom.group'), '0\n');
+    expect(cg.setOomGroup(true)).toBe(true);
+    expect(read('p', 'memory.oom.group')).toBe('1');
+    cg.setOomGroup(false);
+    expect(read('p', 'memory.oom.group')).toBe('0');
+  });
+  // As /dev/kmsg gave them on this machine (kernel 6.18), after the record prefix.
+  const log = [
+    'tail invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0',
+    'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/peapod/podA/hog,task_memcg=/peapod/podA/hog,task=tail,pid=32561,uid=0',
+    'Memory cgroup out of memory: Killed process 32561 (tail) total-vm:18812kB, anon-rss:15872kB, file-rss:1556kB, shmem-rss:0kB, UID:0 pgtables:72kB oom_score_adj:0',
+    'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/peapod/podB,task_memcg=/peapod/podB/other,task=node,pid=4000,uid=0',
+    'oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_memcg=/peapod/podA/hog,task_memcg=/peapod/podA/hog,task=sh,pid=32600,uid=0',
+  ];
+  it('reads the victims from the kernel log, and the last one of a cgroup', () => {
+    expect(parseOomKills(log).map((v) => [v.pid, v.comm, v.memcg])).toEqual([
+      [32561, 'tail', '/peapod/podA/hog'],
+      [4000, 'node', '/peapod/podB/other'],
+      [32600, 'sh', '/peapod/podA/hog'],
+    ]);
+    expect(lastOomVictim('peapod/podA/hog', log)).toEqual({ pid: 32600, comm: 'sh', memcg: '/peapod/podA/hog' });
+    expect(lastOomVictim('peapod/podB/other', log.slice(0, 4))?.comm).toBe('node');
+    expect(lastOomVictim('peapod/podC/x', log)).toBeUndefined();
+  });
+  it('is switched per node by PEAPOD_SINGLE_PROCESS_OOM_KILL (default: the whole container)', () => {
+    expect(singleProcessOOMKillFromEnv({})).toBe(false);
+    expect(singleProcessOOMKillFromEnv({ PEAPOD_SINGLE_PROCESS_OOM_KILL: 'true' })).toBe(true);
+    expect(singleProcessOOMKillFromEnv({ PEAPOD_SINGLE_PROCESS_OOM_KILL: '0' })).toBe(false);
+    expect(() => singleProcessOOMKillFromEnv({ PEAPOD_SINGLE_PROCESS_OOM_KILL: 'yes' })).toThrow('PEAPOD_SINGLE_PROCESS_OOM_KILL=yes: expected true or false');
   });
 });
 

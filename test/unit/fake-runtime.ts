@@ -61,7 +61,8 @@ export class FakeRuntime implements NodeRuntime {
   /** ExecSync answers by the command's first word (default: exit 0 at once). */
   readonly execAnswers = new Map<string, ExecAnswer>();
   private nextId = 1;
-  private nextPid = 1000;
+  /** Above any pid_max (2^22 at most): a path the worker builds from these (a probe's /proc/PID/ns/net) never names a real process. */
+  private nextPid = 2 ** 23;
 
   constructor(readonly options: RuntimeOptions) {}
 

@@ -196,6 +196,21 @@ describe('what good manifests read as', () => {
       preStop: { exec: { command: ['sh', '-c', 'kill -QUIT 1'] } },
     });
     expect(spec?.containers[1]?.lifecycle).toEqual({ preStop: { sleep: { seconds: 5 } } });
+    expect(web?.startupProbe).toEqual({
+      httpGet: { port: 'http', path: '/healthz', scheme: 'HTTP', host: '127.0.0.1', httpHeaders: [{ name: 'X-Probe', value: 'startup' }] },
+      periodSeconds: 1,
+      failureThreshold: 30,
+    });
+    expect(web?.livenessProbe).toEqual({
+      tcpSocket: { port: 8080 },
+      initialDelaySeconds: 5,
+      timeoutSeconds: 2,
+      periodSeconds: 10,
+      successThreshold: 1,
+      failureThreshold: 3,
+      terminationGracePeriodSeconds: 3,
+    });
+    expect(web?.readinessProbe).toEqual({ grpc: { port: 9090, service: 'web' }, successThreshold: 2 });
     expect(web?.ports?.[2]).toEqual({ containerPort: 9090, hostPort: 19090, hostIP: '127.0.0.1' });
     expect(web?.resources).toEqual({ requests: { cpu: '100m', memory: '32Mi' }, limits: { cpu: '0.5', memory: '64Mi' } });
     expect(web?.stdin).toBe(true);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { computePodActions, type ObservedContainer, type ObservedPod, type PodAction } from '../../src/kubelet/pod-actions.js';
 
-type Shape = 'new' | 'running' | 'busy' | 'exit0' | 'exit1' | 'due' | 'waiting' | 'doneHere';
+type Shape = 'new' | 'running' | 'busy' | 'exit0' | 'exit1' | 'due' | 'waiting' | 'doneHere' | 'dead' | 'deadStart' | 'killing' | 'killed0';
 
 /** A container in one of the shapes a table row names. */
 function c(name: string, shape: Shape, hasPostStart = false): ObservedContainer {
@@ -25,6 +25,15 @@ function c(name: string, shape: Shape, hasPostStart = false): ObservedContainer 
       return { ...base, exited: true, lastExitCode: 1, restartAt: Date.now() + 10_000 };
     case 'doneHere':
       return { ...base, exited: true, lastExitCode: 0, succeededHere: true };
+    case 'dead':
+      return { ...base, running: true, unhealthy: 'liveness' };
+    case 'deadStart':
+      return { ...base, running: true, unhealthy: 'startup' };
+    case 'killing':
+      // Its preStop runs (busy) while the kill's grace period goes.
+      return { ...base, running: true, busy: true, unhealthy: 'liveness', killing: true };
+    case 'killed0':
+      return { ...base, exited: true, lastExitCode: 0, killedForProbe: true };
   }
 }
 
@@ -37,6 +46,7 @@ const backOff = (name: string): PodAction => ({ type: 'BackOff', name });
 const KILL: PodAction = { type: 'KillPod' };
 const SANDBOX: PodAction = { type: 'CreateSandbox' };
 const WAIT: PodAction = { type: 'WaitForInit' };
+const kill = (name: string, probe: 'liveness' | 'startup', restart: boolean): PodAction => ({ type: 'KillContainer', name, probe, restart });
 
 const table: Array<[string, ObservedPod, PodAction[]]> = [
   // Starting.
@@ -54,6 +64,15 @@ const table: Array<[string, ObservedPod, PodAction[]]> = [
   ['Never restarts nothing', pod({ policy: 'Never', app: [c('a', 'exit1'), c('b', 'running')] }), []],
   ['a restart due now starts', pod({ app: [c('a', 'due')] }), [start('a')]],
   ['a restart not yet due backs off (still waiting)', pod({ app: [c('a', 'waiting')] }), [backOff('a')]],
+
+  // Probes.
+  ['a failed liveness probe kills the container, to be restarted', pod({ app: [c('a', 'dead'), c('b', 'running')] }), [kill('a', 'liveness', true)]],
+  ['a failed startup probe too', pod({ policy: 'OnFailure', app: [c('a', 'deadStart')] }), [kill('a', 'startup', true)]],
+  ['under Never it is killed and stays dead', pod({ policy: 'Never', app: [c('a', 'dead')] }), [kill('a', 'liveness', false)]],
+  ['a kill under way is not asked again, nor does its preStop hold back the next', pod({ app: [c('a', 'killing'), c('b', 'new')] }), [start('b')]],
+  ['OnFailure restarts a probe kill that exited 0', pod({ policy: 'OnFailure', app: [c('a', 'killed0')] }), [backOff('a')]],
+  ['Never does not', pod({ policy: 'Never', app: [c('a', 'killed0'), c('b', 'running')] }), []],
+  ['a terminating pod ignores probes', pod({ terminating: true, app: [c('a', 'dead')] }), []],
 
   // Init containers.
   ['the first init container first, app containers wait', pod({ init: [c('i1', 'new'), c('i2', 'new')], app: [c('a', 'new')] }), [start('i1'), WAIT]],

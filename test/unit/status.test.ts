@@ -26,6 +26,20 @@ describe('container status', () => {
   it('is running with startedAt, ready once started', () => {
     expect(running()).toMatchObject({ state: { running: { startedAt: T0 } }, ready: true, started: true });
   });
+  it('with probes: started once past its startup probe, ready once started and passing its readiness probe', () => {
+    const probed = (over: Partial<ContainerObservation>): Pick<ContainerStatus, 'started' | 'ready'> => {
+      const { started, ready } = containerStatus(obs({ started: true, current: { id: 'x', startedAt: T0 }, ...over }));
+      return { started, ready };
+    };
+    expect(probed({ startupPassed: false })).toEqual({ started: false, ready: false });
+    // Readiness cannot make a container ready before its startup probe passed.
+    expect(probed({ startupPassed: false, readinessPassed: true })).toEqual({ started: false, ready: false });
+    expect(probed({ startupPassed: true })).toEqual({ started: true, ready: true });
+    expect(probed({ readinessPassed: false })).toEqual({ started: true, ready: false });
+    expect(probed({ startupPassed: true, readinessPassed: true })).toEqual({ started: true, ready: true });
+    // A container past postStart that has exited is neither, whatever its probes said.
+    expect(containerStatus(obs({ started: true, readinessPassed: true, current: { id: 'x', startedAt: T0, finishedAt: T1, exitCode: 0 } }))).toMatchObject({ started: false, ready: false });
+  });
   it('is terminated Completed for 0, Error otherwise, with the signal when there was one', () => {
     expect(exited(0).state.terminated).toMatchObject({ exitCode: 0, reason: 'Completed', startedAt: T0, finishedAt: T1 });
     expect(exited(2).state.terminated).toMatchObject({ exitCode: 2, reason: 'Error' });
@@ -93,6 +107,17 @@ describe('pod status', () => {
     expect(later.conditions.every((c) => c.lastTransitionTime === T0)).toBe(true);
     const down = podStatus({ spec, init: [], app: [exited(1)], now: T1, previous: first });
     expect(down.conditions.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady', lastTransitionTime: T1 });
+  });
+  it('names the unready containers as the kubelet does, and flips back when they are ready', () => {
+    const two = { containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] };
+    const unready = { ...containerStatus(obs({ name: 'b', started: true, readinessPassed: false, current: { id: 'y', startedAt: T0 } })) };
+    const first = podStatus({ spec: two, init: [], app: [running(), unready], now: T0 });
+    for (const type of ['Ready', 'ContainersReady']) {
+      expect(first.conditions.find((c) => c.type === type)).toMatchObject({ status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [b]' });
+    }
+    const ready = { ...unready, ready: true };
+    const later = podStatus({ spec: two, init: [], app: [running(), ready], now: T1, previous: first });
+    expect(later.conditions.find((c) => c.type === 'Ready')).toEqual({ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: T1 });
   });
   it('is Failed with the runtime’s reason (DeadlineExceeded)', () => {
     const s = podStatus({ spec, init: [], app: [running()], now: T0, failure: { reason: 'DeadlineExceeded', message: 'late' } });

@@ -1,9 +1,10 @@
 // What the pod worker's unit tests share: a state root in a temp dir, an
 // image that is only a directory with the programs a pod names, and a pod
 // worker started on the fake runtime (fake-runtime.ts). No root needed.
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import { imageDir } from '../../src/image/store.js';
 import { PodWorker, type PodOptions } from '../../src/kubelet/pod-worker.js';
 import { prepareRoots, runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
@@ -16,6 +17,23 @@ export function tempRoot(): { root: string; paths: RuntimePaths } {
   const paths = runtimePaths({ root }, {});
   prepareRoots(paths);
   return { root, paths };
+}
+
+/** A fresh state root for each test of the calling suite, removed after it: read `.paths` in the test. */
+export function tempRootPerTest(): { readonly paths: RuntimePaths } {
+  let current: { root: string; paths: RuntimePaths } | undefined;
+  beforeEach(() => {
+    current = tempRoot();
+  });
+  afterEach(() => {
+    if (current) rmSync(current.root, { recursive: true, force: true });
+  });
+  return {
+    get paths(): RuntimePaths {
+      if (!current) throw new Error('no state root outside a test');
+      return current.paths;
+    },
+  };
 }
 
 /**

@@ -38,9 +38,14 @@ export function lastState(obs: ContainerObservation): ContainerState {
   return {};
 }
 
+/**
+ * As the kubelet's prober manager says them: started once running, past
+ * postStart and past its startup probe (if any); ready once started and
+ * passing its readiness probe (if any).
+ */
 export function containerStatus(obs: ContainerObservation): ContainerStatus {
   const state = containerState(obs);
-  const running = state.running !== undefined;
+  const started = state.running !== undefined && obs.started && (obs.startupPassed ?? true);
   const id = obs.current?.id;
   return {
     name: obs.name,
@@ -49,8 +54,8 @@ export function containerStatus(obs: ContainerObservation): ContainerStatus {
     ...(id ? { containerID: id } : {}),
     state,
     lastState: lastState(obs),
-    ready: running && obs.started,
-    started: running && obs.started,
+    ready: started && (obs.readinessPassed ?? true),
+    started,
     restartCount: obs.restartCount,
   };
 }

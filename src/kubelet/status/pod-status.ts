@@ -36,7 +36,7 @@ export function qosClass(containers: readonly Container[]): PodStatus['qosClass'
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
-function condition(type: ConditionType, ok: boolean, now: string, previous?: PodStatus, reason?: string): PodCondition {
+function condition(type: ConditionType, ok: boolean, now: string, previous?: PodStatus, reason?: string, message?: string): PodCondition {
   const status = ok ? 'True' : 'False';
   const before = previous?.conditions.find((c) => c.type === type);
   return {
@@ -45,23 +45,30 @@ function condition(type: ConditionType, ok: boolean, now: string, previous?: Pod
     lastProbeTime: null,
     lastTransitionTime: before && before.status === status ? before.lastTransitionTime : now,
     ...(!ok && reason ? { reason } : {}),
+    ...(!ok && message ? { message } : {}),
   };
+}
+
+/** The kubelet's condition message: `containers with unready status: [a b]`. */
+function which(what: string, names: string[]): string | undefined {
+  return names.length > 0 ? `containers with ${what} status: [${names.join(' ')}]` : undefined;
 }
 
 export function podStatus(o: PodObservation): PodStatus {
   const policy = o.spec.restartPolicy ?? 'Always';
   let phase: PodPhase = podPhase(policy, o.init, o.app, o.previous?.phase);
   if (o.failure && phase !== 'Succeeded') phase = 'Failed';
-  const initialized = o.init.every((s) => s.state.terminated?.exitCode === 0);
-  const ready = o.app.length > 0 && o.app.every((s) => s.ready);
+  const incomplete = o.init.filter((s) => s.state.terminated?.exitCode !== 0).map((s) => s.name);
+  const unready = o.app.filter((s) => !s.ready).map((s) => s.name);
+  const ready = o.app.length > 0 && unready.length === 0;
   const reason = o.failure?.reason ?? o.previous?.reason;
   const message = o.failure?.message ?? o.previous?.message;
   const status: PodStatus = {
     phase,
     conditions: [
-      condition('Initialized', initialized, o.now, o.previous, 'ContainersNotInitialized'),
-      condition('Ready', ready, o.now, o.previous, 'ContainersNotReady'),
-      condition('ContainersReady', ready, o.now, o.previous, 'ContainersNotReady'),
+      condition('Initialized', incomplete.length === 0, o.now, o.previous, 'ContainersNotInitialized', which('incomplete', incomplete)),
+      condition('Ready', ready, o.now, o.previous, 'ContainersNotReady', which('unready', unready)),
+      condition('ContainersReady', ready, o.now, o.previous, 'ContainersNotReady', which('unready', unready)),
       condition('PodScheduled', true, o.now, o.previous),
     ],
     ...(reason ? { reason } : {}),

@@ -88,6 +88,10 @@ export interface ContainerObservation {
   previous?: Instance;
   /** Why it is not running now, when it is not (back-off, creating, errors). */
   waiting?: ContainerStateWaiting;
-  /** postStart done (no probes yet: a running container is ready once started). */
+  /** postStart done. */
   started: boolean;
+  /** The startup probe has succeeded for the current attempt (unset: the container has no startup probe). */
+  startupPassed?: boolean;
+  /** The readiness probe passes for the current attempt (unset: no readiness probe, ready once started). */
+  readinessPassed?: boolean;
 }

@@ -24,6 +24,28 @@ export interface Cgroup {
   usage(): Usage;
   /** How many processes the kernel's OOM killer has killed in this cgroup. */
   oomKills(): number;
+  /**
+   * Whether the kernel's OOM killer ends every process of the cgroup with
+   * the one it picks (v2's memory.oom.group). False when it cannot be set:
+   * v1 has no such switch (watchOom does it there), nor a v2 tree without
+   * the memory controller.
+   */
+  setOomGroup?(on: boolean): boolean;
+  /**
+   * v1: calls `onKill` each time the kernel's OOM killer has killed in this
+   * cgroup (told by its memory.oom_control notification, counted by its
+   * oom_kill). With `groupKill` the rest of the cgroup is frozen at the
+   * notification and killed before `onKill`, as v2's memory.oom.group would.
+   * Returns what stops watching; undefined when it cannot watch.
+   */
+  watchOom?(groupKill: boolean, onKill: () => void): OomWatch | undefined;
+  /**
+   * Frozen (or freezing): this process is killing everything in it. Nothing
+   * may be spawned into it meanwhile: a vfork-style child that joins a
+   * frozen cgroup stops before its exec, and with it the thread that would
+   * thaw the cgroup.
+   */
+  frozen?(): boolean;
   pids(): number[];
   /** Kills every process in the cgroup, so none can escape by forking meanwhile. */
   killAll(): Promise<void>;
@@ -31,6 +53,11 @@ export interface Cgroup {
   remove(): Promise<void>;
   /** Removes the parent (`peapod`) when no pod is left under it; busy is fine. */
   removeParentIfEmpty?(): Promise<void>;
+}
+
+export interface OomWatch {
+  /** Stops watching; resolves once an OOM being handled (its freeze, its kill) is done. */
+  stop(): Promise<void>;
 }
 
 export interface CgroupDriver {

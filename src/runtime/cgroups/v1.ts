@@ -4,8 +4,9 @@
 // process can fork a new one between the read of the list and the kill.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { watchMemcgOom, type OomNotice } from '../../native/addon.js';
 import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, writeCg } from './files.js';
-import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type Usage } from './types.js';
+import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type OomWatch, type Usage } from './types.js';
 
 export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'] as const;
 type Controller = (typeof V1_CONTROLLERS)[number];
@@ -55,6 +56,60 @@ export class V1Cgroup implements Cgroup {
   oomKills(): number {
     if (!this.has('memory')) return 0;
     return keyValues(readCg(join(this.dir('memory'), 'memory.oom_control'))).get('oom_kill') ?? 0;
+  }
+
+  frozen(): boolean {
+    if (!this.has('freezer')) return false;
+    try {
+      return readCg(join(this.dir('freezer'), 'freezer.state')).trim() !== 'THAWED';
+    } catch {
+      return false;
+    }
+  }
+
+  watchOom(groupKill: boolean, onKill: () => void): OomWatch | undefined {
+    if (!this.has('memory')) return undefined;
+    const freezer = groupKill && this.has('freezer') ? join(this.dir('freezer'), 'freezer.state') : '';
+    const kills = (): number => {
+      try {
+        return this.oomKills();
+      } catch {
+        return -1;
+      }
+    };
+    let seen = kills();
+    let chain = Promise.resolve();
+    const handle = async (notice: OomNotice): Promise<void> => {
+      try {
+        // Notified before the kernel picks and kills its victim: wait briefly for the kill to be counted.
+        let now = kills();
+        for (let i = 0; i < 40 && now <= seen && now >= 0; i++) {
+          await sleep(5);
+          now = kills();
+        }
+        if (now <= seen) return;
+        seen = now;
+        if (groupKill) await this.killAll();
+        onKill();
+      } finally {
+        // Frozen at the notification: never left so (an empty frozen cgroup would freeze the next attempt).
+        if (notice.frozen && existsSync(freezer)) writeCg(freezer, 'THAWED');
+      }
+    };
+    try {
+      const unwatch = watchMemcgOom(this.dir('memory'), freezer, (notice) => {
+        chain = chain.then(() => handle(notice)).catch(() => undefined);
+      });
+      return {
+        stop: () => {
+          unwatch();
+          return chain;
+        },
+      };
+    } catch {
+      // No cgroup.event_control (a kernel without it): the exit still tells OOMKilled from the count.
+      return undefined;
+    }
   }
 
   pids(): number[] {

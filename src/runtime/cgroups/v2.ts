@@ -41,6 +41,13 @@ export class V2Cgroup implements Cgroup {
     return existsSync(events) ? (keyValues(readCg(events)).get('oom_kill') ?? 0) : 0;
   }
 
+  setOomGroup(on: boolean): boolean {
+    const file = join(this.dir, 'memory.oom.group');
+    if (!existsSync(file)) return false;
+    writeCg(file, on ? '1' : '0');
+    return true;
+  }
+
   pids(): number[] {
     return readPids(this.procsFiles[0] as string);
   }
