@@ -19,9 +19,16 @@ import { runDetached, runToEnd, start } from './pods.js';
 const x64 = process.arch === 'x64';
 
 /** What a chmod, chown, setxattr or write of a binary would change. */
+/**
+ * What an escape would change of a host binary: its mode (setuid), owner,
+ * size and mtime (its content), and its extended attributes (file
+ * capabilities). Not its ctime: a hard link made by anyone else on the host
+ * (perf's build-id cache links binaries it profiles) changes that too.
+ */
 function fingerprint(path: string): string {
   const st = statSync(path);
-  return `${st.mode.toString(8)} ${st.mtimeMs} ${st.ctimeMs}`;
+  const xattrs = execFileSync('getfattr', ['--absolute-names', '-d', '-m', '-', '-e', 'hex', path], { encoding: 'utf8' });
+  return `${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeMs} ${xattrs.trim()}`;
 }
 
 /** The CLI finds images in the store the test's root names. */
