@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Server } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Image } from '../image/store.js';
 import { SpawnError } from '../native/addon.js';
 import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, type SandboxFacts, type SandboxProcess } from '../runtime/runtime-service.js';
@@ -19,6 +19,7 @@ import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation 
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
+import { discard } from '../runtime/discard.js';
 import { writeHostsFile, type HostsFileInput } from './hosts-file.js';
 import type { DNSConfig } from '../runtime/api.js';
 import { hostIPs } from '../network/host-ip.js';
@@ -1039,8 +1040,10 @@ export class PodWorker {
     for (const s of this.runtime.listPodSandbox()) await this.runtime.removePodSandbox(s.id);
     this.runtime.close();
     unmountPodDir(this.paths.data);
-    rmSync(this.paths.data, { recursive: true, force: true });
-    rmSync(this.paths.state, { recursive: true, force: true });
+    // Renamed away now (the name is free, nothing half-removed is seen), removed once the pod is reported gone.
+    const trash = join(this.options.paths.data, 'pods');
+    void discard(this.paths.data, trash);
+    if (this.paths.state !== this.paths.data) void discard(this.paths.state, join(this.options.paths.state, 'pods'));
   }
 
   /** A start that failed half-way: kill what runs, then remove everything. */
