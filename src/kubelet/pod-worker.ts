@@ -34,7 +34,7 @@ import type { Pod } from '../manifest/types.js';
 import { claimName } from '../node/claim.js';
 import { controlSocketPath, serveControl } from '../node/control.js';
 import { RETRY_MS, StateWriter } from '../node/state-writer.js';
-import { livePodSpecs } from '../node/store.js';
+import { admittedPods, enterPod, leavePod } from '../node/pod-ledger.js';
 import { admit, nodeAllocatable } from './admission.js';
 import { backoffFromEnv, type BackoffConfig } from './backoff.js';
 import { containerConfig, imageFacts, podContext, podDnsConfig, podHostname, sandboxConfig, type PodContext } from './container-config.js';
@@ -237,6 +237,7 @@ export class PodWorker {
     const limitedDirs = limitedEmptyDirs(pod.spec.volumes ?? [], (v) => worker.paths.volume(v));
     worker.prepare();
     await claimName(options.paths, worker.paths, worker.name, worker.record);
+    enterPod(options.paths, worker.name, pod.spec);
     try {
       worker.createPodFiles();
       await worker.createSandbox();
@@ -277,6 +278,7 @@ export class PodWorker {
     const cp = record.kubelet;
     if (!cp) throw new Error(`pod ${record.name}: its record has no checkpoint to take it over from`);
     const worker = new PodWorker(record.pod, { ...options, detached: true }, record);
+    enterPod(options.paths, worker.name, record.pod.spec);
     worker.events.events.push(...events);
     worker.prepareImages();
     for (const c of record.pod.spec.initContainers ?? []) worker.init.push(new ContainerState(c, true, worker.backoff));
@@ -402,9 +404,9 @@ export class PodWorker {
 
   /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
-    const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
-    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
-    admitHostPorts(this.name, this.pod.spec, livePodSpecs(this.options.paths).filter((p) => p.name !== this.name));
+    const others = admittedPods(this.options.paths, this.name);
+    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), others.map((p) => p.spec));
+    admitHostPorts(this.name, this.pod.spec, others);
     const backoff = this.backoff;
     this.prepareImages();
     const ctx = this.podContext();
@@ -1031,6 +1033,7 @@ export class PodWorker {
   private async teardown(): Promise<void> {
     this.flush();
     this.tornDown = true;
+    leavePod(this.options.paths, this.name);
     this.files.close();
     this.control?.close();
     if (this.record.control) rmSync(this.record.control, { force: true });
