@@ -7,8 +7,10 @@
 //   git worktree add /tmp/peapod-prev HEAD~1 && (cd /tmp/peapod-prev && npm ci && npm run build)
 //   node bench/ab.js --a /tmp/peapod-prev --b . [--runs 20] [--containers 2]
 //   node bench/ab.js --a /tmp/peapod-prev --b . --density 500 [--rounds 2]
+//   node bench/ab.js --a /tmp/peapod-prev --b . --cli [--runs 10]   (whole CLI processes: run -f until "running" and its SIGTERM, get pods, node -e "")
 // --gap MS idles before each timed pod (default 200). --tmp DIR puts the pod roots elsewhere (default $TMPDIR or /tmp).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,6 +27,7 @@ const B = resolve(arg('--b', REPO));
 const RUNS = Number(arg('--runs', 20));
 const CONTAINERS = Number(arg('--containers', 2));
 const DENSITY = Number(arg('--density', 0));
+const CLI = args.includes('--cli');
 const ROUNDS = Number(arg('--rounds', 2));
 const TMP = arg('--tmp', tmpdir());
 // Idle time before each timed pod: a first cgroup v1 migration after a quiet spell waits for an RCU
@@ -73,6 +76,64 @@ async function density(s, round) {
   await Promise.all(pods.map((p) => p.stop({ gracePeriodSeconds: 30 })));
   for (const p of pods) s.live.delete(p);
   return [up, (now() - t1) / DENSITY];
+}
+
+/** A process until it exits, or (with `until`) until its stderr matches: ms. */
+function timed(argv, until) {
+  return new Promise((resolve, reject) => {
+    const t = now();
+    const p = spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (c) => {
+      err += c;
+      if (until && until.test(err)) resolve({ ms: now() - t, p });
+    });
+    p.on('error', reject);
+    p.on('exit', (code) => (until ? reject(new Error(`${argv.join(' ')} exited ${code}: ${err}`)) : code === 0 ? resolve({ ms: now() - t }) : reject(new Error(`${argv.join(' ')}: exit ${code}: ${err}`))));
+  });
+}
+
+async function cliRound(s, r) {
+  const cli = join(s.dir, 'bin', 'peapod.js');
+  const file = join(s.root, `cli-${r}.json`);
+  writeFileSync(file, JSON.stringify(podSpec(`cli-${r}`, [sleeper('c0'), sleeper('c1')])));
+  await sleep(GAP_MS);
+  const up = await timed([cli, 'run', '-f', file, '--root', s.root], /running/);
+  const t = now();
+  const gone = new Promise((res) => up.p.on('exit', res));
+  up.p.kill('SIGTERM');
+  await gone;
+  const down = now() - t;
+  const get = await timed([cli, 'get', 'pods', '--root', s.root]);
+  const bare = await timed(['-e', '']);
+  return { up: up.ms, down, get: get.ms, node: bare.ms };
+}
+
+if (CLI) {
+  const ROWS = ['up', 'down', 'get', 'node'];
+  for (const s of sides) for (const row of ROWS) s[row] ??= [];
+  try {
+    for (const s of sides) await cliRound(s, `warm-${s.label.toLowerCase()}`);
+    for (let r = 0; r < RUNS; r++) {
+      const order = r % 2 === 0 ? sides : [...sides].reverse();
+      for (const s of order) {
+        const got = await cliRound(s, r);
+        for (const row of ROWS) s[row].push(got[row]);
+      }
+    }
+    console.log(`CLI, ${RUNS} rounds: run -f until "running" (up), its SIGTERM until exit (down), get pods, node -e ""; A = ${A}, B = ${B}`);
+    for (const row of ROWS) {
+      for (const s of sides) console.log(`${`${row} ${s.label}`.padEnd(8)} ${fmt(median(s[row]))} ${fmt(Math.min(...s[row]))} ${fmt(Math.max(...s[row]))}`);
+      const rs = sides[1][row].map((b, i) => b / sides[0][row][i]);
+      console.log(`${`${row} B/A`.padEnd(8)} ${median(rs).toFixed(2).padStart(7)} ${Math.min(...rs).toFixed(2).padStart(7)} ${Math.max(...rs).toFixed(2).padStart(7)}   (per-round ratios)`);
+    }
+  } finally {
+    for (const s of sides) {
+      for (const p of mountsUnder(s.root)) s.umount(p, true);
+      rmSync(s.root, { recursive: true, force: true });
+    }
+  }
+  process.exit(0);
 }
 
 try {
