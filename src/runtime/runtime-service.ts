@@ -352,7 +352,8 @@ export class RuntimeService implements NodeRuntime {
     const names = this.cgroupNames.get(podPath) ?? [];
     if (!names.includes(name)) {
       this.cgroupNames.set(podPath, [...names, name]);
-      this.options.onFacts?.(sandbox.id, true);
+      // Written with the turn's other changes, not before the mkdir: one a crash leaves unnamed is found below the pod's cgroup (removePodCgroups).
+      this.options.onFacts?.(sandbox.id, false);
     }
     return this.driver.create(containerCgroupPath(sandbox.ctx.config, name));
   }
