@@ -481,14 +481,20 @@ export class PodWorker {
 
   /** The pod's addresses, as its sandbox says them (none: loopback only; the host's on the host's network). */
   private podIPs(): string[] {
-    if (this.sandboxId === undefined) return [];
+    const id = this.sandboxId;
+    if (id === undefined) return [];
+    // A sandbox's addresses are its network's from RunPodSandbox on: asked once, not at every status written.
+    if (this.sandboxIPs?.id === id) return this.sandboxIPs.ips;
     try {
-      const { network } = this.runtime.podSandboxStatus(this.sandboxId);
-      return [network.ip, ...network.additionalIps].filter((ip) => ip !== '');
+      const { network } = this.runtime.podSandboxStatus(id);
+      const ips = [network.ip, ...network.additionalIps].filter((ip) => ip !== '');
+      this.sandboxIPs = { id, ips };
+      return ips;
     } catch {
       return [];
     }
   }
+  private sandboxIPs: { id: string; ips: string[] } | undefined;
 
   /** status.hostIP(s) and podIP(s), as the kubelet fills them. */
   private statusIPs(): Pick<PodStatus, 'hostIP' | 'hostIPs' | 'podIP' | 'podIPs'> {
