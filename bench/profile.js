@@ -71,6 +71,8 @@ for (const name of FS) {
 syncBuiltinESMExports();
 
 process.env.PEAPOD_IMAGES ??= join(REPO, '.cache', 'images');
+// As the bench's rows: no pod network (a CNI ADD and DEL would be most of what is timed).
+process.env.PEAPOD_NETWORK ??= 'none';
 const { PodWorker } = await import(pathToFileURL(join(REPO, 'dist', 'kubelet', 'pod-worker.js')).href);
 const { runtimePaths } = await import(pathToFileURL(join(REPO, 'dist', 'runtime', 'paths.js')).href);
 const { umount } = await import(pathToFileURL(join(REPO, 'dist', 'native', 'addon.js')).href);

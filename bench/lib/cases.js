@@ -188,7 +188,7 @@ async function density(ctx) {
     const avail1 = meminfoKiB('MemAvailable');
     const kernel1 = kernel();
     const pausePids = runtimes.map((r) => r.sandbox.pid);
-    const containerPids = runtimes.flatMap((r) => [...r.containers.values()].map((c) => c.process.pid));
+    const containerPids = runtimes.flatMap((r) => [...r.containers.values()].map((c) => c.pid));
     // A per-container monitor (conmon-like) would be a process of ours that is neither a pod's process nor below one.
     const all = processes();
     const podProcs = new Set([...pausePids, ...containerPids]);

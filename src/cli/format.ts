@@ -1,6 +1,6 @@
 // Output helpers shared by the commands: kubectl-style tables, ages, and
 // the -o formats.
-import { stringify } from 'yaml';
+import { yamlPackage } from '../lazy-packages.js';
 
 /** Columns padded to their widest cell, three spaces apart, as kubectl prints. */
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -36,5 +36,5 @@ export function outputFormat(value: string | undefined): OutputFormat {
 }
 
 export function serialize(value: unknown, format: 'json' | 'yaml'): string {
-  return format === 'json' ? `${JSON.stringify(value, null, 4)}\n` : stringify(value);
+  return format === 'json' ? `${JSON.stringify(value, null, 4)}\n` : yamlPackage().stringify(value);
 }

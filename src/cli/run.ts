@@ -7,7 +7,6 @@ import { PodWorker } from '../kubelet/pod-worker.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { reclaimStalePods } from '../node/stale.js';
 import { backoffFromEnv } from '../kubelet/backoff.js';
-import { ask, DaemonGoneError, daemonEnd, reachDaemon } from '../node/daemon-client.js';
 import type { DaemonReply } from '../node/daemon-protocol.js';
 import { intFlag, parseArgs, stringFlag, UsageError, type Command } from './args.js';
 
@@ -49,6 +48,8 @@ async function runDetached(args: ReturnType<typeof parseArgs>, file: string): Pr
     ...(stringFlag(args, 'backoff-cap') ? { PEAPOD_BACKOFF_CAP: stringFlag(args, 'backoff-cap') } : {}),
   });
   const allocatable = stringFlag(args, 'node-allocatable') ?? process.env.PEAPOD_NODE_ALLOCATABLE;
+  // The daemon's client (and what it imports) for run -d only: run -f starts the pod in this process.
+  const { ask, DaemonGoneError, daemonEnd, reachDaemon } = await import('../node/daemon-client.js');
   const socket = (await reachDaemon(paths, true)) as string;
   let reply: DaemonReply;
   try {

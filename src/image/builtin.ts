@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PackSync } from 'tar';
+import { tarPackage } from '../lazy-packages.js';
 import { packageRoot } from '../package.js';
 import { configFromSimple, docFromConfig, type ImageConfig } from './config.js';
 import { sha256 } from './digest.js';
@@ -25,6 +25,7 @@ export class BuiltinError extends Error {
 export function diffIdOfDirectory(dir: string): { diffId: string; size: number } {
   const hash = createHash('sha256');
   let size = 0;
+  const { PackSync } = tarPackage();
   const pack = new PackSync({ cwd: dir, onWriteEntry: (e) => void (size += e.stat?.isFile() ? e.stat.size : 0) });
   pack.on('data', (chunk: Buffer) => hash.update(chunk));
   pack.add('.');

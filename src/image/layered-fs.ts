@@ -32,9 +32,21 @@ const outside = (root: string, path: string): boolean => posix.relative(root, pa
  * An FsView over `layers` (top first), answering for paths under `root`
  * (by convention the top layer's directory: `Image.rootfs`); a path
  * outside it (a volume's, on the host) is the host's, as the plan expects.
+ * With `memo` each lookup is made once: only for layers that never change
+ * (a store's committed layers), not for a directory edited by hand.
  */
-export function layeredFs(root: string, layers: readonly LayerView[]): FsView {
+export function layeredFs(root: string, layers: readonly LayerView[], memo = false): FsView {
+  const found = new Map<string, { abs: string; st: Stats } | null>();
   const find = (path: string): { abs: string; st: Stats } | null => {
+    if (!memo) return lookup(path);
+    let f = found.get(path);
+    if (f === undefined) {
+      f = lookup(path);
+      found.set(path, f);
+    }
+    return f;
+  };
+  const lookup = (path: string): { abs: string; st: Stats } | null => {
     const rel = posix.relative(root, path);
     if (rel.startsWith('..')) return null;
     const parts = rel === '' ? [] : rel.split('/');

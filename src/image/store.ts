@@ -104,6 +104,17 @@ function directoryImage(store: string, ref: string): Image | undefined {
   return { ref, id: `dir:${dir}`, dir, rootfs, layers: [rootfs], fs: layeredFs(rootfs, layers), config: configFromSimple(raw), size: 0, repoTags: [], repoDigests: [] };
 }
 
+/** What an image ID's layers and config are: content-addressed, so the same for as long as the process lives. */
+interface StoredView {
+  layers: string[];
+  links: { dir: string; names: string[] };
+  fs: FsView;
+  config: ImageConfig;
+}
+
+/** Per store and image ID: every pod start resolves its images again (prepare, start, the runtime's create), each lookup through the layers made once. */
+const views = new Map<string, StoredView>();
+
 export class ImageStore {
   readonly layout: StoreLayout;
 
@@ -171,29 +182,31 @@ export class ImageStore {
 
   /** The image, ready to run. Throws when a layer is missing (a store damaged by hand). */
   view(record: ImageRecord, ref: string): Image {
+    const key = `${this.dir}\0${record.id}`;
+    let made = views.get(key);
+    if (made && !made.layers.every((dir) => existsSync(dir))) made = undefined;
+    if (!made) {
+      made = this.makeView(record, ref);
+      views.set(key, made);
+    }
+    const { layers, links, fs, config } = made;
+    const rootfs = layers[0] as string;
+    return { ref, id: record.id, dir: rootfs, rootfs, layers, links, fs, config: structuredClone(config), size: record.size, ...this.tagsOf(record.id) };
+  }
+
+  private makeView(record: ImageRecord, ref: string): StoredView {
     const chain = [...record.layers].reverse();
     if (chain.length === 0) throw new ImageError(`image "${ref}" has no layers: nothing to run`);
-    const views: LayerView[] = [];
+    const layers: LayerView[] = [];
     const names: string[] = [];
     for (const c of chain) {
       const layer = this.layout.layer(c);
       if (!layer) throw new ImageError(`image "${ref}": layer ${c} is missing from ${this.dir}; pull the image again`);
-      views.push({ dir: this.layout.diffDir(c), opaque: new Set(layer.opaque) });
+      layers.push({ dir: this.layout.diffDir(c), opaque: new Set(layer.opaque) });
       names.push(layer.link);
     }
-    const rootfs = (views[0] as LayerView).dir;
-    return {
-      ref,
-      id: record.id,
-      dir: rootfs,
-      rootfs,
-      layers: views.map((v) => v.dir),
-      links: { dir: join(this.dir, 'l'), names },
-      fs: layeredFs(rootfs, views),
-      config: this.config(record),
-      size: record.size,
-      ...this.tagsOf(record.id),
-    };
+    const rootfs = (layers[0] as LayerView).dir;
+    return { layers: layers.map((v) => v.dir), links: { dir: join(this.dir, 'l'), names }, fs: layeredFs(rootfs, layers, true), config: this.config(record) };
   }
 
   /** Layers no image, lease or `keep` needs. */

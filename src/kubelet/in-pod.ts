@@ -3,9 +3,7 @@
 // socket made there by the addon), with a named port resolved from the
 // container's spec. hooks.ts and prober/handlers.ts say what the answers mean.
 import http from 'node:http';
-import https from 'node:https';
 import { Socket } from 'node:net';
-import tls from 'node:tls';
 import { socketInNetns } from '../native/addon.js';
 import type { ExecSyncResponse } from '../runtime/api.js';
 import type { RuntimeApi } from '../runtime/runtime-service.js';
@@ -100,10 +98,12 @@ function requestHeaders(action: HTTPGetAction, userAgent: string): http.Outgoing
 type Answer = HttpGetResult & { location?: string };
 
 /** One GET, its connection made in the pod; HTTPS is not verified (as the kubelet's probes: the pod's own certificate). */
-function getOnce(ctx: InPodContext, url: URL, headers: http.OutgoingHttpHeaders, timeoutMs: number, bodyLimit: number, abort?: AbortSignal): Promise<Answer> {
+async function getOnce(ctx: InPodContext, url: URL, headers: http.OutgoingHttpHeaders, timeoutMs: number, bodyLimit: number, abort?: AbortSignal): Promise<Answer> {
+  const secure = url.protocol === 'https:';
+  // TLS only for an https URL: every CLI call that starts a pod loads this file, few probe over HTTPS.
+  const [https, tls] = secure ? await Promise.all([import('node:https'), import('node:tls')]) : [undefined, undefined];
   return new Promise((resolve) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    const secure = url.protocol === 'https:';
     const port = Number(url.port) || (secure ? 443 : 80);
     let done = false;
     const finish = (r: Omit<Answer, 'url' | 'body'> & { body?: string }): void => {
@@ -114,9 +114,9 @@ function getOnce(ctx: InPodContext, url: URL, headers: http.OutgoingHttpHeaders,
     };
     const connect = (): Socket => {
       const socket = podSocket(ctx, host).connect(port, host);
-      return secure ? tls.connect({ socket, rejectUnauthorized: false, ...(host.includes(':') || /^[\d.]+$/.test(host) ? {} : { servername: host }) }) : socket;
+      return tls ? tls.connect({ socket, rejectUnauthorized: false, ...(host.includes(':') || /^[\d.]+$/.test(host) ? {} : { servername: host }) }) : socket;
     };
-    const req = (secure ? https : http).get(
+    const req = (https ?? http).get(
       { host, port, path: `${url.pathname}${url.search}`, headers, createConnection: connect },
       (res) => {
         const chunks: Buffer[] = [];

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, rmSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { Server } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Image } from '../image/store.js';
 import { SpawnError } from '../native/addon.js';
 import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, type SandboxFacts, type SandboxProcess } from '../runtime/runtime-service.js';
@@ -19,6 +19,7 @@ import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation 
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
 import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
+import { discard } from '../runtime/discard.js';
 import { writeHostsFile, type HostsFileInput } from './hosts-file.js';
 import type { DNSConfig } from '../runtime/api.js';
 import { hostIPs } from '../network/host-ip.js';
@@ -33,7 +34,7 @@ import type { Pod } from '../manifest/types.js';
 import { claimName } from '../node/claim.js';
 import { controlSocketPath, serveControl } from '../node/control.js';
 import { RETRY_MS, StateWriter } from '../node/state-writer.js';
-import { livePodSpecs } from '../node/store.js';
+import { admittedPods, enterPod, leavePod } from '../node/pod-ledger.js';
 import { admit, nodeAllocatable } from './admission.js';
 import { backoffFromEnv, type BackoffConfig } from './backoff.js';
 import { containerConfig, imageFacts, podContext, podDnsConfig, podHostname, sandboxConfig, type PodContext } from './container-config.js';
@@ -236,6 +237,7 @@ export class PodWorker {
     const limitedDirs = limitedEmptyDirs(pod.spec.volumes ?? [], (v) => worker.paths.volume(v));
     worker.prepare();
     await claimName(options.paths, worker.paths, worker.name, worker.record);
+    enterPod(options.paths, worker.name, pod.spec);
     try {
       worker.createPodFiles();
       await worker.createSandbox();
@@ -276,6 +278,7 @@ export class PodWorker {
     const cp = record.kubelet;
     if (!cp) throw new Error(`pod ${record.name}: its record has no checkpoint to take it over from`);
     const worker = new PodWorker(record.pod, { ...options, detached: true }, record);
+    enterPod(options.paths, worker.name, record.pod.spec);
     worker.events.events.push(...events);
     worker.prepareImages();
     for (const c of record.pod.spec.initContainers ?? []) worker.init.push(new ContainerState(c, true, worker.backoff));
@@ -401,9 +404,9 @@ export class PodWorker {
 
   /** Everything that can be checked before touching the host, admission included. */
   private prepare(): void {
-    const admitted = livePodSpecs(this.options.paths).flatMap((p) => (p.name !== this.name ? [p.spec] : []));
-    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), admitted);
-    admitHostPorts(this.name, this.pod.spec, livePodSpecs(this.options.paths).filter((p) => p.name !== this.name));
+    const others = admittedPods(this.options.paths, this.name);
+    admit(this.name, this.pod.spec, nodeAllocatable(this.options.nodeAllocatable ?? process.env.PEAPOD_NODE_ALLOCATABLE), others.map((p) => p.spec));
+    admitHostPorts(this.name, this.pod.spec, others);
     const backoff = this.backoff;
     this.prepareImages();
     const ctx = this.podContext();
@@ -478,14 +481,20 @@ export class PodWorker {
 
   /** The pod's addresses, as its sandbox says them (none: loopback only; the host's on the host's network). */
   private podIPs(): string[] {
-    if (this.sandboxId === undefined) return [];
+    const id = this.sandboxId;
+    if (id === undefined) return [];
+    // A sandbox's addresses are its network's from RunPodSandbox on: asked once, not at every status written.
+    if (this.sandboxIPs?.id === id) return this.sandboxIPs.ips;
     try {
-      const { network } = this.runtime.podSandboxStatus(this.sandboxId);
-      return [network.ip, ...network.additionalIps].filter((ip) => ip !== '');
+      const { network } = this.runtime.podSandboxStatus(id);
+      const ips = [network.ip, ...network.additionalIps].filter((ip) => ip !== '');
+      this.sandboxIPs = { id, ips };
+      return ips;
     } catch {
       return [];
     }
   }
+  private sandboxIPs: { id: string; ips: string[] } | undefined;
 
   /** status.hostIP(s) and podIP(s), as the kubelet fills them. */
   private statusIPs(): Pick<PodStatus, 'hostIP' | 'hostIPs' | 'podIP' | 'podIPs'> {
@@ -1030,6 +1039,7 @@ export class PodWorker {
   private async teardown(): Promise<void> {
     this.flush();
     this.tornDown = true;
+    leavePod(this.options.paths, this.name);
     this.files.close();
     this.control?.close();
     if (this.record.control) rmSync(this.record.control, { force: true });
@@ -1039,8 +1049,10 @@ export class PodWorker {
     for (const s of this.runtime.listPodSandbox()) await this.runtime.removePodSandbox(s.id);
     this.runtime.close();
     unmountPodDir(this.paths.data);
-    rmSync(this.paths.data, { recursive: true, force: true });
-    rmSync(this.paths.state, { recursive: true, force: true });
+    // Renamed away now (the name is free, nothing half-removed is seen), removed once the pod is reported gone.
+    const trash = join(this.options.paths.data, 'pods');
+    void discard(this.paths.data, trash);
+    if (this.paths.state !== this.paths.data) void discard(this.paths.state, join(this.options.paths.state, 'pods'));
   }
 
   /** A start that failed half-way: kill what runs, then remove everything. */

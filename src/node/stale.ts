@@ -12,7 +12,7 @@
 // being made, a reclaim under way) carry their maker's pid and start time
 // in their names, so that a crashed maker's leftovers are known as such.
 import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { detectDriver } from '../runtime/cgroups/detect.js';
 import { removePodCgroups } from '../runtime/cgroups/pod.js';
 import { cgroupParentFromEnv } from '../kubelet/resources.js';
@@ -21,25 +21,21 @@ import { listeningSocket, supervisorOf } from './liveness.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import { reclaimNetworks } from '../network/pod-network.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
-import { isRunning, isSameProcess, processStartTime } from '../runtime/proc.js';
+import { isRunning, isSameProcess } from '../runtime/proc.js';
 import { withRootLock } from './root-lock.js';
+import { madeByMe, RECLAIM_PREFIX, takeAway } from '../runtime/discard.js';
 import { readJson, writeJsonAtomic } from '../runtime/json-file.js';
 import { isDaemonPod, readRecordFile, type PodRecord } from './state.js';
 import type { PodStatus } from '../kubelet/status/types.js';
+
+export { madeByMe, RECLAIM_PREFIX };
 
 export const SUPERVISOR_LOST = 'SupervisorLost';
 
 /** Where a pod's directory is made before it is renamed into place (see claimName). */
 export const CLAIM_PREFIX = '.claim-';
-/** Where a stale pod's directories go while they are being removed. */
-export const RECLAIM_PREFIX = '.reclaim-';
 /** A leftover of an older peapod, whose name does not say who made it, is someone's for this long. */
 const UNNAMED_LEFTOVER_MS = 60_000;
-
-/** The name prefix of a directory this process makes in passing: `.claim-<pid>-<start time>-`. */
-export function madeByMe(prefix: string): string {
-  return `${prefix}${process.pid}-${processStartTime(process.pid) ?? 0}-`;
-}
 
 /** Whether the maker of a `.claim-`/`.reclaim-` directory still runs (its name says who it is). */
 function makerRuns(dir: string, prefix: string): boolean {
@@ -118,20 +114,6 @@ export interface Moved {
   dirs: string[];
   record: PodRecord | null;
   cgroups: PodCgroups | undefined;
-}
-
-/** Renames `dir` into a fresh `.reclaim-` directory of this process beside it; null if it is not there. */
-function takeAway(dir: string): string | null {
-  if (!existsSync(dir)) return null;
-  const holder = mkdtempSync(join(dirname(dir), madeByMe(RECLAIM_PREFIX)));
-  try {
-    renameSync(dir, join(holder, 'pod'));
-  } catch (err) {
-    rmSync(holder, { recursive: true, force: true });
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  return holder;
 }
 
 /**

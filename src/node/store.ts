@@ -166,8 +166,8 @@ export function readEvents(pp: PodPaths): PodEvent[] {
 }
 
 /** The specs of the pods whose supervisor runs (admission needs only these: one small file each, two when a record is damaged). */
-export function livePodSpecs(paths: RuntimePaths): Array<{ name: string; spec: PodSpec }> {
-  return podNames(paths).flatMap((name) => {
+export function livePodSpecs(paths: RuntimePaths, names: readonly string[] = podNames(paths)): Array<{ name: string; spec: PodSpec }> {
+  return names.flatMap((name) => {
     const pp = podPaths(paths, name);
     const read = readRecordFile(pp.recordFile);
     if ('missing' in read) return [];

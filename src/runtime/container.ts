@@ -2,7 +2,7 @@
 // ContainerConfig (created), its process started (running), ended with
 // whatever it left (exited), removed. It knows nothing of restart policies
 // or hooks: a new attempt is a new container, made by the kubelet's half.
-import { closeSync, fstatSync, openSync, rmSync } from 'node:fs';
+import { close, closeSync, fstatSync, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { ImageUserError, resolveImageUser } from '../image/config.js';
@@ -20,6 +20,7 @@ import { nanos } from './api.js';
 import { lastOomVictim } from './cgroups/oom-log.js';
 import type { Cgroup, OomWatch } from './cgroups/types.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
+import { discard } from './discard.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
 import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitSource, type ExitStatus } from './process.js';
@@ -448,19 +449,23 @@ export class Container {
     }
   }
 
-  /** Once it is over and its leftovers killed, the namespace may go. */
+  /**
+   * Once it is over and its leftovers killed, the namespace may go. The
+   * last reference's close unmounts all of it (a millisecond or more a
+   * container): on libuv's threads, off the exit's path.
+   */
   releaseNamespace(): void {
-    if (this.mntFd >= 0) closeSync(this.mntFd);
+    if (this.mntFd >= 0) close(this.mntFd, () => undefined);
     this.mntFd = -1;
     this.mntInode = null;
   }
 
-  /** Its directories (the writable layer) go; the log stays (the kubelet prunes logs). */
-  remove(): void {
+  /** Its directories (the writable layer) go, renamed into `trash` and removed in the background; the log stays (the kubelet prunes logs). */
+  remove(trash?: string): void {
     this.releaseNamespace();
     removeFifos(this.fifos);
-    rmSync(this.ctx.dirs.upper, { recursive: true, force: true });
-    rmSync(this.ctx.dirs.work, { recursive: true, force: true });
+    void discard(this.ctx.dirs.upper, trash);
+    void discard(this.ctx.dirs.work, trash);
   }
 
   status(): ContainerStatus {

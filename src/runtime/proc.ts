@@ -25,8 +25,12 @@ export function processStat(pid: number): ProcessStat | null {
   }
 }
 
+let selfStartTime: number | null = null;
+
 /** Start time in clock ticks since boot (field 22 of /proc/PID/stat), or null if gone. */
 export function processStartTime(pid: number): number | null {
+  // This process's is asked at every record, holder and lease it writes; it never changes.
+  if (pid === process.pid) return (selfStartTime ??= processStat(pid)?.startTime ?? null);
   return processStat(pid)?.startTime ?? null;
 }
 

@@ -12,7 +12,8 @@
 //   RemoveContainer    its writable layer
 //   ExecSync / Exec    a process in the container, as the container
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveImage, type Image } from '../image/store.js';
 import { pauseBinary as defaultPause } from '../package.js';
 import type {
@@ -37,6 +38,7 @@ import type { LogListener, LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { ExitSource, PlanProcess } from './process.js';
 import { clampOomScoreAdj } from './oom.js';
+import { discard } from './discard.js';
 import { Sandbox, type SavedSandbox } from './sandbox.js';
 import { diskUsage, networkInterfaces, nowNanos, sampleCgroup, type ContainerSample, type SandboxSample } from './stats.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
@@ -189,6 +191,11 @@ export class RuntimeService implements NodeRuntime {
     this.network = options.network ?? networkOptionsFromEnv();
   }
 
+  /** Where removed directories are renamed to before they are removed in the background (the data root's pods/: the same filesystem). */
+  private get trash(): string {
+    return join(this.options.paths.data, 'pods');
+  }
+
   private devNull(): number {
     if (this.nul < 0) this.nul = openSync('/dev/null', 'r+');
     return this.nul;
@@ -317,7 +324,7 @@ export class RuntimeService implements NodeRuntime {
     const names = this.cgroupNames.get(podPath) ?? [];
     for (const name of names) {
       const dirs = sandbox.ctx.paths.container(name);
-      for (const dir of [dirs.rootfs, dirs.upper, dirs.work]) rmSync(dir, { recursive: true, force: true });
+      for (const dir of [dirs.rootfs, dirs.upper, dirs.work]) void discard(dir, this.trash);
     }
     // Cgroups last, leaves first: a cgroup can go once nothing lives in it.
     const driver = this.driver;
@@ -345,7 +352,8 @@ export class RuntimeService implements NodeRuntime {
     const names = this.cgroupNames.get(podPath) ?? [];
     if (!names.includes(name)) {
       this.cgroupNames.set(podPath, [...names, name]);
-      this.options.onFacts?.(sandbox.id, true);
+      // Written with the turn's other changes, not before the mkdir: one a crash leaves unnamed is found below the pod's cgroup (removePodCgroups).
+      this.options.onFacts?.(sandbox.id, false);
     }
     return this.driver.create(containerCgroupPath(sandbox.ctx.config, name));
   }
@@ -474,7 +482,7 @@ export class RuntimeService implements NodeRuntime {
     const c = this.containers.get(id);
     if (!c) return;
     if (c.running) throw new Error(`container ${id} is running; stop it first`);
-    c.remove();
+    c.remove(this.trash);
     this.containers.delete(id);
     this.event(c, 'CONTAINER_DELETED_EVENT');
   }

@@ -13,6 +13,7 @@ import { afterEach, beforeEach, expect } from 'vitest';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { runtimePaths, type RuntimePaths } from '../../src/runtime/paths.js';
 import { readJson } from '../../src/runtime/json-file.js';
+import { discarded } from '../../src/runtime/discard.js';
 import { ask } from '../../src/node/daemon-client.js';
 import { daemonPaths, type DaemonInfo } from '../../src/node/daemon-paths.js';
 import type { Container, Pod, Volume } from '../../src/manifest/types.js';
@@ -128,6 +129,8 @@ export async function expectNothingLeft(root: TestRoot): Promise<void> {
   await stopDaemon(root);
   await waitFor('every pod process to be gone', () => [...root.pids].every((p) => !isAlive(p)), 5000);
   expect(mountsUnder(root.dir)).toEqual([]);
+  // A pod's directories are renamed away when it ends and removed in the background: gone once that is done.
+  await discarded();
   const pods = join(root.dir, 'pods');
   expect(existsSync(pods) ? readdirSync(pods) : []).toEqual([]);
   // No process on the host runs the pause binary from this root's pods either.

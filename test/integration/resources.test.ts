@@ -4,7 +4,9 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
+import { removePodCgroups } from '../../src/runtime/cgroups/pod.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/manifest/types.js';
@@ -34,6 +36,24 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
 
   const gib = (name: string): Pod =>
     pod(name, [sh('a', 'sleep 30', { resources: { requests: { memory: '1Gi' } } }), sh('b', 'sleep 30', { resources: { requests: { memory: '1Gi' } } })]);
+
+  it('a pod\'s cgroups go with a container cgroup its record never named (made just before a crash): its process killed, nothing left', async () => {
+    const d = driver as NonNullable<typeof driver>;
+    const uid = randomUUID();
+    const podCg = d.create(`peapod/pod${uid}`);
+    const unnamed = d.create(`peapod/pod${uid}/c`);
+    const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+    try {
+      for (const f of unnamed.procsFiles) writeFileSync(f, String(child.pid));
+      expect(unnamed.pids()).toEqual([child.pid]);
+      const exited = new Promise((r) => child.on('exit', (_c, sig) => r(sig)));
+      await removePodCgroups(podCg, [], undefined);
+      expect(await exited).toBe('SIGKILL');
+      expect(cgroupDirsOf(uid)).toEqual([]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
 
   it('admits a pod of two 1 GiB containers on a 2 GiB node, refuses it on 1.5 GiB with nothing created', async () => {
     const fits = await start(gib('fits'), { nodeAllocatable: 'memory=2Gi' });

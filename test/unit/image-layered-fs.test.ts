@@ -63,3 +63,21 @@ describe('layeredFs', () => {
     expect(fs.exists(join(host, 'nothing'))).toBe(false);
   });
 });
+
+describe('layeredFs with memo (a store\'s committed layers)', () => {
+  it('looks each path up once: a memoized view keeps its first answer, an unmemoized one looks again', () => {
+    const layer = join(dir, 'memo');
+    mkdirSync(join(layer, 'bin'), { recursive: true });
+    writeFileSync(join(layer, 'bin/sh'), '');
+    const memo = layeredFs(layer, [{ dir: layer, opaque: new Set() }], true);
+    const plain = layeredFs(layer, [{ dir: layer, opaque: new Set() }]);
+    expect(memo.isFile(join(layer, 'bin/sh'))).toBe(true);
+    expect(memo.exists(join(layer, 'bin/env'))).toBe(false);
+    rmSync(join(layer, 'bin/sh'));
+    writeFileSync(join(layer, 'bin/env'), '');
+    expect(memo.isFile(join(layer, 'bin/sh'))).toBe(true);
+    expect(memo.exists(join(layer, 'bin/env'))).toBe(false);
+    expect(plain.isFile(join(layer, 'bin/sh'))).toBe(false);
+    expect(plain.exists(join(layer, 'bin/env'))).toBe(true);
+  });
+});

@@ -9,6 +9,7 @@ import type { RuntimePaths } from '../../src/runtime/paths.js';
 import { readPods } from '../../src/manifest/read.js';
 import type { FakeRuntime } from './fake-runtime.js';
 import { fakeImages, startOnFake, tempRoot, until } from './worker-harness.js';
+import { discarded } from '../../src/runtime/discard.js';
 
 let root: string;
 let paths: RuntimePaths;
@@ -60,10 +61,12 @@ async function start(yaml: string, setUp?: (f: FakeRuntime) => void): Promise<{ 
 
 const count = (f: FakeRuntime, call: string): number => f.calls.filter((c) => c === call).length;
 
-function expectNothingLeft(f: FakeRuntime): void {
+async function expectNothingLeft(f: FakeRuntime): Promise<void> {
   expect(f.sandboxes.size).toBe(0);
   expect(f.containers.size).toBe(0);
   expect(f.calls.at(-1)).toBe('Close');
+  // The pod's directories are renamed away at its end and removed in the background.
+  await discarded();
   expect(readdirSync(join(paths.state, 'pods'))).toEqual([]);
   expect(readdirSync(join(paths.data, 'pods'))).toEqual([]);
 }
@@ -79,7 +82,7 @@ describe('the pod worker against a fake runtime', () => {
     expect(result.status.phase).toBe('Succeeded');
     expect(result.exitCode).toBe(0);
     expect(fake.calls.slice(5)).toEqual(['StopPodSandbox', 'RemovePodSandbox', 'Close']);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it.each([
@@ -105,7 +108,7 @@ describe('the pod worker against a fake runtime', () => {
     const result = await worker.done;
     expect(count(fake, 'CreateContainer a 1')).toBe(restarted ? 1 : 0);
     if (!restarted) expect(result.exitCode).toBe(code);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('backs off a crash loop: CrashLoopBackOff between attempts, delays growing', async () => {
@@ -124,7 +127,7 @@ describe('the pod worker against a fake runtime', () => {
     // One event, counted twice, as kubectl describe shows "x2".
     expect(worker.events.events.find((e) => e.reason === 'BackOff')?.count).toBe(2);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('runs init containers one at a time, then the app containers', async () => {
@@ -138,7 +141,7 @@ describe('the pod worker against a fake runtime', () => {
     await until(() => fake.calls.includes('StartContainer app'), 'app');
     expect(worker.computeStatus().phase).toBe('Running');
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a failed init container under Never fails the pod; the app container never exists', async () => {
@@ -148,7 +151,7 @@ describe('the pod worker against a fake runtime', () => {
     expect(result.status.phase).toBe('Failed');
     expect(result.exitCode).toBe(2);
     expect(fake.calls.some((c) => c.startsWith('CreateContainer app'))).toBe(false);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('pause dies: a new sandbox (attempt 1), the init containers again, then the app', async () => {
@@ -163,7 +166,7 @@ describe('the pod worker against a fake runtime', () => {
     fake.exit('i1', 0);
     await until(() => fake.calls.filter((c) => c === 'StartContainer app').length === 1, 'app in the new sandbox');
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('Never and pause dies: the pod ends, not a new sandbox', async () => {
@@ -172,7 +175,7 @@ describe('the pod worker against a fake runtime', () => {
     const result = await worker.done;
     expect(result.status.phase).toBe('Failed');
     expect(count(fake, 'RunPodSandbox 1')).toBe(0);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('stop: preStop, then the stop signal; SIGKILL only for what ignores it, at the end of the grace period', async () => {
@@ -194,7 +197,7 @@ describe('the pod worker against a fake runtime', () => {
     expect(took).toBeGreaterThanOrEqual(1900);
     expect(took).toBeLessThan(6000);
     expect(result.status.containerStatuses?.find((s) => s.name === 'stubborn')?.state?.terminated?.exitCode).toBe(137);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a postStart hook holds back the containers after it', async () => {
@@ -207,7 +210,7 @@ describe('the pod worker against a fake runtime', () => {
     expect(hook).toBeGreaterThan(fake.calls.indexOf('StartContainer first'));
     expect(fake.calls.indexOf('StartContainer second')).toBeGreaterThan(hook);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a failed postStart kills the container; the restart policy brings it back', async () => {
@@ -222,7 +225,7 @@ describe('the pod worker against a fake runtime', () => {
     await until(() => count(fake, 'StartContainer a') === 2, 'the restart');
     expect(worker.containers.get('a')?.obs.restartCount).toBe(1);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a restart that cannot start: CreateContainerError, retried with back-off', async () => {
@@ -235,14 +238,14 @@ describe('the pod worker against a fake runtime', () => {
     await until(() => count(fake, 'StartContainer a') === 3, 'the retry');
     expect(worker.containers.get('a')?.running).toBe(true);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a first start that fails rolls everything back and throws', async () => {
     await expect(start(manifest('Always', ['a', 'b']), (f) => f.failNextStart.set('b', 'exec /bin/nope: ENOENT'))).rejects.toThrow('exec /bin/nope: ENOENT');
     const f = fake as FakeRuntime;
     expect(f.calls).toContain('Kill a');
-    expectNothingLeft(f);
+    await expectNothingLeft(f);
   });
 
   it('activeDeadlineSeconds: the pod is stopped and Failed with DeadlineExceeded', async () => {
@@ -251,6 +254,6 @@ describe('the pod worker against a fake runtime', () => {
     expect(result.status.phase).toBe('Failed');
     expect(result.status.reason).toBe('DeadlineExceeded');
     expect(fake.calls).toContain('Signal a SIGTERM');
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 });

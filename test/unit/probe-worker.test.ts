@@ -9,6 +9,7 @@ import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import { readPods } from '../../src/manifest/read.js';
 import type { FakeRuntime } from './fake-runtime.js';
 import { fakeImages, startOnFake, tempRootPerTest, until } from './worker-harness.js';
+import { discarded } from '../../src/runtime/discard.js';
 
 const root = tempRootPerTest();
 
@@ -43,9 +44,11 @@ const probes = (f: FakeRuntime, word: string): number => f.calls.filter((c) => c
 const events = (w: PodWorker): string[] => w.events.events.map((e) => `${e.reason}: ${e.message}`);
 const status = (w: PodWorker, name = 'a') => w.computeStatus().containerStatuses.find((c) => c.name === name);
 
-function expectNothingLeft(f: FakeRuntime): void {
+async function expectNothingLeft(f: FakeRuntime): Promise<void> {
   expect(f.sandboxes.size).toBe(0);
   expect(f.calls.at(-1)).toBe('Close');
+  // The pod's directories are renamed away at its end and removed in the background.
+  await discarded();
   expect(readdirSync(join(root.paths.state, 'pods'))).toEqual([]);
 }
 
@@ -68,7 +71,7 @@ describe('probes in the pod worker', () => {
     // b was never touched.
     expect(fake.calls.filter((c) => c.startsWith('CreateContainer b'))).toEqual(['CreateContainer b 0']);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('under Never the container is killed and stays dead; the pod fails', async () => {
@@ -80,7 +83,7 @@ describe('probes in the pod worker', () => {
     const result = await worker.done;
     expect(result.status.phase).toBe('Failed');
     expect(fake.calls.filter((c) => c.startsWith('CreateContainer a'))).toEqual(['CreateContainer a 0']);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('readiness: not ready until the probe passes, then ready, then not ready again; Ready follows', async () => {
@@ -99,7 +102,7 @@ describe('probes in the pod worker', () => {
     expect(fake.calls).not.toContain('Signal a SIGTERM');
     expect(worker.containers.get('a')?.running).toBe(true);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a startup probe holds liveness and readiness back; never passing, it kills after failureThreshold', async () => {
@@ -121,7 +124,7 @@ describe('probes in the pod worker', () => {
     const calls = fake.calls.filter((c) => c.startsWith('ExecSync a probe'));
     expect(calls.indexOf('ExecSync a probe ready')).toBeGreaterThan(calls.lastIndexOf('ExecSync a probe booted'));
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a container that ignores the stop signal is killed at the end of the probe’s terminationGracePeriodSeconds', async () => {
@@ -137,7 +140,7 @@ describe('probes in the pod worker', () => {
     expect(took).toBeGreaterThanOrEqual(1900);
     expect(took).toBeLessThan(5000);
     await worker.stop({ force: true });
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 
   it('a pod being deleted stops liveness (no kill for it) and ends as usual', async () => {
@@ -150,6 +153,6 @@ describe('probes in the pod worker', () => {
     await stopped;
     expect(probes(fake, 'alive')).toBe(before);
     expect(events(worker).filter((e) => e.startsWith('Killing'))).toEqual(['Killing: Stopping container a', 'Killing: Stopping container b']);
-    expectNothingLeft(fake);
+    await expectNothingLeft(fake);
   });
 });

@@ -6,7 +6,6 @@
 // is `unknown`: the kubelet throws such a result away.
 import { execInContainer, hostPort, httpGetInPod, podSocket, resolvePort, type InPodContext } from '../in-pod.js';
 import type { Probe } from '../../manifest/types.js';
-import { checkHealth, healthOutcome } from './grpc-health.js';
 import type { Outcome } from './results.js';
 
 export interface ProbeAnswer {
@@ -48,6 +47,8 @@ export async function runProbe(ctx: InPodContext, probe: Probe, timeoutMs: numbe
     return tcpProbe(ctx, host(ctx, probe.tcpSocket.host), port, timeoutMs, abort);
   }
   if (probe.grpc) {
+    // HTTP/2 is loaded for a gRPC probe only: every CLI call that starts a pod loads this file.
+    const { checkHealth, healthOutcome } = await import('./grpc-health.js');
     const h = host(ctx, undefined);
     const authority = hostPort(h, probe.grpc.port);
     const answer = await checkHealth(() => podSocket(ctx, h).connect(probe.grpc?.port ?? 0, h), authority, probe.grpc.service ?? '', timeoutMs, abort);

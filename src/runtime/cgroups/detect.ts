@@ -24,7 +24,20 @@ export function cgroupMounts(mountinfo = readFileSync('/proc/self/mountinfo', 'u
   return out;
 }
 
-export function detectDriver(mounts: CgroupMount[] = cgroupMounts()): CgroupDriver | null {
+let hostDriver: CgroupDriver | null | undefined;
+
+/**
+ * The host's driver (from `mounts`, or this host's, read once: each pod
+ * start asked, and /proc/self/mountinfo grows with every pod's mounts,
+ * 0.4 ms a read at 200 pods).
+ */
+export function detectDriver(mounts?: CgroupMount[]): CgroupDriver | null {
+  if (mounts !== undefined) return driverOf(mounts);
+  if (hostDriver === undefined) hostDriver = driverOf(cgroupMounts());
+  return hostDriver;
+}
+
+function driverOf(mounts: CgroupMount[]): CgroupDriver | null {
   const unified = mounts.find((m) => m.fstype === 'cgroup2' && m.point === '/sys/fs/cgroup');
   if (unified) return new V2Driver(unified.point);
   const v1 = new Map<(typeof V1_CONTROLLERS)[number], string>();

@@ -1,5 +1,5 @@
 // Small, checked file operations on cgroupfs: every error names the file.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { CgroupError } from './types.js';
 
 export function readCg(path: string): string {
@@ -64,6 +64,15 @@ export async function removeCgDir(path: string, timeoutMs = 2000): Promise<void>
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The names of the directories in a cgroup's directory (its child cgroups); none when it is gone. */
+export function subdirectories(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
 
 /** rmdir that leaves a directory still in use alone (another pod's parent). */
 export function removeIfEmpty(path: string): void {

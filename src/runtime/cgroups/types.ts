@@ -51,6 +51,8 @@ export interface Cgroup {
   killAll(): Promise<void>;
   /** Removes the cgroup (after its processes are gone). */
   remove(): Promise<void>;
+  /** The cgroups directly below it (v1: in any hierarchy). */
+  children(): Cgroup[];
   /** Removes the parent (`peapod`) when no pod is left under it; busy is fine. */
   removeParentIfEmpty?(): Promise<void>;
 }

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { watchMemcgOom, type OomNotice } from '../../native/addon.js';
-import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, writeCg } from './files.js';
+import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, subdirectories, writeCg } from './files.js';
 import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type OomWatch, type Usage } from './types.js';
 
 export const V1_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'] as const;
@@ -148,6 +148,12 @@ export class V1Cgroup implements Cgroup {
 
   async removeParentIfEmpty(): Promise<void> {
     for (const c of this.mounts.keys()) removeIfEmpty(dirname(this.dir(c)));
+  }
+
+  children(): Cgroup[] {
+    const names = new Set<string>();
+    for (const c of this.mounts.keys()) for (const n of subdirectories(this.dir(c))) names.add(n);
+    return [...names].map((n) => new V1Cgroup(this.mounts, join(this.path, n)));
   }
 
   exists(): boolean {

@@ -3,7 +3,7 @@
 // is cgroup.kill, which the kernel does atomically for the whole subtree.
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, writeCg } from './files.js';
+import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, subdirectories, writeCg } from './files.js';
 import type { Cgroup, CgroupDriver, Limits, Usage } from './types.js';
 
 const CPU_PERIOD_US = 100_000;
@@ -77,6 +77,10 @@ export class V2Cgroup implements Cgroup {
 
   async removeParentIfEmpty(): Promise<void> {
     removeIfEmpty(dirname(this.dir));
+  }
+
+  children(): Cgroup[] {
+    return subdirectories(this.dir).map((n) => new V2Cgroup(this.root, join(this.path, n)));
   }
 
   get rootDir(): string {
