@@ -40,6 +40,11 @@ export interface CriRuntimeOptions {
   sandboxBinary?: () => Promise<string>;
 }
 
+/** Oldest first, whatever order a runtime holds them in (an adopting one reads them in another): the same list before and after a restart. */
+function byCreation<T extends { createdAt: number; id: string }>(list: T[]): T[] {
+  return list.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+}
+
 function matches(labels: Labels, selector: Labels | undefined): boolean {
   return Object.entries(selector ?? {}).every(([k, v]) => labels[k] === v);
 }
@@ -218,8 +223,7 @@ export class CriRuntime {
   }
 
   listPodSandbox(filter: { id: string; state: { state: PodSandboxStatus['state'] } | null; labelSelector: Labels } | null): object[] {
-    return this.sandboxIds()
-      .map((id) => this.sandboxWire(this.rt.podSandboxStatus(id)))
+    return byCreation(this.sandboxIds().map((id) => this.sandboxWire(this.rt.podSandboxStatus(id))))
       .filter((s) => !filter || ((filter.id === '' || s.id.startsWith(filter.id)) && (!filter.state || s.state === filter.state.state) && matches(s.labels, filter.labelSelector)))
       .map((s) => ({ id: s.id, metadata: s.metadata, state: s.state, createdAt: s.createdAt, labels: s.labels, annotations: s.annotations, runtimeHandler: s.runtimeHandler }));
   }
@@ -282,7 +286,7 @@ export class CriRuntime {
   listContainers(filter: { id: string; state: { state: ContainerStatus['state'] } | null; podSandboxId: string; labelSelector: Labels } | null): object[] {
     const sandbox = filter && filter.podSandboxId !== '' ? ifFound(() => this.sandboxId(filter.podSandboxId)) : undefined;
     if (filter && filter.podSandboxId !== '' && sandbox === undefined) return [];
-    return this.containers(sandbox ? { podSandboxId: sandbox } : {})
+    return byCreation(this.containers(sandbox ? { podSandboxId: sandbox } : {}))
       .filter((c) => !filter || ((filter.id === '' || c.id.startsWith(filter.id)) && (!filter.state || c.state === filter.state.state) && matches(c.labels, filter.labelSelector)))
       .map((c) => {
         const w = this.containerWire(c);

@@ -4,8 +4,10 @@
 // blocks compressed by zlib with SPDY's dictionary, as Go's client does)
 // and WebSocket (masked frames), each speaking the channel protocols.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { constants, createDeflate, createInflate } from 'node:zlib';
 import type * as GrpcModule from '@grpc/grpc-js';
 import { loadCri } from '../../src/cri/grpc.js';
@@ -57,6 +59,25 @@ function upgrade(url: string, headers: Record<string, string>): Promise<{ socket
     req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** A test's cgroup parent, empty by now, removed from every hierarchy. */
+export function removeCgroupParent(name: string): void {
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    try {
+      rmdirSync(join('/sys/fs/cgroup', h, name));
+    } catch {
+      // Not in this hierarchy.
+    }
+  }
+}
+
+/** The pod cgroups still under a test's cgroup parent, in any hierarchy. */
+export function podCgroupsLeft(name: string): string[] {
+  return readdirSync('/sys/fs/cgroup').flatMap((h) => {
+    const dir = join('/sys/fs/cgroup', h, name);
+    return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('pod')).map((n) => join(dir, n)) : [];
   });
 }
 

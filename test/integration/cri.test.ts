@@ -4,7 +4,7 @@
 // test's own. Every claim is checked where the kernel shows it (/proc,
 // nsenter, files), and every test ends proving nothing of it is left.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { startCriServer, type CriServer } from '../../src/cri/server.js';
 import { resolveImage } from '../../src/image/store.js';
 import { RuntimeService } from '../../src/runtime/runtime-service.js';
 import { networkOptionsFromEnv } from '../../src/network/options.js';
-import { criClient, spdyConnect, wsConnect, type CriClient } from './cri-harness.js';
+import { criClient, podCgroupsLeft, removeCgroupParent, spdyConnect, wsConnect, type CriClient } from './cri-harness.js';
 import { expectNetworkClean, networkSuite } from './network-harness.js';
 import { freshRootPerTest, isAlive, isRoot, waitFor, type TestRoot } from './helpers.js';
 
@@ -32,16 +32,7 @@ describe.skipIf(!isRoot)('CRI server (gRPC on a unix socket, streaming on loopba
     resolveImage(process.env.PEAPOD_IMAGES as string, 'busybox');
   });
 
-  afterAll(() => {
-    // The test's cgroup parent, empty by now, in every hierarchy.
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(join('/sys/fs/cgroup', h, cgroupParent));
-      } catch {
-        // Not in this hierarchy.
-      }
-    }
-  });
+  afterAll(() => removeCgroupParent(cgroupParent));
 
   freshRootPerTest((r) => (root = r));
 
@@ -59,10 +50,7 @@ describe.skipIf(!isRoot)('CRI server (gRPC on a unix socket, streaming on loopba
     runtime.close();
     rmSync(scratch, { recursive: true, force: true });
     // No pod cgroup of this test is left in any hierarchy.
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      const dir = join('/sys/fs/cgroup', h, cgroupParent);
-      if (existsSync(dir)) expect(readdirSync(dir).filter((n) => n.startsWith('pod'))).toEqual([]);
-    }
+    expect(podCgroupsLeft(cgroupParent)).toEqual([]);
   });
 
   const podConfig = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
