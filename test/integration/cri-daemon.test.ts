@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
 import { daemonPaths } from '../../src/node/daemon-paths.js';
-import { criClient, podCgroupsLeft, removeCgroupParent, spdyConnect, type CriClient } from './cri-harness.js';
-import { foregroundDaemon, killDaemon } from './daemon-harness.js';
-import { freshRootPerTest, isAlive, isRoot, waitFor, type TestRoot } from './helpers.js';
+import { criDaemon, podCgroupsLeft, removeCgroupParent, spdyConnect, type CriClient } from './cri-harness.js';
+import { killDaemon } from './daemon-harness.js';
+import { freshRootPerTest, isAlive, isRoot, runStops, waitFor, type TestRoot } from './helpers.js';
 
 const IMAGE = 'localhost/busybox:latest';
 
@@ -38,28 +38,15 @@ describe.skipIf(!isRoot)('the CRI served by the node daemon', () => {
     scratch = mkdtempSync(join(tmpdir(), 'peapod-cri-daemon-'));
   });
 
-  // Before the leak check (hooks run last-registered first): a test that failed half-way still removes its sandboxes.
+  // Before the leak check (hooks run last-registered first): the daemon's sandboxes removed, it stopped, then the scratch directory its containers used.
   afterEach(async () => {
-    try {
-      for (const s of ((await cri?.runtime('ListPodSandbox'))?.items ?? []) as Array<{ id: string }>) await cri?.runtime('RemovePodSandbox', { podSandboxId: s.id });
-    } catch {
-      // No daemon answers: the leak check says what is left.
-    }
     cri?.close();
     cri = undefined;
+    await runStops(root);
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  const serve = async (): Promise<CriClient> => {
-    const daemon = await foregroundDaemon(root);
-    // `peapod daemon` passes SIGTERM on and exits as its daemon does (by itself once the daemon was killed).
-    root.stops.push(async () => {
-      daemon.child.kill('SIGTERM');
-      await daemon.exited;
-    });
-    expect(daemon.output()).toMatch(new RegExp(`serving the CRI \\(runtime\\.v1\\) on unix://${root.dir}/cri\\.sock`));
-    return criClient(join(root.dir, 'cri.sock'));
-  };
+  const serve = async (): Promise<CriClient> => (await criDaemon(root)).cri;
 
   it('keeps every sandbox and container across a SIGKILL of the daemon: same ids, states, exit codes, refs, logs; exec works; removal leaves nothing', async () => {
     cri = await serve();

@@ -12,6 +12,8 @@ import { constants, createDeflate, createInflate } from 'node:zlib';
 import type * as GrpcModule from '@grpc/grpc-js';
 import { loadCri } from '../../src/cri/grpc.js';
 import { SPDY3_DICTIONARY } from '../../src/cri/streaming/spdy-dictionary.js';
+import { foregroundDaemon, type Foreground } from './daemon-harness.js';
+import type { TestRoot } from './helpers.js';
 
 export interface CriClient {
   runtime(method: string, req?: object): Promise<Record<string, any>>;
@@ -60,6 +62,40 @@ function upgrade(url: string, headers: Record<string, string>): Promise<{ socket
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Every sandbox the CRI on `socket` lists, removed (RemovePodSandbox stops it first). */
+export async function removeEverySandbox(socket: string): Promise<void> {
+  const c = criClient(socket);
+  try {
+    for (const s of (await c.runtime('ListPodSandbox')).items as Array<{ id: string }>) await c.runtime('RemovePodSandbox', { podSandboxId: s.id });
+  } finally {
+    c.close();
+  }
+}
+
+export interface CriDaemon {
+  daemon: Foreground;
+  socket: string;
+  cri: CriClient;
+}
+
+/**
+ * `peapod daemon` in the foreground (as systemd runs it), serving the CRI on
+ * <root>/cri.sock, and a client of it. Registered on the root, before the
+ * leak check: every sandbox it still holds removed, then the daemon stopped.
+ */
+export async function criDaemon(root: TestRoot, env: NodeJS.ProcessEnv = {}): Promise<CriDaemon> {
+  const daemon = await foregroundDaemon(root, env);
+  const socket = `${root.dir}/cri.sock`;
+  root.stops.push(async () => {
+    // `peapod daemon` exits by itself once its daemon was killed: that one has nothing left to remove.
+    if (daemon.child.exitCode === null && daemon.child.signalCode === null) await removeEverySandbox(socket).catch(() => undefined);
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+  });
+  if (!daemon.output().includes(`serving the CRI (runtime.v1) on unix://${socket}`)) throw new Error(`the daemon does not say it serves the CRI on ${socket}:\n${daemon.output()}`);
+  return { daemon, socket, cri: criClient(socket) };
 }
 
 /** A test's cgroup parent, empty by now, removed from every hierarchy. */
