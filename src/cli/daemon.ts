@@ -37,13 +37,15 @@ export function criSettings(args: Parsed, socket: string): CriSettings {
 
 /** The daemon proper, under its reaper: serves until stopped, then exits (its pods keep running). */
 async function serve(root: string | undefined, readyFd: number | undefined, idle: string | undefined, pauseBinary: string | undefined, cri: CriSettings): Promise<number> {
-  const tell = (line: string): void => {
-    if (readyFd === undefined) return;
+  const tell = (line: string): boolean => {
+    if (readyFd === undefined) return false;
     try {
       writeSync(readyFd, `${line}\n`);
       closeSync(readyFd);
+      return true;
     } catch {
       // Whoever started it is gone: nothing to tell.
+      return false;
     }
   };
   let daemon: Daemon;
@@ -57,8 +59,9 @@ async function serve(root: string | undefined, readyFd: number | undefined, idle
     });
   } catch (err) {
     // Another daemon won a race to start: whoever started this one may use that one.
-    if (err instanceof DaemonRunningError && err.serving) tell(`running ${err.serving.pid ?? 0}\t${err.message}`);
-    else tell(`error ${(err as Error).message}`);
+    const told = err instanceof DaemonRunningError && err.serving ? tell(`running ${err.serving.pid ?? 0}\t${err.message}`) : tell(`error ${(err as Error).message}`);
+    // Whoever was told says it (`peapod daemon` in the foreground shares this terminal: once is enough).
+    if (told) return 1;
     throw err;
   }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void daemon.stop());
