@@ -34,6 +34,8 @@ daemon and leaves them running; the next daemon (this command again, or
 \`peapod daemon\`, or any command that starts one) takes them over with the
 same ids. RemovePodSandbox removes them. One daemon per root: when one
 already runs, this says so and exits 1 (that one serves the CRI already).
+A CRI client never starts the daemon: for a kubelet, run this (or \`peapod
+daemon\`) from a service manager (the README has a systemd unit).
 
   --socket PATH          the gRPC socket (default <state root>/cri.sock)
   --sandbox-image IMAGE  the sandbox's program: that image's entrypoint, a static

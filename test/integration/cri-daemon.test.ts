@@ -16,7 +16,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
 import { daemonPaths } from '../../src/node/daemon-paths.js';
 import { criDaemon, podCgroupsLeft, removeCgroupParent, spdyConnect, type CriClient } from './cri-harness.js';
-import { killDaemon } from './daemon-harness.js';
+import { daemonInfo, killDaemon } from './daemon-harness.js';
+import { peapod } from './cli-harness.js';
+import { freePort } from './registry-harness.js';
 import { freshRootPerTest, isAlive, isRoot, runStops, waitFor, type TestRoot } from './helpers.js';
 
 const IMAGE = 'localhost/busybox:latest';
@@ -48,19 +50,22 @@ describe.skipIf(!isRoot)('the CRI served by the node daemon', () => {
 
   const serve = async (): Promise<CriClient> => (await criDaemon(root)).cri;
 
+  const podConfig = (name: string): Record<string, unknown> => ({
+    metadata: { name, uid: `uid-${name}`, namespace: 'test', attempt: 0 },
+    hostname: name,
+    logDirectory: join(scratch, 'logs', name),
+    labels: { app: name },
+    annotations: { note: `made by ${name}` },
+    linux: { cgroupParent },
+  });
+
+  const pauseOf = async (client: CriClient, id: string): Promise<number> => JSON.parse((await client.runtime('PodSandboxStatus', { podSandboxId: id, verbose: true })).info.info as string).pid as number;
+
   it('keeps every sandbox and container across a SIGKILL of the daemon: same ids, states, exit codes, refs, logs; exec works; removal leaves nothing', async () => {
     cri = await serve();
     const c = cri;
     const gate = join(scratch, 'gate');
     mkdirSync(gate);
-    const podConfig = (name: string): Record<string, unknown> => ({
-      metadata: { name, uid: `uid-${name}`, namespace: 'test', attempt: 0 },
-      hostname: name,
-      logDirectory: join(scratch, 'logs', name),
-      labels: { app: name },
-      annotations: { note: `made by ${name}` },
-      linux: { cgroupParent },
-    });
     const keep = podConfig('keep');
     const { podSandboxId: pod } = await c.runtime('RunPodSandbox', { config: keep });
     const { image: { id: imageId } } = await c.image('ImageStatus', { image: { image: IMAGE } });
@@ -88,7 +93,7 @@ describe.skipIf(!isRoot)('the CRI served by the node daemon', () => {
     const { podSandboxId: stopped } = await c.runtime('RunPodSandbox', { config: podConfig('stopped') });
     await c.runtime('StopPodSandbox', { podSandboxId: stopped });
 
-    const pause = JSON.parse((await c.runtime('PodSandboxStatus', { podSandboxId: pod, verbose: true })).info.info as string).pid as number;
+    const pause = await pauseOf(c, pod);
     const runnerPid = await pidOf(runner);
     const gatedPid = await pidOf(gated);
     for (const pid of [pause, runnerPid, gatedPid]) root.pids.add(pid);
@@ -174,5 +179,33 @@ describe.skipIf(!isRoot)('the CRI served by the node daemon', () => {
     expect(readdirSync(join(root.dir, 'pods'))).toEqual([]);
     expect(podCgroupsLeft(cgroupParent)).toEqual([]);
     expect(execFileSync('ps', ['-eo', 'args=']).toString()).not.toContain('tick $i');
+  }, 60_000);
+
+  it('`peapod cri` is that daemon with the CRI flags: one per root, and stopped (SIGTERM) it leaves its sandbox to the next daemon', async () => {
+    expect(await peapod(root, ['cri', '--streaming-port', 'x'])).toMatchObject({ code: 2, stderr: expect.stringContaining('--streaming-port x: a TCP port is a whole number') });
+    const socket = join(root.dir, 'kubelet.sock');
+    const port = await freePort();
+    const first = await criDaemon(root, {}, ['cri', '--socket', socket, '--streaming-port', String(port)], socket);
+    cri = first.cri;
+    expect(first.daemon.output()).toContain(`streaming on http://127.0.0.1:${port}`);
+    const { podSandboxId: pod } = await cri.runtime('RunPodSandbox', { config: podConfig('stays') });
+    const pause = await pauseOf(cri, pod);
+    root.pids.add(pause);
+    // One daemon per root: a second one says which serves, and exits 1.
+    const refused = await peapod(root, ['cri']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`another peapod daemon (pid ${daemonInfo(root).pid}) already serves ${root.dir}`);
+
+    cri.close();
+    first.daemon.child.kill('SIGTERM');
+    expect(await first.daemon.exited).toBe(0);
+    expect(isAlive(pause)).toBe(true);
+    // The next daemon, `peapod daemon` with the same socket, holds it: same id, still ready, the same pause.
+    cri = (await criDaemon(root, {}, ['daemon', '--cri-socket', socket], socket)).cri;
+    expect((await cri.runtime('ListPodSandbox')).items).toMatchObject([{ id: pod, state: 'SANDBOX_READY', labels: { app: 'stays' } }]);
+    expect(await pauseOf(cri, pod)).toBe(pause);
+    await cri.runtime('RemovePodSandbox', { podSandboxId: pod });
+    await waitFor('its pause to be gone', () => !isAlive(pause));
+    expect(readdirSync(daemonPaths(root.paths).sandboxes)).toEqual([]);
   }, 60_000);
 });

@@ -81,13 +81,13 @@ export interface CriDaemon {
 }
 
 /**
- * `peapod daemon` in the foreground (as systemd runs it), serving the CRI on
- * <root>/cri.sock, and a client of it. Registered on the root, before the
- * leak check: every sandbox it still holds removed, then the daemon stopped.
+ * `peapod daemon` in the foreground (as systemd runs it; or `argv`, e.g.
+ * `peapod cri` with its flags), serving the CRI on `socket`, and a client of
+ * it. Registered on the root, before the leak check: every sandbox it still
+ * holds removed, then the daemon stopped.
  */
-export async function criDaemon(root: TestRoot, env: NodeJS.ProcessEnv = {}): Promise<CriDaemon> {
-  const daemon = await foregroundDaemon(root, env);
-  const socket = `${root.dir}/cri.sock`;
+export async function criDaemon(root: TestRoot, env: NodeJS.ProcessEnv = {}, argv: readonly string[] = ['daemon'], socket = `${root.dir}/cri.sock`): Promise<CriDaemon> {
+  const daemon = await foregroundDaemon(root, env, argv);
   root.stops.push(async () => {
     // `peapod daemon` exits by itself once its daemon was killed: that one has nothing left to remove.
     if (daemon.child.exitCode === null && daemon.child.signalCode === null) await removeEverySandbox(socket).catch(() => undefined);
