@@ -9,11 +9,12 @@
 #      sandbox, containers and statuses listed, exec, logs, the pod IP and the
 #      hostPort answer, the whole suite passes again, and removing the sandbox
 #      leaves nothing (processes, mounts, network, state).
-# usage: sudo scripts/cri-check.sh    (KEEP=1 keeps the work directory)
+# usage: sudo scripts/cri-check.sh    (the work directory is kept when a check fails, or with KEEP=1)
 # Needs the kit installed (install.sh, make-images.sh); its registry is started
 # when it does not answer, and then left running (its pid is printed). All the
 # rest is in a new /tmp/peapod-cri-check-*: the state root, an image store, a
-# CNI bridge of its own (ppcrichk0, 10.199.251.0/24), removed at the end.
+# CNI bridge of its own (ppcrichk0, 10.199.251.0/24), removed at the end
+# when every check passed.
 # Exit status: the number of failed checks.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,8 +41,9 @@ for p in registry.k8s.io gcr.io "$REG"; do printf '[[registry]]\nprefix = "%s"\n
 
 # `peapod daemon` in the foreground, as systemd runs it; $1: its output file. Prints the pid of `peapod daemon`.
 daemon() {
+  : > "$1"
   CONTAINERS_REGISTRIES_CONF=$W/registries.conf PEAPOD_IMAGES=$W/images PEAPOD_CNI_CONF_DIR=$W/net.d PEAPOD_CNI_PATH=/usr/lib/cni \
-    setsid node "$REPO/bin/peapod.js" daemon --root "$R" > "$1" 2>&1 < /dev/null &
+    node "$REPO/bin/peapod.js" daemon --root "$R" > "$1" 2>&1 < /dev/null &
   echo $!
   for _ in $(seq 100); do grep -q 'serving /' "$1" && return; sleep 0.2; done
 }
@@ -100,7 +102,7 @@ check "the killed daemon's reaper, nothing left below it" "$(ps -p "$REAPER" -o 
 FG=$(cat "$W/fg2.pid"); kill -TERM "$FG"
 for _ in $(seq 50); do kill -0 "$FG" 2>/dev/null || break; sleep 0.2; done
 check "stopped: processes of the root (reapers, pods), mounts under it" "$(ps -eo args= | grep -c "[ ]$R/") $(grep -c " $R/" /proc/self/mountinfo)" "0 0"
-ip link del "$BRIDGE" 2>/dev/null
-if [ "${KEEP:-0}" = 1 ]; then echo "kept: $W"; else rm -rf "$W"; fi
+# What failed is looked at with the daemons' output and critest's logs: kept.
+if [ "${KEEP:-0}" = 1 ] || [ "$fail" -gt 0 ]; then echo "kept: $W (the daemons' output: daemon1.out, daemon2.out)"; else ip link del "$BRIDGE" 2>/dev/null; rm -rf "$W"; fi
 echo "cri-check: $fail failed"
 exit "$fail"
