@@ -20,9 +20,14 @@ export interface CriSettings {
 }
 
 function criServer(settings: CriSettings): DaemonServer {
-  return async ({ runtime, paths, say }) => {
-    // Loaded here: the CLI's other commands never load gRPC.
-    const { startCriServer } = await import('../cri/server.js');
+  // Loaded here: the CLI's other commands never load gRPC.
+  const load = async (): Promise<typeof import('../cri/server.js')> => {
+    const [server, { loadCri }] = await Promise.all([import('../cri/server.js'), import('../cri/grpc.js')]);
+    loadCri();
+    return server;
+  };
+  const start: DaemonServer = async ({ runtime, paths, say }) => {
+    const { startCriServer } = await load();
     const sandboxImage = settings.sandboxImage ?? process.env.PEAPOD_SANDBOX_IMAGE;
     const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
     const server = await startCriServer({
@@ -36,6 +41,8 @@ function criServer(settings: CriSettings): DaemonServer {
     say(`serving the CRI (runtime.v1) on unix://${server.socket}, streaming on ${server.streamingUrl}`);
     return server;
   };
+  start.prepare = async () => void (await load());
+  return start;
 }
 
 export function daemonServers(cri: CriSettings = {}): DaemonServer[] {
