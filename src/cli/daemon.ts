@@ -1,6 +1,8 @@
 // `peapod daemon`: the node daemon of a state root, in the foreground (for
 // systemd, for tests, for watching it). Every command starts it on demand
-// anyway; this is for those who want it started at boot or want its output.
+// anyway; this is for those who want it started at boot or want its output,
+// and for the kubelet, which expects its runtime up: the daemon serves the
+// CRI on <state root>/cri.sock (`peapod cri` is this with the CRI's flags).
 //
 // The daemon itself runs under a reaper of its own, detached (see
 // node/daemon.ts): this process starts them, relays SIGINT, SIGTERM and
@@ -12,23 +14,38 @@ import { ask, launchDaemon, reachDaemon } from '../node/daemon-client.js';
 import { lockHeld } from '../node/daemon-lock.js';
 import { Daemon, DaemonRunningError } from '../node/daemon.js';
 import { daemonPaths } from '../node/daemon-paths.js';
-import { daemonServers } from '../node/daemon-servers.js';
+import { daemonServers, type CriSettings } from '../node/daemon-servers.js';
 import { readReaperLog } from '../node/reaper-logs.js';
 import { runtimePaths } from '../runtime/paths.js';
 import { processStartTime } from '../runtime/proc.js';
-import { parseArgs, stringFlag, UsageError, type Command } from './args.js';
+import { parseArgs, stringFlag, UsageError, type Command, type FlagSpec, type Parsed } from './args.js';
 
-const USAGE = 'usage: peapod daemon [--root DIR] [--pod-infra-binary PATH] | peapod daemon --stop [--root DIR]';
+const USAGE = 'usage: peapod daemon [--root DIR] [--pod-infra-binary PATH] [--cri-socket PATH] [--sandbox-image IMAGE] [--streaming-port N] | peapod daemon --stop [--root DIR]';
+
+/** The flags that set the CRI server (`socket`: the name of the one for its socket, `--cri-socket` here, `--socket` for `peapod cri`). */
+export function criFlags(socket: string): Record<string, FlagSpec> {
+  return { [socket]: { value: true }, 'sandbox-image': { value: true }, 'streaming-port': { value: true } };
+}
+
+export function criSettings(args: Parsed, socket: string): CriSettings {
+  const port = stringFlag(args, 'streaming-port');
+  if (port !== undefined && (!/^\d+$/.test(port) || Number(port) > 65535)) throw new UsageError(`--streaming-port ${port}: a TCP port is a whole number from 0 to 65535 (0: any free one)`);
+  const path = stringFlag(args, socket);
+  const image = stringFlag(args, 'sandbox-image');
+  return { ...(path ? { socket: path } : {}), ...(image ? { sandboxImage: image } : {}), ...(port !== undefined ? { streamingPort: Number(port) } : {}) };
+}
 
 /** The daemon proper, under its reaper: serves until stopped, then exits (its pods keep running). */
-async function serve(root: string | undefined, readyFd: number | undefined, idle: string | undefined, pauseBinary: string | undefined): Promise<number> {
-  const tell = (line: string): void => {
-    if (readyFd === undefined) return;
+async function serve(root: string | undefined, readyFd: number | undefined, idle: string | undefined, pauseBinary: string | undefined, cri: CriSettings): Promise<number> {
+  const tell = (line: string): boolean => {
+    if (readyFd === undefined) return false;
     try {
       writeSync(readyFd, `${line}\n`);
       closeSync(readyFd);
+      return true;
     } catch {
       // Whoever started it is gone: nothing to tell.
+      return false;
     }
   };
   let daemon: Daemon;
@@ -36,14 +53,15 @@ async function serve(root: string | undefined, readyFd: number | undefined, idle
   try {
     daemon = await Daemon.start({
       paths,
-      servers: daemonServers(paths),
+      servers: daemonServers(cri),
       ...(idle !== undefined ? { idleExitSeconds: Number(idle) } : {}),
       ...(pauseBinary ? { pauseBinary } : {}),
     });
   } catch (err) {
     // Another daemon won a race to start: whoever started this one may use that one.
-    if (err instanceof DaemonRunningError && err.serving) tell(`running ${err.serving.pid ?? 0}\t${err.message}`);
-    else tell(`error ${(err as Error).message}`);
+    const told = err instanceof DaemonRunningError && err.serving ? tell(`running ${err.serving.pid ?? 0}\t${err.message}`) : tell(`error ${(err as Error).message}`);
+    // Whoever was told says it (`peapod daemon` in the foreground shares this terminal: once is enough).
+    if (told) return 1;
     throw err;
   }
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void daemon.stop());
@@ -72,9 +90,9 @@ async function stop(root: string | undefined): Promise<number> {
 }
 
 /** In the foreground: starts the daemon and stays until it ends, passing signals on. */
-async function foreground(root: string | undefined, pauseBinary: string | undefined): Promise<number> {
+export async function foreground(root: string | undefined, pauseBinary: string | undefined, cri: CriSettings): Promise<number> {
   const paths = runtimePaths({ root });
-  const launched = await launchDaemon(paths, { foreground: true, ...(pauseBinary ? { pauseBinary } : {}) });
+  const launched = await launchDaemon(paths, { foreground: true, ...(pauseBinary ? { pauseBinary } : {}), cri });
   const startTime = processStartTime(launched.pid) ?? 0;
   const relay = (sig: NodeJS.Signals): void => {
     try {
@@ -113,16 +131,18 @@ async function run(argv: readonly string[]): Promise<number> {
     serve: { value: false },
     'ready-fd': { value: true },
     'idle-exit': { value: true },
+    ...criFlags('cri-socket'),
   });
   if (args.positionals.length > 0) throw new UsageError(USAGE);
   const root = stringFlag(args, 'root');
   const pauseBinary = stringFlag(args, 'pod-infra-binary');
+  const cri = criSettings(args, 'cri-socket');
   if (args.flags.has('serve')) {
     const fd = stringFlag(args, 'ready-fd');
-    return serve(root, fd === undefined ? undefined : Number(fd), stringFlag(args, 'idle-exit'), pauseBinary);
+    return serve(root, fd === undefined ? undefined : Number(fd), stringFlag(args, 'idle-exit'), pauseBinary, cri);
   }
   if (args.flags.has('stop')) return stop(root);
-  return foreground(root, pauseBinary);
+  return foreground(root, pauseBinary, cri);
 }
 
 export const daemonCommand: Command = {
@@ -138,6 +158,10 @@ when it is not running (it then stops after PEAPOD_DAEMON_IDLE seconds, 30 by
 default, with no pod to hold), so running it by hand is only for a service
 manager (see the README's systemd unit) or to watch what it says.
 
+It also serves Kubernetes' Container Runtime Interface (runtime.v1) on
+<state root>/cri.sock, root's alone, for a kubelet, crictl or critest (see
+\`peapod cri --help\`); the CRI's sandboxes are its pods too.
+
 Its pods outlive it: stopped (Ctrl-C, SIGTERM, --stop) or killed, it leaves
 every pod running, and the next daemon takes them over, with the exit codes
 of containers that ended meanwhile and a deletion under way started again
@@ -146,6 +170,10 @@ one runs, and exits 1.
 
   --root DIR               state root (default /run/peapod; $PEAPOD_ROOT)
   --pod-infra-binary PATH  the pause binary for every pod
+  --cri-socket PATH        the CRI's gRPC socket (default <state root>/cri.sock)
+  --sandbox-image IMAGE    the CRI sandboxes' program: that image's entrypoint, a
+                           static binary (default: peapod's own pause; $PEAPOD_SANDBOX_IMAGE)
+  --streaming-port N       the CRI streaming server's port on 127.0.0.1 (default: any free one)
   --stop                   ask the running daemon to stop (its pods keep running)`,
   run,
 };

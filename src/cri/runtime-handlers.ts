@@ -1,14 +1,16 @@
 // The CRI's RuntimeService over the runtime layer: each call a translation
-// (translate.ts) onto src/runtime's RuntimeService. What the runtime does
-// not keep and the CRI reports is kept here: each sandbox's runtime
-// handler, each container's resources and image reference. The CRI sees
-// only the sandboxes it made (a daemon's own pods share the runtime).
-import { rmSync } from 'node:fs';
-import { basename } from 'node:path';
+// (translate.ts) onto src/runtime's RuntimeService. What the CRI reports
+// beyond the runtime's statuses (each sandbox's runtime handler, each
+// container's resources and image reference) goes into the configs the
+// runtime keeps, so that a daemon's next runtime, adopting them, reports the
+// same. The CRI sees only its own sandboxes (a daemon's pods share the
+// runtime): those whose directories are the CRI's (`pods/.cri-*`).
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveImageUser } from '../image/config.js';
 import { ImageStore } from '../image/store.js';
 import type { NetworkOptions } from '../network/options.js';
-import type { ContainerEvent, ContainerStatus, LinuxContainerResources, PodSandboxStatus } from '../runtime/api.js';
+import type { ContainerEvent, ContainerStatus, PodSandboxStatus } from '../runtime/api.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
 import { NotFoundError, type RuntimeService } from '../runtime/runtime-service.js';
@@ -16,7 +18,7 @@ import { CriPreconditionError } from './errors.js';
 import { networkCondition } from './network-status.js';
 import { containerStats, podSandboxStats, type StatsMemory } from './stats.js';
 import type { StreamingServer } from './streaming/server.js';
-import { containerConfig, containerStatus, CriArgumentError, CriUnsupportedError, podSandboxConfig, podSandboxStatus, resources, type SandboxDefaults } from './translate.js';
+import { containerConfig, containerStatus, CRI_POD_PREFIX, CriArgumentError, CriUnsupportedError, podSandboxConfig, podSandboxStatus, resources, type SandboxDefaults } from './translate.js';
 import type { Labels, WireContainerConfig, WireContainerStatus, WirePodSandboxConfig, WirePodSandboxStatus, WireResources } from './wire.js';
 
 export const RUNTIME_NAME = 'peapod';
@@ -38,9 +40,9 @@ export interface CriRuntimeOptions {
   sandboxBinary?: () => Promise<string>;
 }
 
-interface ContainerExtra {
-  resources: LinuxContainerResources;
-  imageRef: string;
+/** Oldest first, whatever order a runtime holds them in (an adopting one reads them in another): the same list before and after a restart. */
+function byCreation<T extends { createdAt: number; id: string }>(list: T[]): T[] {
+  return list.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }
 
 function matches(labels: Labels, selector: Labels | undefined): boolean {
@@ -71,11 +73,7 @@ function ifFound(find: () => string): string | undefined {
 }
 
 export class CriRuntime {
-  private readonly handlers = new Map<string, string>();
-  /** Log directories peapod chose (the request named none): removed with their sandbox. */
-  private readonly logDirectories = new Map<string, string>();
   private readonly stopped = new Set<string>();
-  private readonly extras = new Map<string, ContainerExtra>();
   private readonly statsMemory: StatsMemory = new Map();
   private podCidr = '';
 
@@ -85,13 +83,31 @@ export class CriRuntime {
     return this.o.runtime;
   }
 
-  /** A sandbox of the CRI's: made here, or found under the CRI's pod directories (adopted by a daemon). */
+  /** A sandbox of the CRI's: made here, or by the CRI of a daemon before (adopted). */
   private isCri(id: string): boolean {
-    if (this.handlers.has(id)) return true;
     try {
-      return basename(this.rt.sandboxPaths(id).state).startsWith('.cri-');
+      return this.rt.sandboxConfig(id).podDirectory?.startsWith(CRI_POD_PREFIX) === true;
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * What CRI pods left that no sandbox of the runtime holds (a server that
+   * kept its pods in memory and was killed): their directories (/dev/shm
+   * unmounted first) and the log directories peapod chose for them. Called
+   * before serving, by the one server of the root.
+   */
+  removeOrphans(): void {
+    const held = new Set(this.sandboxIds().map((id) => this.rt.sandboxPaths(id).state.split('/').pop()));
+    const { paths } = this.o;
+    for (const root of new Set([join(paths.state, 'pods'), join(paths.data, 'pods'), this.o.sandbox.logRoot])) {
+      if (!existsSync(root)) continue;
+      for (const name of readdirSync(root).filter((n) => n.startsWith(CRI_POD_PREFIX) && !held.has(n))) {
+        const dir = join(root, name);
+        unmountPodDir(dir);
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
 
@@ -147,19 +163,15 @@ export class CriRuntime {
 
   async runPodSandbox(wire: WirePodSandboxConfig | null, handler: string): Promise<string> {
     if (!HANDLERS.has(handler)) throw new CriArgumentError(`runtime_handler "${handler}": peapod has no such handler; leave it empty (or "${RUNTIME_NAME}")`);
-    const config = podSandboxConfig(wire, this.o.sandbox);
+    const config = { ...podSandboxConfig(wire, this.o.sandbox), runtimeHandler: handler };
     const binary = this.o.sandboxBinary ? await this.o.sandboxBinary() : undefined;
-    let id: string;
     try {
-      id = await this.rt.runPodSandbox(binary ? { ...config, pauseBinary: binary } : config);
+      return await this.rt.runPodSandbox(binary ? { ...config, pauseBinary: binary } : config);
     } catch (err) {
       // The runtime undid what it made; the pod's directories are the CRI's to remove.
-      this.removePodDirectories(podPaths(this.o.paths, config.podDirectory ?? config.metadata.name), wire?.logDirectory ? undefined : config.logDirectory);
+      this.removePodDirectories(podPaths(this.o.paths, config.podDirectory ?? config.metadata.name), config.ownLogDirectory ? config.logDirectory : undefined);
       throw err;
     }
-    this.handlers.set(id, handler);
-    if (!wire?.logDirectory) this.logDirectories.set(id, config.logDirectory);
-    return id;
   }
 
   async stopPodSandbox(idText: string): Promise<void> {
@@ -174,15 +186,10 @@ export class CriRuntime {
     if (id === undefined) return;
     const mine = this.containers({ podSandboxId: id }).map((c) => c.id);
     const paths = this.rt.sandboxPaths(id);
-    const logDirectory = this.logDirectories.get(id);
+    const config = this.rt.sandboxConfig(id);
     await this.rt.removePodSandbox(id);
-    this.removePodDirectories(paths, logDirectory);
-    this.logDirectories.delete(id);
-    for (const c of mine) {
-      this.extras.delete(c);
-      this.statsMemory.delete(c);
-    }
-    this.handlers.delete(id);
+    this.removePodDirectories(paths, config.ownLogDirectory ? config.logDirectory : undefined);
+    for (const c of mine) this.statsMemory.delete(c);
     this.stopped.delete(id);
     this.statsMemory.delete(id);
   }
@@ -198,7 +205,7 @@ export class CriRuntime {
   }
 
   private sandboxWire(s: PodSandboxStatus): WirePodSandboxStatus {
-    const wire = podSandboxStatus(s, this.handlers.get(s.id) ?? '');
+    const wire = podSandboxStatus(s, this.rt.sandboxConfig(s.id).runtimeHandler ?? '');
     if (this.stopped.has(s.id)) wire.state = 'SANDBOX_NOTREADY';
     return wire;
   }
@@ -206,7 +213,7 @@ export class CriRuntime {
   podSandboxStatus(idText: string, verbose: boolean): object {
     const id = this.sandboxId(idText);
     const s = this.rt.podSandboxStatus(id);
-    const info = verbose ? { info: JSON.stringify({ pid: s.pid, runtimeHandler: this.handlers.get(id) ?? '', paths: this.rt.sandboxPaths(id) }) } : {};
+    const info = verbose ? { info: JSON.stringify({ pid: s.pid, runtimeHandler: this.rt.sandboxConfig(id).runtimeHandler ?? '', paths: this.rt.sandboxPaths(id) }) } : {};
     return {
       status: this.sandboxWire(s),
       info,
@@ -216,8 +223,7 @@ export class CriRuntime {
   }
 
   listPodSandbox(filter: { id: string; state: { state: PodSandboxStatus['state'] } | null; labelSelector: Labels } | null): object[] {
-    return this.sandboxIds()
-      .map((id) => this.sandboxWire(this.rt.podSandboxStatus(id)))
+    return byCreation(this.sandboxIds().map((id) => this.sandboxWire(this.rt.podSandboxStatus(id))))
       .filter((s) => !filter || ((filter.id === '' || s.id.startsWith(filter.id)) && (!filter.state || s.state === filter.state.state) && matches(s.labels, filter.labelSelector)))
       .map((s) => ({ id: s.id, metadata: s.metadata, state: s.state, createdAt: s.createdAt, labels: s.labels, annotations: s.annotations, runtimeHandler: s.runtimeHandler }));
   }
@@ -233,17 +239,16 @@ export class CriRuntime {
     const record = store.lookup(wanted, { search: ['docker.io'] });
     if (!record) throw new NotFoundError(`image "${wanted}" not found: pull it first (PullImage)`);
     const image = store.view(record, wanted);
+    const digests = store.tagsOf(record.id).repoDigests;
     const config = containerConfig(wire, {
       image: record.id,
+      imageRef: digests[0] ?? record.id,
       sandboxPrivileged: sandboxConfig?.linux?.securityContext?.privileged ?? false,
       users: {
         uidOf: (name) => resolveImageUser(name, image.rootfs, image.fs, wanted).uid,
       },
     });
-    const id = this.rt.createContainer(sandboxId, config);
-    const digests = store.tagsOf(record.id).repoDigests;
-    this.extras.set(id, { resources: config.linux.resources, imageRef: digests[0] ?? record.id });
-    return id;
+    return this.rt.createContainer(sandboxId, config);
   }
 
   startContainer(idText: string): void {
@@ -263,13 +268,12 @@ export class CriRuntime {
       await this.rt.waitContainer(id);
     }
     this.rt.removeContainer(id);
-    this.extras.delete(id);
     this.statsMemory.delete(id);
   }
 
   private containerWire(s: ContainerStatus): WireContainerStatus {
-    const extra = this.extras.get(s.id);
-    return containerStatus(s, { imageRef: extra?.imageRef ?? s.imageRef, resources: extra?.resources ?? {} });
+    const config = this.rt.containerConfig(s.id);
+    return containerStatus(s, { imageRef: config.imageRef ?? s.imageRef, resources: config.linux.resources });
   }
 
   containerStatus(idText: string, verbose: boolean): object {
@@ -282,7 +286,7 @@ export class CriRuntime {
   listContainers(filter: { id: string; state: { state: ContainerStatus['state'] } | null; podSandboxId: string; labelSelector: Labels } | null): object[] {
     const sandbox = filter && filter.podSandboxId !== '' ? ifFound(() => this.sandboxId(filter.podSandboxId)) : undefined;
     if (filter && filter.podSandboxId !== '' && sandbox === undefined) return [];
-    return this.containers(sandbox ? { podSandboxId: sandbox } : {})
+    return byCreation(this.containers(sandbox ? { podSandboxId: sandbox } : {}))
       .filter((c) => !filter || ((filter.id === '' || c.id.startsWith(filter.id)) && (!filter.state || c.state === filter.state.state) && matches(c.labels, filter.labelSelector)))
       .map((c) => {
         const w = this.containerWire(c);
@@ -291,11 +295,7 @@ export class CriRuntime {
   }
 
   updateContainerResources(idText: string, wire: WireResources | null): void {
-    const id = this.containerId(idText);
-    const r = resources(wire);
-    this.rt.updateContainerResources(id, r);
-    const extra = this.extras.get(id);
-    if (extra) extra.resources = { ...extra.resources, ...r };
+    this.rt.updateContainerResources(this.containerId(idText), resources(wire));
   }
 
   reopenContainerLog(idText: string): void {

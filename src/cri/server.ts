@@ -1,7 +1,7 @@
 // The CRI server: runtime.v1's RuntimeService and ImageService over gRPC
 // on a unix socket (root's only, 0600), and the streaming server the
-// Exec/Attach/PortForward URLs point to, on loopback. Started by a function
-// a daemon calls with its runtime (startCriServer), or by `peapod cri`.
+// Exec/Attach/PortForward URLs point to, on loopback. Started by the node
+// daemon on its shared runtime (node/daemon-servers.ts), with startCriServer.
 import { chmodSync, existsSync, lstatSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -108,6 +108,8 @@ export async function startCriServer(options: CriServerOptions): Promise<CriServ
         }
       : {}),
   });
+  // What a server before this one left of pods no sandbox holds any more (the runtime's adopted sandboxes stay).
+  runtime.removeOrphans();
   const images = new CriImages({
     imagesDir: options.paths.images,
     scratchDir: options.paths.state,

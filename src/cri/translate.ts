@@ -59,10 +59,13 @@ export function resources(wire: WireResources | null | undefined): LinuxContaine
   };
 }
 
-/** The directory name of a CRI pod under pods/: dot-first, so peapod's own pod listings never take it for one of theirs. */
+/** How the directory of a CRI pod under pods/ starts: dot-first, so peapod's own pod listings never take it for one of theirs. */
+export const CRI_POD_PREFIX = '.cri-';
+
+/** The directory name of a CRI pod under pods/. */
 export function criPodDirectory(meta: { name: string; namespace: string; uid: string }): string {
   const clean = (s: string): string => s.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `.cri-${clean(meta.namespace)}_${clean(meta.name)}_${clean(meta.uid)}`;
+  return `${CRI_POD_PREFIX}${clean(meta.namespace)}_${clean(meta.name)}_${clean(meta.uid)}`;
 }
 
 export interface SandboxDefaults {
@@ -89,6 +92,7 @@ export function podSandboxConfig(wire: WirePodSandboxConfig | null, defaults: Sa
     // No name asked (a pod on the host's network): the host's, as a new UTS namespace would copy it.
     hostname: wire.hostname || hostHostname(),
     logDirectory: wire.logDirectory || join(defaults.logRoot, dir),
+    ...(wire.logDirectory ? {} : { ownLogDirectory: true }),
     ...(wire.dnsConfig ? { dnsConfig: { servers: wire.dnsConfig.servers, searches: wire.dnsConfig.searches, options: wire.dnsConfig.options } } : {}),
     portMappings,
     labels: wire.labels,
@@ -190,7 +194,7 @@ function mounts(wire: WireContainerConfig): Mount[] {
   return [...volumes, ...devices];
 }
 
-export function containerConfig(wire: WireContainerConfig | null, ctx: { image: string; sandboxPrivileged: boolean; users: ImageUsers }): ContainerConfig {
+export function containerConfig(wire: WireContainerConfig | null, ctx: { image: string; imageRef: string; sandboxPrivileged: boolean; users: ImageUsers }): ContainerConfig {
   if (!wire) throw new CriArgumentError('config: a ContainerConfig is required');
   const meta = wire.metadata;
   if (!meta || meta.name === '') throw new CriArgumentError('config.metadata.name: required');
@@ -207,6 +211,9 @@ export function containerConfig(wire: WireContainerConfig | null, ctx: { image: 
     labels: wire.labels,
     annotations: wire.annotations,
     logPath: wire.logPath || join(meta.name, `${meta.attempt}.log`),
+    // The kubelet rotates CRI logs itself (ReopenContainerLog): a rotation of the runtime's would race it.
+    rotateLogs: false,
+    imageRef: ctx.imageRef,
     stdin: wire.stdin,
     stdinOnce: wire.stdinOnce,
     // The command is PID 1 of its own PID namespace, as the CRI's clients expect.

@@ -18,6 +18,7 @@ import { daemonPaths, type DaemonInfo } from './daemon-paths.js';
 import { readJson } from '../runtime/json-file.js';
 import { readReaperLog } from './reaper-logs.js';
 import type { DaemonReply, DaemonRequest } from './daemon-protocol.js';
+import type { CriSettings } from './daemon-servers.js';
 import { readJsonLines, writeJsonLine } from './json-lines.js';
 
 /** The daemon went away before it answered (killed, or stopped). */
@@ -82,6 +83,17 @@ export interface LaunchOptions {
   foreground?: boolean;
   idleExitSeconds?: number;
   pauseBinary?: string;
+  /** Its CRI server's settings (`peapod cri`, `peapod daemon --cri-socket ...`). */
+  cri?: CriSettings;
+}
+
+/** The flags of `peapod daemon --serve` that carry the CRI's settings. */
+function criArgs(cri: CriSettings = {}): string[] {
+  return [
+    ...(cri.socket ? ['--cri-socket', cri.socket] : []),
+    ...(cri.sandboxImage ? ['--sandbox-image', cri.sandboxImage] : []),
+    ...(cri.streamingPort !== undefined ? ['--streaming-port', String(cri.streamingPort)] : []),
+  ];
 }
 
 export interface Launched {
@@ -107,6 +119,7 @@ export async function launchDaemon(paths: RuntimePaths, options: LaunchOptions =
   const args = [reaperLog, process.execPath, ...process.execArgv, join(packageRoot, 'bin', 'peapod.js'), 'daemon', '--serve', '--ready-fd', '3'];
   if (options.idleExitSeconds !== undefined) args.push('--idle-exit', String(options.idleExitSeconds));
   if (options.pauseBinary) args.push('--pod-infra-binary', options.pauseBinary);
+  args.push(...criArgs(options.cri));
   const child = spawn(reaperBinary, args, {
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],

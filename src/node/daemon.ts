@@ -32,8 +32,14 @@ import { cleanUp, moveAway, reclaimPodNetwork, reclaimStalePods } from './stale.
 import { isDaemonPod, readRecordFile, RECORD_VERSION, type PodRecord } from './state.js';
 import { podNames, readEvents, readStoredPod, unknownPod, type StoredPod } from './store.js';
 
-/** A server started on the daemon's shared runtime (the CRI server), closed when the daemon stops. */
-export type DaemonServer = (context: { runtime: RuntimeService; paths: RuntimePaths }) => Promise<{ close(): unknown }> | { close(): unknown };
+/**
+ * A server started on the daemon's shared runtime (the CRI server), closed
+ * when the daemon stops; `say` is the daemon's voice. `prepare` loads what it
+ * needs before the pods are taken over (see Daemon.start).
+ */
+export type DaemonServer = ((context: { runtime: RuntimeService; paths: RuntimePaths; say: (line: string) => void }) => Promise<{ close(): unknown }> | { close(): unknown }) & {
+  prepare?: () => Promise<void>;
+};
 
 export interface DaemonOptions {
   paths: RuntimePaths;
@@ -104,7 +110,7 @@ export class Daemon {
   private readonly connections = new Set<Socket>();
   private idleTimer: NodeJS.Timeout | undefined;
   private stopping = false;
-  private readonly say: (line: string) => void;
+  readonly say: (line: string) => void;
 
   private constructor(private readonly options: DaemonOptions) {
     this.dp = daemonPaths(options.paths);
@@ -117,9 +123,18 @@ export class Daemon {
       paths: options.paths,
       detached: true,
       exits: this.exits,
-      // A sandbox no pod worker holds (the CRI's) is saved here, as a worker saves its own in the pod's record.
+      // A sandbox no pod worker holds (the CRI's) is saved here, as a worker saves its own in the pod's record:
+      // with every change of its facts and of its containers (made, started, exited, removed).
       onFacts: (id) => this.saveUnheld(id),
-      onSandboxRemoved: (id) => rmSync(join(this.dp.sandboxes, `${id}.json`), { force: true }),
+      onContainerEvent: (event) => this.saveUnheld(event.podSandboxId),
+      onSandboxRemoved: (id) => {
+        rmSync(join(this.dp.sandboxes, `${id}.json`), { force: true });
+        this.armIdle();
+      },
+      // What goes wrong with such a sandbox is said where an operator looks (a pod's own go to its events).
+      onSandboxEvent: (id, type, reason, message) => {
+        if (type === 'Warning' && !this.shared.viewed(id)) this.say(`pod sandbox ${id.slice(0, 12)}: ${reason}: ${message}`);
+      },
       logRotation: rotationFromEnv(),
       network: networkOptionsFromEnv(),
       ...(options.pauseBinary ? { pauseBinary: options.pauseBinary } : {}),
@@ -138,8 +153,11 @@ export class Daemon {
     await daemon.takeLock();
     try {
       await daemon.listen();
+      // Loaded first (the CRI's gRPC and protos: a tenth of a second of CPU), not right after the adoption, when the
+      // adopted pods' first reads and timers are due (a resumed termination's output, timestamped as it is read).
+      for (const server of options.servers ?? []) await server.prepare?.();
       await daemon.adoptAll();
-      for (const start of options.servers ?? []) daemon.extra.push(await start({ runtime: daemon.shared.service, paths: options.paths }));
+      for (const start of options.servers ?? []) daemon.extra.push(await start({ runtime: daemon.shared.service, paths: options.paths, say: daemon.say }));
     } catch (err) {
       await daemon.stop();
       throw err;
@@ -224,7 +242,8 @@ export class Daemon {
   private saveUnheld(id: string): void {
     if (this.shared.viewed(id)) return;
     try {
-      const facts = this.shared.service.facts(id);
+      // Every container, not the latest attempt of each name: a CRI client lists them all until it removes them.
+      const facts = this.shared.service.facts(id, { everyContainer: true });
       makeOwnDir(this.dp.sandboxes, MODE.rootDir);
       if (facts.saved) writeJsonAtomic(join(this.dp.sandboxes, `${id}.json`), facts);
     } catch (err) {
@@ -425,14 +444,21 @@ export class Daemon {
     };
   }
 
-  /** A daemon started on demand stops once it has nothing to hold and nobody to answer. */
+  /** Sandboxes on its runtime that no pod worker holds: a server's (the CRI's). */
+  private unheldSandboxes(): number {
+    return this.shared.service.listPodSandbox().filter((s) => !this.shared.viewed(s.id)).length;
+  }
+
+  /** A daemon started on demand stops once it has nothing to hold (its pods, the CRI's sandboxes) and nobody to answer. */
   private armIdle(): void {
     const seconds = this.options.idleExitSeconds;
     if (seconds === undefined || this.stopping) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     // (A pod it could not take over does not keep it: no daemon can do more for it.)
-    if (this.workers.size > 0 || this.starting.size > 0 || this.connections.size > 0) return;
+    if (this.workers.size > 0 || this.starting.size > 0 || this.connections.size > 0 || this.unheldSandboxes() > 0) return;
     this.idleTimer = setTimeout(() => {
+      // A CRI sandbox made meanwhile (its server says nothing here) keeps it.
+      if (this.unheldSandboxes() > 0) return;
       this.say(`no pod to hold for ${seconds}s: stopping (started on demand)`);
       void this.stop();
     }, seconds * 1000);

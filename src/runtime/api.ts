@@ -65,6 +65,10 @@ export interface PodSandboxConfig {
   podDirectory?: string;
   /** peapod: the sandbox's program instead of the runtime's pause (the CRI's sandbox image): a static binary on the host. */
   pauseBinary?: string;
+  /** peapod: the CRI's runtime handler the sandbox was asked with, kept with it for its status. */
+  runtimeHandler?: string;
+  /** peapod: logDirectory was chosen by the CRI server (the request named none): it goes with the pod's directories. */
+  ownLogDirectory?: boolean;
   linux: {
     cgroupParent: string;
     securityContext: { namespaceOptions: NamespaceOption };
@@ -153,6 +157,10 @@ export interface ContainerConfig {
   /** Relative to the sandbox's logDirectory. */
   logPath: string;
   stdin: boolean;
+  /** peapod: how the CRI names the image in its statuses (a repo digest, else its ID), kept with the container. */
+  imageRef?: string;
+  /** peapod: false: the runtime never rotates its log, whoever reads it does (the kubelet: ReopenContainerLog). Default true. */
+  rotateLogs?: boolean;
   /** Close its stdin when the first attach ends. */
   stdinOnce?: boolean;
   /**

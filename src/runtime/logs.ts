@@ -65,6 +65,9 @@ export interface LogRotation {
 
 export const DEFAULT_ROTATION: LogRotation = { maxBytes: 10 * 1024 * 1024, maxFiles: 5 };
 
+/** No rotation by peapod: whoever asked for the log rotates it (the kubelet, through ReopenContainerLog). */
+export const NO_ROTATION: LogRotation = { maxBytes: Number.POSITIVE_INFINITY, maxFiles: 2 };
+
 export function rotationFromEnv(env: NodeJS.ProcessEnv = process.env): LogRotation {
   const num = (name: string, fallback: number, least: number): number => {
     const v = env[name];

@@ -32,9 +32,9 @@ import { detectDriver } from './cgroups/detect.js';
 import { containerCgroupPath, limitsOf, podCgroupPath } from './cgroups/layout.js';
 import { removePodCgroups } from './cgroups/pod.js';
 import type { Cgroup, CgroupDriver } from './cgroups/types.js';
-import { Container, containerLogPath, type ContainerAttachment, type SavedContainer } from './container.js';
+import { Container, containerLogPath, type ContainerAttachment, type ContainerContext, type SavedContainer } from './container.js';
 import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
-import type { LogListener, LogRotation } from './logs.js';
+import { NO_ROTATION, type LogListener, type LogRotation } from './logs.js';
 import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { ExitSource, PlanProcess } from './process.js';
 import { clampOomScoreAdj } from './oom.js';
@@ -101,9 +101,19 @@ export interface SandboxFacts {
   pid: number;
   startTime: number;
   cgroups?: { driver: 'v1' | 'v2'; pod: string; containers: Record<string, string[]> };
+  /** By name, the latest started attempt of each; by id, every container of the sandbox (FactsOptions.everyContainer). */
   containers: Record<string, { id: string; pid: number; startTime: number; image: string; target: Omit<ExecTarget, 'name' | 'containerPid' | 'launcher'>; saved?: SavedContainer }>;
   /** Detached runtimes: what the next one needs to adopt the sandbox. */
   saved?: SavedSandbox;
+}
+
+export interface FactsOptions {
+  /**
+   * Every container of the sandbox, by id: the ones made and not started,
+   * and every attempt of a name (the CRI keeps them until RemoveContainer),
+   * not only the latest started one of each name (a pod worker's).
+   */
+  everyContainer?: boolean;
 }
 
 /** The CRI's RuntimeService, as the kubelet's half uses it (a fake implements it in unit tests). */
@@ -259,6 +269,8 @@ export class RuntimeService implements NodeRuntime {
       sandbox.startPause();
       this.options.onFacts?.(id, false);
       await sandbox.setUpNetwork();
+      // Its attachment is a fact too: the next runtime's RemovePodSandbox DELs it.
+      this.options.onFacts?.(id, false);
     } catch (err) {
       await this.removePodSandbox(id).catch(() => undefined);
       throw err;
@@ -371,25 +383,31 @@ export class RuntimeService implements NodeRuntime {
     const name = config.metadata.name;
     const cgroup = this.containerCgroup(sandbox, name);
     cgroup?.setLimits(limitsOf(config.linux.resources));
-    const container = new Container({
+    const container = new Container(this.containerContext(sandbox, id, config, image, cgroup));
+    this.containers.set(id, container);
+    this.event(container, 'CONTAINER_CREATED_EVENT');
+    return id;
+  }
+
+  /** What a container of `sandbox` is made (or adopted) with. */
+  private containerContext(sandbox: Sandbox, id: string, config: ContainerConfig, image: Image, cgroup: Cgroup | undefined, logPath?: string): ContainerContext {
+    const sandboxId = sandbox.id;
+    return {
       id,
       sandboxId,
       config,
       image,
       sandbox: sandbox.facts(),
-      dirs: sandbox.ctx.paths.container(name),
-      logPath: containerLogPath(sandbox.ctx.config.logDirectory, config.logPath),
+      dirs: sandbox.ctx.paths.container(config.metadata.name),
+      logPath: logPath ?? containerLogPath(sandbox.ctx.config.logDirectory, config.logPath),
       cgroup,
       launcher: this.pauseBinary,
       onLog: this.options.onLog,
-      logRotation: this.options.logRotation,
+      logRotation: config.rotateLogs === false ? NO_ROTATION : this.options.logRotation,
       detached: this.options.detached === true,
       groupOomKill: this.groupOomKill,
       onEvent: (type, reason, message) => this.options.onSandboxEvent?.(sandboxId, type, reason, message),
-    });
-    this.containers.set(id, container);
-    this.event(container, 'CONTAINER_CREATED_EVENT');
-    return id;
+    };
   }
 
   startContainer(id: string): void {
@@ -426,7 +444,7 @@ export class RuntimeService implements NodeRuntime {
       {
         id,
         config: saved.config,
-        paths: podPaths(this.options.paths, saved.config.metadata.name),
+        paths: podPaths(this.options.paths, saved.config.podDirectory ?? saved.config.metadata.name),
         pauseBinary: this.pauseBinary,
         nul: this.devNull(),
         network: { options: this.network, paths: this.options.paths, event: (type, reason, message) => this.options.onSandboxEvent?.(id, type, reason, message) },
@@ -440,28 +458,39 @@ export class RuntimeService implements NodeRuntime {
     if (facts.cgroups) this.cgroupNames.set(podCgroupPath(saved.config), Object.keys(facts.cgroups.containers));
     for (const c of Object.values(facts.containers)) {
       if (!c.saved) continue;
+      if (c.saved.startedAt === undefined) {
+        this.remakeCreated(sandbox, c.id, c.saved, c.image);
+        continue;
+      }
       const name = c.saved.config.metadata.name;
-      const container = Container.adopt(
-        {
-          id: c.id,
-          sandboxId: id,
-          config: c.saved.config,
-          image: adoptedImage(this.options.paths.images, c.image),
-          sandbox: sandbox.facts(),
-          dirs: sandbox.ctx.paths.container(name),
-          logPath: c.saved.logPath,
-          cgroup: this.driver && sandbox.podCgroup ? this.driver.open(containerCgroupPath(saved.config, name)) : undefined,
-          launcher: this.pauseBinary,
-          onLog: this.options.onLog,
-          logRotation: this.options.logRotation,
-          detached: true,
-        },
-        c.saved,
-        exits,
-      );
+      const cgroup = this.driver && sandbox.podCgroup ? this.driver.open(containerCgroupPath(saved.config, name)) : undefined;
+      const ctx = this.containerContext(sandbox, c.id, c.saved.config, adoptedImage(this.options.paths.images, c.image), cgroup, c.saved.logPath);
+      const container = Container.adopt({ ...ctx, detached: true }, c.saved, exits);
       this.containers.set(c.id, container);
       this.watchExit(container);
     }
+  }
+
+  /**
+   * A container a runtime before this one made and never started (the
+   * CRI's CreateContainer): nothing of it ran, so it is made again from its
+   * config, under the same id, to be started as any other. Its image gone
+   * meanwhile, it cannot be: said, and left out.
+   */
+  private remakeCreated(sandbox: Sandbox, id: string, saved: SavedContainer, imageId: string): void {
+    const config = saved.config;
+    let image: Image;
+    try {
+      image = resolveImage(this.options.paths.images, imageId);
+    } catch (err) {
+      this.options.onSandboxEvent?.(sandbox.id, 'Warning', 'ContainerNotAdopted', `container ${id} (${config.metadata.name}), made and never started, is dropped: ${(err as Error).message}`);
+      return;
+    }
+    const cgroup = this.containerCgroup(sandbox, config.metadata.name);
+    cgroup?.setLimits(limitsOf(config.linux.resources));
+    const container = new Container(this.containerContext(sandbox, id, config, image, cgroup));
+    container.createdAt = new Date(saved.createdAt);
+    this.containers.set(id, container);
   }
 
   async stopContainer(id: string, timeoutSeconds: number): Promise<void> {
@@ -531,6 +560,20 @@ export class RuntimeService implements NodeRuntime {
   updateContainerResources(id: string, resources: LinuxContainerResources): void {
     const c = this.container(id);
     c.ctx.cgroup?.setLimits(limitsOf(resources));
+    // Its config says what it has now (the CRI reports it), and the next runtime adopts that.
+    const config = c.ctx.config;
+    c.ctx.config = { ...config, linux: { ...config.linux, resources: { ...config.linux.resources, ...resources } } };
+    this.options.onFacts?.(c.ctx.sandboxId, false);
+  }
+
+  /** peapod: the config a sandbox was made with (what the CRI keeps with it: its runtime handler, its log directory). */
+  sandboxConfig(id: string): PodSandboxConfig {
+    return this.sandbox(id).ctx.config;
+  }
+
+  /** peapod: the config a container was made with, its resources as updated since. */
+  containerConfig(id: string): ContainerConfig {
+    return this.container(id).ctx.config;
   }
 
   reopenContainerLog(id: string): void {
@@ -538,11 +581,16 @@ export class RuntimeService implements NodeRuntime {
   }
 
   /** peapod: the facts of a sandbox that must outlive a crash of this process (see onFacts). */
-  facts(sandboxId: string): SandboxFacts {
+  facts(sandboxId: string, options: FactsOptions = {}): SandboxFacts {
     const s = this.sandbox(sandboxId);
     const mine = [...this.containers.values()].filter((c) => c.ctx.sandboxId === sandboxId);
     const latest = new Map<string, Container>();
-    for (const c of mine) if (c.process || !latest.has(c.name)) latest.set(c.name, c);
+    if (options.everyContainer) {
+      // A container that failed to start never ran and has no exit to keep: the CRI's client removes it.
+      for (const c of mine) if (c.process || c.state === 'CONTAINER_CREATED') latest.set(c.id, c);
+    } else {
+      for (const c of mine) if (c.process || !latest.has(c.name)) latest.set(c.name, c);
+    }
     const podPath = podCgroupPath(s.ctx.config);
     const names = this.cgroupNames.get(podPath) ?? [];
     const detached = this.options.detached === true;
@@ -555,10 +603,10 @@ export class RuntimeService implements NodeRuntime {
         ? { cgroups: { driver: this.driver.kind, pod: podPath, containers: Object.fromEntries(names.map((n) => [n, this.driver?.open(`${podPath}/${n}`).procsFiles ?? []])) } }
         : {}),
       containers: Object.fromEntries(
-        [...latest.values()]
-          .filter((c) => c.process)
-          .map((c) => [
-            c.name,
+        [...latest.entries()]
+          .filter(([, c]) => c.process || options.everyContainer)
+          .map(([key, c]) => [
+            key,
             {
               id: c.id,
               pid: c.process?.pid ?? 0,

@@ -4,12 +4,16 @@
 // blocks compressed by zlib with SPDY's dictionary, as Go's client does)
 // and WebSocket (masked frames), each speaking the channel protocols.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { constants, createDeflate, createInflate } from 'node:zlib';
 import type * as GrpcModule from '@grpc/grpc-js';
 import { loadCri } from '../../src/cri/grpc.js';
 import { SPDY3_DICTIONARY } from '../../src/cri/streaming/spdy-dictionary.js';
+import { foregroundDaemon, type Foreground } from './daemon-harness.js';
+import type { TestRoot } from './helpers.js';
 
 export interface CriClient {
   runtime(method: string, req?: object): Promise<Record<string, any>>;
@@ -57,6 +61,59 @@ function upgrade(url: string, headers: Record<string, string>): Promise<{ socket
     req.on('response', (res) => reject(new Error(`no upgrade: HTTP ${res.statusCode}`)));
     req.on('error', reject);
     req.end();
+  });
+}
+
+/** Every sandbox the CRI on `socket` lists, removed (RemovePodSandbox stops it first). */
+export async function removeEverySandbox(socket: string): Promise<void> {
+  const c = criClient(socket);
+  try {
+    for (const s of (await c.runtime('ListPodSandbox')).items as Array<{ id: string }>) await c.runtime('RemovePodSandbox', { podSandboxId: s.id });
+  } finally {
+    c.close();
+  }
+}
+
+export interface CriDaemon {
+  daemon: Foreground;
+  socket: string;
+  cri: CriClient;
+}
+
+/**
+ * `peapod daemon` in the foreground (as systemd runs it; or `argv`, e.g.
+ * `peapod cri` with its flags), serving the CRI on `socket`, and a client of
+ * it. Registered on the root, before the leak check: every sandbox it still
+ * holds removed, then the daemon stopped.
+ */
+export async function criDaemon(root: TestRoot, env: NodeJS.ProcessEnv = {}, argv: readonly string[] = ['daemon'], socket = `${root.dir}/cri.sock`): Promise<CriDaemon> {
+  const daemon = await foregroundDaemon(root, env, argv);
+  root.stops.push(async () => {
+    // `peapod daemon` exits by itself once its daemon was killed: that one has nothing left to remove.
+    if (daemon.child.exitCode === null && daemon.child.signalCode === null) await removeEverySandbox(socket).catch(() => undefined);
+    daemon.child.kill('SIGTERM');
+    await daemon.exited;
+  });
+  if (!daemon.output().includes(`serving the CRI (runtime.v1) on unix://${socket}`)) throw new Error(`the daemon does not say it serves the CRI on ${socket}:\n${daemon.output()}`);
+  return { daemon, socket, cri: criClient(socket) };
+}
+
+/** A test's cgroup parent, empty by now, removed from every hierarchy. */
+export function removeCgroupParent(name: string): void {
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    try {
+      rmdirSync(join('/sys/fs/cgroup', h, name));
+    } catch {
+      // Not in this hierarchy.
+    }
+  }
+}
+
+/** The pod cgroups still under a test's cgroup parent, in any hierarchy. */
+export function podCgroupsLeft(name: string): string[] {
+  return readdirSync('/sys/fs/cgroup').flatMap((h) => {
+    const dir = join('/sys/fs/cgroup', h, name);
+    return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith('pod')).map((n) => join(dir, n)) : [];
   });
 }
 

@@ -4,17 +4,16 @@
 // test's own. Every claim is checked where the kernel shows it (/proc,
 // nsenter, files), and every test ends proving nothing of it is left.
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCriServer, type CriServer } from '../../src/cri/server.js';
 import { resolveImage } from '../../src/image/store.js';
 import { RuntimeService } from '../../src/runtime/runtime-service.js';
-import { networkOptionsFromEnv } from '../../src/network/options.js';
-import { criClient, spdyConnect, wsConnect, type CriClient } from './cri-harness.js';
+import { criClient, criDaemon, podCgroupsLeft, removeCgroupParent, spdyConnect, wsConnect, type CriClient } from './cri-harness.js';
 import { expectNetworkClean, networkSuite } from './network-harness.js';
-import { freshRootPerTest, isAlive, isRoot, waitFor, type TestRoot } from './helpers.js';
+import { freshRootPerTest, isAlive, isRoot, runStops, waitFor, type TestRoot } from './helpers.js';
 
 const IMAGE = 'localhost/busybox:latest';
 const GRPC = { NOT_FOUND: 5, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4 } as const;
@@ -32,16 +31,7 @@ describe.skipIf(!isRoot)('CRI server (gRPC on a unix socket, streaming on loopba
     resolveImage(process.env.PEAPOD_IMAGES as string, 'busybox');
   });
 
-  afterAll(() => {
-    // The test's cgroup parent, empty by now, in every hierarchy.
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      try {
-        rmdirSync(join('/sys/fs/cgroup', h, cgroupParent));
-      } catch {
-        // Not in this hierarchy.
-      }
-    }
-  });
+  afterAll(() => removeCgroupParent(cgroupParent));
 
   freshRootPerTest((r) => (root = r));
 
@@ -59,10 +49,7 @@ describe.skipIf(!isRoot)('CRI server (gRPC on a unix socket, streaming on loopba
     runtime.close();
     rmSync(scratch, { recursive: true, force: true });
     // No pod cgroup of this test is left in any hierarchy.
-    for (const h of readdirSync('/sys/fs/cgroup')) {
-      const dir = join('/sys/fs/cgroup', h, cgroupParent);
-      if (existsSync(dir)) expect(readdirSync(dir).filter((n) => n.startsWith('pod'))).toEqual([]);
-    }
+    expect(podCgroupsLeft(cgroupParent)).toEqual([]);
   });
 
   const podConfig = (name: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -374,39 +361,32 @@ function kitReady(): string | undefined {
 const missing = isRoot ? kitReady() : 'not root';
 if (missing) console.log(`critest subset skipped: ${missing}`);
 
-describe.skipIf(missing !== undefined)('critest v1.29, a focused subset (exec, attach, port-forward, execSync, PID namespaces, runtime info)', () => {
+describe.skipIf(missing !== undefined)("critest v1.29 against the node daemon's CRI, a focused subset (exec, attach, port-forward, execSync, PID namespaces, runtime info)", () => {
   freshRootPerTest((r) => (critestRoot = r));
   let critestRoot: TestRoot;
+  let out: string;
+
+  afterEach(async () => {
+    await runStops(critestRoot);
+    rmSync(out, { recursive: true, force: true });
+  });
 
   it('passes every spec of the subset', async () => {
-    const runtime = new RuntimeService({ paths: critestRoot.paths });
-    const server = await startCriServer({ runtime, paths: critestRoot.paths, socket: join(critestRoot.dir, 'cri.sock') });
-    const out = mkdtempSync(join(tmpdir(), 'peapod-critest-'));
-    const registriesConf = process.env.CONTAINERS_REGISTRIES_CONF;
-    try {
-      // What needs no pod network (the suite has none): port-forward and the conditions spec check pod IPs and NetworkReady.
-      const focus = 'Streaming.*(exec with|attach)|execSync|support (PodPID|ContainerPID|HostIpc is false)|return version info';
-      // critest names registry.k8s.io images: the kit's registry serves them.
-      const conf = join(out, 'registries.conf');
-      writeFileSync(conf, ['registry.k8s.io', 'gcr.io'].map((p) => `[[registry]]\nprefix = "${p}"\nlocation = "${REGISTRY}"\ninsecure = true\n`).join('\n'));
-      // The server pulls in this process: it reads the same file.
-      process.env.CONTAINERS_REGISTRIES_CONF = conf;
-      const env = { ...process.env, OUT: out, FOCUS: focus, TIMEOUT: '300' };
-      const summary = await new Promise<string>((resolve) => {
-        execFile('bash', [join(KIT, 'run-critest.sh'), `unix://${server.socket}`], { env }, (_err, stdout) => resolve(stdout.trim().split('\n').pop() ?? ''));
-      });
-      const [passed, failed] = (/^(\d+) passed, (\d+) failed/.exec(summary) ?? []).slice(1).map(Number);
-      expect(summary, readFileSync(join(out, 'summary.txt'), 'utf8')).toMatch(/^\d+ passed, 0 failed/);
-      expect(failed).toBe(0);
-      expect(passed).toBe(9);
-    } finally {
-      if (registriesConf === undefined) delete process.env.CONTAINERS_REGISTRIES_CONF;
-      else process.env.CONTAINERS_REGISTRIES_CONF = registriesConf;
-      for (const s of runtime.listPodSandbox()) await runtime.removePodSandbox(s.id);
-      await server.close();
-      runtime.close();
-      rmSync(out, { recursive: true, force: true });
-    }
+    out = mkdtempSync(join(tmpdir(), 'peapod-critest-'));
+    // critest names registry.k8s.io images: the kit's registry serves them, through the daemon's registries.conf.
+    const conf = join(out, 'registries.conf');
+    writeFileSync(conf, ['registry.k8s.io', 'gcr.io'].map((p) => `[[registry]]\nprefix = "${p}"\nlocation = "${REGISTRY}"\ninsecure = true\n`).join('\n'));
+    const { socket } = await criDaemon(critestRoot, { CONTAINERS_REGISTRIES_CONF: conf });
+    // What needs no pod network (the suite has none): port-forward and the conditions spec check pod IPs and NetworkReady.
+    const focus = 'Streaming.*(exec with|attach)|execSync|support (PodPID|ContainerPID|HostIpc is false)|return version info';
+    const env = { ...process.env, OUT: out, FOCUS: focus, TIMEOUT: '300' };
+    const summary = await new Promise<string>((resolve) => {
+      execFile('bash', [join(KIT, 'run-critest.sh'), `unix://${socket}`], { env }, (_err, stdout) => resolve(stdout.trim().split('\n').pop() ?? ''));
+    });
+    const [passed, failed] = (/^(\d+) passed, (\d+) failed/.exec(summary) ?? []).slice(1).map(Number);
+    expect(summary, readFileSync(join(out, 'summary.txt'), 'utf8')).toMatch(/^\d+ passed, 0 failed/);
+    expect(failed).toBe(0);
+    expect(passed).toBe(9);
   }, 300_000);
 });
 
@@ -414,29 +394,25 @@ const CRICTL = join(process.env.CRI_DIR ?? join(homedir(), '.cache', 'peapod-cri
 const smokeMissing = missing ?? (existsSync(CRICTL) ? undefined : `crictl is not installed (${KIT}/install.sh)`);
 if (smokeMissing && !missing) console.log(`crictl smoke skipped: ${smokeMissing}`);
 
-describe.skipIf(smokeMissing !== undefined)("crictl-smoke.sh (the kit's 24 checks) on a pod network of the test's own", () => {
+describe.skipIf(smokeMissing !== undefined)("crictl-smoke.sh (the kit's 24 checks) against the node daemon's CRI, on a pod network of the test's own", () => {
   const suite = networkSuite();
-  let runtime: RuntimeService | undefined;
-  let server: CriServer | undefined;
 
-  afterEach(async () => {
-    for (const s of runtime?.listPodSandbox() ?? []) await runtime?.removePodSandbox(s.id);
-    await server?.close();
-    runtime?.close();
-  });
+  // Before the network is removed (hooks run last-registered first): the daemon's sandboxes, then the daemon.
+  afterEach(() => runStops(suite.root));
 
   it('passes 24 of 24, and leaves nothing of the pod network', async () => {
-    runtime = new RuntimeService({ paths: suite.root.paths, network: { ...networkOptionsFromEnv(), mode: 'cni', ...suite.net.options } });
-    server = await startCriServer({ runtime, paths: suite.root.paths, socket: join(suite.root.dir, 'cri.sock') });
+    const { net } = suite;
+    const { socket } = await criDaemon(suite.root, { PEAPOD_NETWORK: 'cni', PEAPOD_CNI_CONF_DIR: net.confDir, PEAPOD_CNI_PATH: net.pluginDirs.join(':') });
     const out = await new Promise<string>((resolve) => {
-      execFile('bash', [join(KIT, 'crictl-smoke.sh'), `unix://${server?.socket}`], { timeout: 240_000 }, (_err, stdout) => resolve(stdout));
+      execFile('bash', [join(KIT, 'crictl-smoke.sh'), `unix://${socket}`], { timeout: 240_000 }, (_err, stdout) => resolve(stdout));
     });
     expect(out.split('\n').filter((l) => l.startsWith('FAIL')), out).toEqual([]);
     expect(out.split('\n').filter((l) => l.startsWith('OK'))).toHaveLength(24);
     for (const line of out.split('\n')) {
       const ip = /pod IP (\d+\.\d+\.\d+\.\d+):/.exec(line)?.[1];
-      if (ip) suite.net.seen.add(ip);
+      if (ip) net.seen.add(ip);
     }
-    await expectNetworkClean(suite.net, suite.root);
+    await runStops(suite.root);
+    await expectNetworkClean(net, suite.root);
   }, 300_000);
 });

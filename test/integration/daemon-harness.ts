@@ -31,9 +31,9 @@ export interface Foreground {
   exited: Promise<number | null>;
 }
 
-/** `peapod daemon` in the foreground, as a service manager runs it; resolves once it serves (or has exited). */
-export async function foregroundDaemon(root: TestRoot, env: NodeJS.ProcessEnv = {}): Promise<Foreground> {
-  const child = spawn(process.execPath, [bin, 'daemon', '--root', root.dir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `peapod daemon` (or `argv`: `peapod cri ...`) in the foreground, as a service manager runs it; resolves once it serves (or has exited). */
+export async function foregroundDaemon(root: TestRoot, env: NodeJS.ProcessEnv = {}, argv: readonly string[] = ['daemon']): Promise<Foreground> {
+  const child = spawn(process.execPath, [bin, argv[0] as string, '--root', root.dir, ...argv.slice(1)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));

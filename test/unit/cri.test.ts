@@ -76,11 +76,13 @@ describe('CRI requests as the runtime takes them', () => {
   it('resolves run_as_username in the image, and refuses a group alone and ambient capabilities by name', () => {
     const base = { metadata: { name: 'c', attempt: 0 }, image: { image: 'x', annotations: {}, userSpecifiedImage: '', runtimeHandler: '' }, command: [], args: [], workingDir: '', envs: [], mounts: [], devices: [], labels: {}, annotations: {}, logPath: '', stdin: false, stdinOnce: false, tty: false };
     const sc = (over: object): object => ({ capabilities: null, privileged: false, namespaceOptions: null, runAsUser: null, runAsUsername: '', runAsGroup: null, readonlyRootfs: false, supplementalGroups: [], noNewPrivs: false, maskedPaths: [], readonlyPaths: [], seccomp: null, seccompProfilePath: '', apparmor: null, apparmorProfile: '', ...over });
-    const ctx = { image: 'sha256:1', sandboxPrivileged: false, users: { uidOf: (n: string) => (n === 'nobody' ? 65534 : Number.NaN) } };
+    const ctx = { image: 'sha256:1', imageRef: 'sha256:1', sandboxPrivileged: false, users: { uidOf: (n: string) => (n === 'nobody' ? 65534 : Number.NaN) } };
     const made = containerConfig({ ...base, linux: { resources: null, securityContext: sc({ runAsUsername: 'nobody' }) as never } }, ctx);
     expect(made.linux.securityContext.runAsUser).toBe(65534);
     expect(made.logPath).toBe('c/0.log');
     expect(made.pidInit).toBe(false);
+    // The kubelet rotates CRI logs (ReopenContainerLog); the image reference it reports goes with the container.
+    expect(made).toMatchObject({ rotateLogs: false, imageRef: 'sha256:1' });
     expect(() => containerConfig({ ...base, linux: { resources: null, securityContext: sc({ runAsGroup: { value: 1 } }) as never } }, ctx)).toThrow(/run_as_group/);
     expect(() => containerConfig({ ...base, linux: { resources: null, securityContext: sc({ capabilities: { addCapabilities: [], dropCapabilities: [], addAmbientCapabilities: ['NET_RAW'] } }) as never } }, ctx)).toThrow(CriUnsupportedError);
     expect(() => containerConfig({ ...base, linux: { resources: null, securityContext: sc({ privileged: true }) as never } }, ctx)).toThrow(/privileged sandbox/);
