@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import { packageRoot, reaperBinary } from '../package.js';
 import { makeOwnDir, MODE } from '../runtime/modes.js';
 import { prepareRoots, type RuntimePaths } from '../runtime/paths.js';
-import { daemonAnswers } from './daemon.js';
+import { daemonAnswers } from './daemon-answers.js';
 import { lockHeld, lockHolder } from './daemon-lock.js';
 import { daemonPaths, type DaemonInfo } from './daemon-paths.js';
 import { readJson } from '../runtime/json-file.js';

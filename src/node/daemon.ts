@@ -7,7 +7,7 @@
 // it died is removed by the next one, its events saying why. Other servers
 // (the CRI) can be started on its shared runtime (DaemonOptions.servers).
 import { readdirSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { backoffFromEnv } from '../kubelet/backoff.js';
 import type { PodEvent } from '../kubelet/events.js';
@@ -25,6 +25,7 @@ import { takeDaemonLock, lockHolder } from './daemon-lock.js';
 import { daemonPaths, type DaemonInfo, type DaemonPaths } from './daemon-paths.js';
 import { PROTOCOL_VERSION, type DaemonReply, type DaemonRequest, type PodReport, type RunSettings } from './daemon-protocol.js';
 import { readJsonLines, writeJsonLine } from './json-lines.js';
+import { daemonAnswers } from './daemon-answers.js';
 import { appendExit, ReaperLogs } from './reaper-logs.js';
 import { journalExits } from '../runtime/process.js';
 import { withRootLock } from './root-lock.js';
@@ -68,22 +69,6 @@ export class DaemonRunningError extends Error {
 const HOLDER_ANSWER_MS = 2000;
 /** How long it waits for a holder it asked to stop (its socket removed) to let go. */
 const TAKEOVER_MS = 15_000;
-
-/** Whether a daemon answers on `socket` within `ms`. */
-export function daemonAnswers(socket: string, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const conn = createConnection(socket);
-    const timer = setTimeout(() => finish(false), ms);
-    const finish = (ok: boolean): void => {
-      clearTimeout(timer);
-      conn.destroy();
-      resolve(ok);
-    };
-    conn.on('error', () => finish(false));
-    conn.on('connect', () => writeJsonLine(conn, { op: 'hello' }));
-    readJsonLines(conn, (v) => finish((v as { ok?: boolean }).ok === true), () => finish(false));
-  });
-}
 
 async function waitFor(test: () => Promise<boolean>, ms: number): Promise<boolean> {
   for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 100))) {
