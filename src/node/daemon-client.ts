@@ -192,6 +192,9 @@ export async function reachDaemon(paths: RuntimePaths, start: boolean): Promise<
       for (const deadline = Date.now() + 10_000; Date.now() < deadline && lockHeld(dp.lock); await new Promise((r) => setTimeout(r, 50))) {
         if (existsSync(dp.socket) && (await daemonAnswers(dp.socket, 1000))) return dp.socket;
       }
+    } else if (existsSync(dp.socket) && (await daemonAnswers(dp.socket, 5000))) {
+      // It bound its socket and said who it is between the first look and this one (daemons started by concurrent commands).
+      return dp.socket;
     }
     process.stderr.write(
       `peapod: the daemon${holder === null ? '' : ` (pid ${holder})`} of ${paths.state} does not answer on ${dp.socket}${existsSync(dp.socket) ? '' : ' (the socket is gone: removed?)'}; starting a new daemon, which takes its pods over\n`,
