@@ -1048,7 +1048,7 @@ export class PodWorker {
     this.supervising = false;
     for (const s of this.runtime.listPodSandbox()) await this.runtime.removePodSandbox(s.id);
     this.runtime.close();
-    unmountPodDir(this.paths.data);
+    unmountPodDir(this.paths.state, this.paths.data);
     // Renamed away now (the name is free, nothing half-removed is seen), removed once the pod is reported gone.
     const trash = join(this.options.paths.data, 'pods');
     void discard(this.paths.data, trash);

@@ -267,7 +267,7 @@ export class Container {
     if (this.ctx.cgroup?.frozen?.()) throw new Error(`container ${this.name}: its cgroup is frozen (a kill is under way); not started into it`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
     this.oomKillsReported = this.oomKillsAtStart;
-    const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.dir, this.id);
+    const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.run, this.id);
     // A container asked to keep stdin open reads a pipe that Attach writes to; else /dev/null.
     const [inR, inW] = this.ctx.config.stdin ? pipe() : [nul, -1];
     let proc: PlanProcess;

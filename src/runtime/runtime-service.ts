@@ -196,6 +196,11 @@ export class RuntimeService implements NodeRuntime {
     return join(this.options.paths.data, 'pods');
   }
 
+  /** The same in the state root, for what lives there (a root's mount point). */
+  private get stateTrash(): string {
+    return join(this.options.paths.state, 'pods');
+  }
+
   private devNull(): number {
     if (this.nul < 0) this.nul = openSync('/dev/null', 'r+');
     return this.nul;
@@ -324,7 +329,8 @@ export class RuntimeService implements NodeRuntime {
     const names = this.cgroupNames.get(podPath) ?? [];
     for (const name of names) {
       const dirs = sandbox.ctx.paths.container(name);
-      for (const dir of [dirs.rootfs, dirs.upper, dirs.work]) void discard(dir, this.trash);
+      void discard(dirs.rootfs, this.stateTrash);
+      for (const dir of [dirs.upper, dirs.work]) void discard(dir, this.trash);
     }
     // Cgroups last, leaves first: a cgroup can go once nothing lives in it.
     const driver = this.driver;
