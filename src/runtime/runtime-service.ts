@@ -390,6 +390,7 @@ export class RuntimeService implements NodeRuntime {
       onLog: this.options.onLog,
       logRotation: this.options.logRotation,
       detached: this.options.detached === true,
+      stateRoot: this.options.paths.state,
       groupOomKill: this.groupOomKill,
       onEvent: (type, reason, message) => this.options.onSandboxEvent?.(sandboxId, type, reason, message),
     });

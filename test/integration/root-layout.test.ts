@@ -4,13 +4,14 @@
 // container's root mount point) is runtime state; the data root holds only
 // what keeps user data (writable layers, termination logs, logs, volumes).
 // Each entry on disk costs 0.1-0.6 ms on this host's ext4 (bench/README.md).
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveImage } from '../../src/image/store.js';
 import { podPaths, type RuntimePaths } from '../../src/runtime/paths.js';
-import { expectNothingLeft, isRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
-import { start } from './pods.js';
+import { execIn, expectNothingLeft, isRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import { containerPid, start } from './pods.js';
 
 /** Every entry below `dir`, as paths relative to it (directories end in /). */
 function entries(dir: string): string[] {
@@ -25,6 +26,14 @@ function entries(dir: string): string[] {
   };
   walk(dir);
   return out.sort();
+}
+
+/** The top layer of the busybox image that has an etc/ (whose attributes its containers see). */
+function imageEtcLayer(): string {
+  const image = resolveImage(process.env.PEAPOD_IMAGES as string, 'busybox');
+  const layer = (image.layers ?? [image.rootfs]).find((l) => existsSync(join(l, 'etc')));
+  if (!layer) throw new Error('the busybox image has no /etc');
+  return layer;
 }
 
 describe.skipIf(!isRoot)('the state root and the data root apart', () => {
@@ -48,8 +57,9 @@ describe.skipIf(!isRoot)('the state root and the data root apart', () => {
     await waitFor('both containers to print', () => ['a', 'b'].every((c) => s.lines(c).includes('up')), 10_000);
     const pp = podPaths(root.paths, 'apart');
 
-    // On disk: per container its directory, writable layer, overlay work directory and termination log, and its log.
-    const data = entries(pp.data).filter((e) => !/^containers\/[ab]\/(upper|work)\/./.test(e));
+    // On disk: per container its directory, writable layer (empty: the mount points of /etc are in a
+    // shared read-only layer, not copied up), overlay work directory and termination log, and its log.
+    const data = entries(pp.data).filter((e) => !/^containers\/[ab]\/work\/./.test(e));
     expect(data).toEqual([
       'containers/',
       'containers/a/',
@@ -66,6 +76,15 @@ describe.skipIf(!isRoot)('the state root and the data root apart', () => {
       'logs/b/',
       'logs/b/0.log',
     ]);
+
+    // The mount-point layer: one for the image, kept in the state root, its /etc as the image's.
+    const layers = readdirSync(join(root.paths.state, 'mount-points'));
+    expect(layers).toHaveLength(1);
+    const etc = statSync(join(root.paths.state, 'mount-points', layers[0] as string, 'etc'));
+    const image = statSync(join(imageEtcLayer(), 'etc'));
+    expect([etc.mode, etc.uid, etc.gid, Math.trunc(etc.mtimeMs)]).toEqual([image.mode, image.uid, image.gid, Math.trunc(image.mtimeMs)]);
+    expect(readdirSync(join(root.paths.state, 'mount-points', layers[0] as string, 'etc')).sort()).toEqual(['hostname', 'hosts', 'resolv.conf']);
+    for (const c of ['a', 'b']) expect((await execIn(containerPid(s, c), ['cat', '/etc/hostname'])).stdout).toBe('apart\n');
 
     // Runtime state: the records, the pod's /etc files, /dev/shm (a tmpfs mounted there), the roots' mount points.
     const state = entries(pp.state).filter((e) => !/^shm\/./.test(e));
