@@ -1,8 +1,8 @@
 // Where a pod's things live, and how the directories that hold them are
 // made. One root per peapod instance, so that tests (and people) can run
 // several side by side: --root or PEAPOD_ROOT. The modes are in modes.ts.
-import { chownSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chownSync, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { makeDir, makeOwnDir, MODE } from './modes.js';
 
 export const DEFAULT_STATE_ROOT = '/run/peapod';
@@ -102,6 +102,26 @@ export function podPaths(paths: RuntimePaths, name: string): PodPaths {
       return { dir, run, rootfs: join(run, 'rootfs'), upper: join(dir, 'upper'), work: join(dir, 'work'), terminationLog: join(dir, 'termination-log') };
     },
     log: (c, restart) => join(data, 'logs', c, `${restart}.log`),
+  };
+}
+
+/**
+ * The paths of a pod a peapod made before its runtime state moved to the
+ * state root (its /etc files, /dev/shm and its containers' root mount points
+ * were in its data directory): adopted by a daemon after an upgrade, its
+ * sandbox is addressed where they are. Any other pod's paths as they are.
+ */
+export function adoptedPodPaths(pp: PodPaths): PodPaths {
+  const oldEtc = join(pp.data, 'etc');
+  if (pp.state === pp.data || existsSync(dirname(pp.etc.hostname)) || !existsSync(oldEtc)) return pp;
+  return {
+    ...pp,
+    shm: join(pp.data, 'shm'),
+    etc: { hosts: join(oldEtc, 'hosts'), hostname: join(oldEtc, 'hostname'), resolvConf: join(oldEtc, 'resolv.conf') },
+    container: (c) => {
+      const dirs = pp.container(c);
+      return { ...dirs, run: dirs.dir, rootfs: join(dirs.dir, 'rootfs') };
+    },
   };
 }
 

@@ -35,7 +35,7 @@ import type { Cgroup, CgroupDriver } from './cgroups/types.js';
 import { Container, containerLogPath, type ContainerAttachment, type SavedContainer } from './container.js';
 import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
 import type { LogListener, LogRotation } from './logs.js';
-import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
+import { adoptedPodPaths, podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { ExitSource, PlanProcess } from './process.js';
 import { clampOomScoreAdj } from './oom.js';
 import { discard } from './discard.js';
@@ -433,7 +433,7 @@ export class RuntimeService implements NodeRuntime {
       {
         id,
         config: saved.config,
-        paths: podPaths(this.options.paths, saved.config.metadata.name),
+        paths: adoptedPodPaths(podPaths(this.options.paths, saved.config.metadata.name)),
         pauseBinary: this.pauseBinary,
         nul: this.devNull(),
         network: { options: this.network, paths: this.options.paths, event: (type, reason, message) => this.options.onSandboxEvent?.(id, type, reason, message) },
