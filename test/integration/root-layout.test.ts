@@ -4,13 +4,16 @@
 // container's root mount point) is runtime state; the data root holds only
 // what keeps user data (writable layers, termination logs, logs, volumes).
 // Each entry on disk costs 0.1-0.6 ms on this host's ext4 (bench/README.md).
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
 import { podPaths, type RuntimePaths } from '../../src/runtime/paths.js';
-import { execIn, expectNothingLeft, isRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
+import type { PodRecord } from '../../src/node/state.js';
+import { bin } from './cli-harness.js';
+import { execIn, expectNothingLeft, isAlive, isRoot, mountsUnder, pod, sh, waitFor, type TestRoot } from './helpers.js';
 import { containerPid, start } from './pods.js';
 
 /** Every entry below `dir`, as paths relative to it (directories end in /). */
@@ -94,4 +97,48 @@ describe.skipIf(!isRoot)('the state root and the data root apart', () => {
 
     await s.runtime.stop({ force: true });
   });
+
+  it("a daemon's pod of the layout before (its /etc files, /dev/shm and root's mount point in its data directory), adopted by a daemon of now: its container restarts onto the same /dev/shm", async () => {
+    const env = { ...process.env, PEAPOD_STATE_ROOT: root.paths.state, PEAPOD_DATA_ROOT: root.paths.data, PEAPOD_BACKOFF_BASE: '1' };
+    const cli = (args: string[]): Promise<{ code: number | null; out: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        for (const s of [child.stdout, child.stderr]) s.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+    const file = join(root.dir, 'legacy.yaml');
+    // Each run counts the runs the pod's /dev/shm has seen.
+    writeFileSync(file, `{apiVersion: v1, kind: Pod, metadata: {name: legacy}, spec: {containers: [{name: c, image: busybox, command: [sh, -c, 'echo run >> /dev/shm/runs; echo "runs $(wc -l < /dev/shm/runs)"; sleep 0.5; exit 1']}]}}`);
+    root.stops.push(async () => void (await cli(['delete', 'pod', 'legacy', '--force'])));
+    expect(await cli(['run', '-d', '-f', file])).toMatchObject({ code: 0 });
+    const pp = podPaths(root.paths, 'legacy');
+    const record = (): PodRecord => JSON.parse(readFileSync(pp.recordFile, 'utf8')) as PodRecord;
+    const logs = (): string => (existsSync(join(pp.data, 'logs', 'c')) ? readdirSync(join(pp.data, 'logs', 'c')).map((f) => readFileSync(join(pp.data, 'logs', 'c', f), 'utf8')).join('') : '');
+    await waitFor('the first run', () => logs().includes('runs 1'), 10_000);
+    const daemon = record().supervisor.pid;
+    root.pids.add(record().sandbox?.pid ?? 0);
+    // Its reaper too: it ends once the pod below it is gone.
+    root.pids.add((JSON.parse(readFileSync(join(root.paths.state, 'daemon', 'daemon.json'), 'utf8')) as { reaper: { pid: number } }).reaper.pid);
+    process.kill(daemon, 'SIGKILL');
+    await waitFor('the daemon to be gone', () => !isAlive(daemon), 5000);
+
+    // The layout of the peapod before: moved while no daemon runs (the running container's own mounts do not change).
+    const old = join(pp.data, 'containers', 'c', 'rootfs');
+    renameSync(join(pp.state, 'etc'), join(pp.data, 'etc'));
+    mkdirSync(join(pp.data, 'shm'));
+    execFileSync('mount', ['--move', pp.shm, join(pp.data, 'shm')]);
+    rmdirSync(pp.shm);
+    renameSync(pp.container('c').rootfs, old);
+    rmSync(join(pp.state, 'containers'), { recursive: true });
+
+    // A command starts the next daemon, which adopts the pod; the container goes on restarting, on the pod's /dev/shm.
+    expect(await cli(['get', 'pods'])).toMatchObject({ code: 0 });
+    await waitFor('a run under the new daemon, on the same /dev/shm', () => /runs [3-9]/.test(logs()), 15_000);
+    expect(logs()).not.toContain('CreateContainerError');
+    expect(existsSync(pp.shm)).toBe(false);
+    root.pids.add(record().sandbox?.pid ?? 0);
+    expect(await cli(['delete', 'pod', 'legacy', '--force'])).toMatchObject({ code: 0 });
+  }, 40_000);
 });
+
