@@ -9,6 +9,7 @@
 //   node bench/ab.js --a /tmp/peapod-prev --b . --density 500 [--rounds 2]
 //   node bench/ab.js --a /tmp/peapod-prev --b . --cli [--runs 10]   (whole CLI processes: run -f until "running" and its SIGTERM, get pods, node -e "")
 // --gap MS idles before each timed pod (default 200). --tmp DIR puts the pod roots elsewhere (default $TMPDIR or /tmp).
+// --state DIR splits them as peapod's defaults do on a host: the state root under DIR (a tmpfs such as /dev/shm, as /run is), the data root under --tmp.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ const DENSITY = Number(arg('--density', 0));
 const CLI = args.includes('--cli');
 const ROUNDS = Number(arg('--rounds', 2));
 const TMP = arg('--tmp', tmpdir());
+const STATE = arg('--state', null);
 // Idle time before each timed pod: a first cgroup v1 migration after a quiet spell waits for an RCU
 // grace period, one right after another does not; without a gap the side that goes second gains.
 const GAP_MS = Number(arg('--gap', 200));
@@ -40,7 +42,9 @@ async function side(label, dir) {
   const load = (f) => import(pathToFileURL(join(dir, 'dist', f)).href);
   const [{ PodWorker }, { runtimePaths }, { umount }] = await Promise.all([load('kubelet/pod-worker.js'), load('runtime/paths.js'), load('native/addon.js')]);
   const root = mkdtempSync(join(TMP, `peapod-ab-${label}-`));
-  return { label, dir, PodWorker, paths: runtimePaths({ root }), root, umount, live: new Set(), up: [], down: [] };
+  const state = STATE ? mkdtempSync(join(STATE, `peapod-ab-${label}-`)) : null;
+  const paths = state ? runtimePaths({}, { PEAPOD_STATE_ROOT: state, PEAPOD_DATA_ROOT: root, PEAPOD_IMAGES: process.env.PEAPOD_IMAGES }) : runtimePaths({ root });
+  return { label, dir, PodWorker, paths, root, roots: state ? [root, state] : [root], umount, live: new Set(), up: [], down: [] };
 }
 
 const sides = [await side('A', A), await side('B', B)];
@@ -129,8 +133,10 @@ if (CLI) {
     }
   } finally {
     for (const s of sides) {
-      for (const p of mountsUnder(s.root)) s.umount(p, true);
-      rmSync(s.root, { recursive: true, force: true });
+      for (const root of s.roots) {
+        for (const p of mountsUnder(root)) s.umount(p, true);
+        rmSync(root, { recursive: true, force: true });
+      }
     }
   }
   process.exit(0);
@@ -153,7 +159,7 @@ try {
     ratios.down.push(got.get(sides[1])[1] / got.get(sides[0])[1]);
   }
   const what = DENSITY > 0 ? `${DENSITY} pods of 1 container one by one, per pod; then all deleted at once, per pod (${rounds} rounds)` : `pod of ${CONTAINERS} containers, ${rounds} rounds`;
-  console.log(`${what}; A = ${A}, B = ${B}; tmp ${TMP}`);
+  console.log(`${what}; A = ${A}, B = ${B}; tmp ${TMP}${STATE ? `, state roots in ${STATE}` : ''}`);
   console.log(`${''.padEnd(8)} ${'median'.padStart(7)} ${'min'.padStart(7)} ${'max'.padStart(7)}   (ms)`);
   for (const phase of ['up', 'down']) {
     for (const s of sides) {
@@ -166,7 +172,9 @@ try {
 } finally {
   for (const s of sides) {
     for (const pod of s.live) await pod.stop({ force: true }).catch(() => undefined);
-    for (const p of mountsUnder(s.root)) s.umount(p, true);
-    rmSync(s.root, { recursive: true, force: true });
+    for (const root of s.roots) {
+      for (const p of mountsUnder(root)) s.umount(p, true);
+      rmSync(root, { recursive: true, force: true });
+    }
   }
 }

@@ -7,6 +7,7 @@
 // a map of what to optimise.
 //   node bench/profile.js [--runs 30] [--containers 2] [--cpu]
 //   node bench/profile.js --density 100     (N one-container pods, then all stopped at once)
+//   node bench/profile.js --state /dev/shm  (peapod's default layout: the state root on a tmpfs, the data root under $TMPDIR)
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import fs from 'node:fs';
 import inspector from 'node:inspector';
@@ -78,7 +79,9 @@ const { runtimePaths } = await import(pathToFileURL(join(REPO, 'dist', 'runtime'
 const { umount } = await import(pathToFileURL(join(REPO, 'dist', 'native', 'addon.js')).href);
 
 const root = fs.mkdtempSync(join(tmpdir(), 'peapod-profile-'));
-const paths = runtimePaths({ root });
+const stateArg = args.indexOf('--state');
+const stateRoot = stateArg >= 0 ? fs.mkdtempSync(join(args[stateArg + 1], 'peapod-profile-')) : null;
+const paths = stateRoot ? runtimePaths({}, { PEAPOD_STATE_ROOT: stateRoot, PEAPOD_DATA_ROOT: root, PEAPOD_IMAGES: process.env.PEAPOD_IMAGES }) : runtimePaths({ root });
 const containers = Array.from({ length: CONTAINERS }, (_, i) => sleeper(`c${i}`));
 const totals = { up: [], down: [] };
 const session = new inspector.Session();
@@ -157,7 +160,9 @@ try {
 } finally {
   phase = null;
   for (const rt of live) await rt.stop({ force: true });
-  for (const p of mountsUnder(root)) umount(p, true);
-  fs.rmSync(root, { recursive: true, force: true });
+  for (const dir of stateRoot ? [root, stateRoot] : [root]) {
+    for (const p of mountsUnder(dir)) umount(p, true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   session.disconnect();
 }

@@ -599,6 +599,12 @@ export const CASES = [
     sample: (ctx) => libLifecycle(ctx, ctx.tmpfsPaths, '.tmpfs'),
   },
   {
+    id: 'up.lib.split', section: 'pod up', group: 'lifecycle', unit: 'ms', ratioTo: ['up.floor'], needs: ['tmpfs'],
+    label: 'library, default layout: state root on tmpfs (/dev/shm), data root on disk',
+    target: { kind: 'ratioMax', value: 3, text: '<= 3x floor' },
+    sample: (ctx) => libLifecycle(ctx, ctx.splitPaths, '.split'),
+  },
+  {
     id: 'up.lib.net', section: 'pod up', group: 'lifecycle', unit: 'ms', ratioTo: ['up.lib'], needs: ['cni'],
     label: 'library, with a pod network (CNI: bridge + host-local, portmap, firewall; ratio to no network)',
     sample: async (ctx) => libLifecycle(ctx, ctx.paths, '.net', { network: (await ctx.network()).options }),
@@ -641,6 +647,11 @@ export const CASES = [
   {
     id: 'delete.lib.tmpfs', section: 'pod delete', by: 'up.lib.tmpfs', unit: 'ms', ratioTo: ['delete.floor'],
     label: 'library, pod root on tmpfs (/dev/shm) instead',
+    target: { kind: 'max', value: 10, text: '<= 10 ms' },
+  },
+  {
+    id: 'delete.lib.split', section: 'pod delete', by: 'up.lib.split', unit: 'ms', ratioTo: ['delete.floor'],
+    label: 'library, default layout: state root on tmpfs, data root on disk',
     target: { kind: 'max', value: 10, text: '<= 10 ms' },
   },
   {

@@ -197,6 +197,11 @@ export class Context {
       const work = makeWork(shm);
       this.works.push(work);
       this.tmpfsPaths = rt.runtimePaths({ root: join(work, 'root') });
+      // A real host's layout (peapod's defaults): the state root on a tmpfs
+      // (/run/peapod), the data root on disk (/var/lib/peapod).
+      mkdirSync(join(work, 'state'));
+      mkdirSync(join(this.work, 'data'));
+      this.splitPaths = rt.runtimePaths({}, { PEAPOD_STATE_ROOT: join(work, 'state'), PEAPOD_DATA_ROOT: join(this.work, 'data'), PEAPOD_IMAGES: this.paths.images });
     }
   }
 
@@ -302,6 +307,7 @@ export class Context {
     await sleep(50);
     for (const work of this.works) {
       reclaimRoot(this.rt, join(work, 'root'), log);
+      reclaimRoot(this.rt, join(work, 'state'), log);
       removeTree(this.rt, work, log);
     }
   }
@@ -380,6 +386,8 @@ export function reclaimAbandoned(rt, log, bases) {
     if (owner && alive(owner.pid, owner.startTime)) continue;
     log(`reclaiming ${dir}, left by an earlier bench run (pid ${owner?.pid})`);
     reclaimRoot(rt, join(dir, 'root'), log);
+    // The state root of the default-layout rows (its data root is in the other work directory, removed with it).
+    reclaimRoot(rt, join(dir, 'state'), log);
     removeTree(rt, dir, log);
   }
 }

@@ -6,7 +6,7 @@
 // layers below have in it; a non-directory hides everything beneath it.
 import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { scopedJoin, type FsView } from '../plan/scoped-path.js';
+import { dirAttrsOf, scopedJoin, type FsView } from '../plan/scoped-path.js';
 import { hostFs } from '../runtime/host-fs.js';
 
 export interface LayerView {
@@ -83,6 +83,10 @@ export function layeredFs(root: string, layers: readonly LayerView[], memo = fal
       if (outside(root, path)) return hostFs.isFile(path);
       const f = find(scopedJoin(root, posix.relative(root, path), view));
       return f?.st.isFile() === true;
+    },
+    dirAttrs(path) {
+      if (outside(root, path)) return hostFs.dirAttrs?.(path) ?? null;
+      return dirAttrsOf(find(path)?.st ?? null);
     },
     readFile(path) {
       if (outside(root, path)) return hostFs.readFile?.(path) ?? null;

@@ -13,16 +13,21 @@ export class LowerdirError extends Error {
   override name = 'LowerdirError';
 }
 
-export type OverlayImage = Pick<Image, 'rootfs'> & Partial<Pick<Image, 'layers' | 'links'>>;
+export type OverlayImage = Pick<Image, 'rootfs'> &
+  Partial<Pick<Image, 'layers' | 'links'>> & {
+    /** A read-only layer above the image's, holding mount points it lacks (runtime/mount-point-layer.ts); absolute. */
+    mountPoints?: string | undefined;
+  };
 
 export function overlayRootSteps(image: OverlayImage, dirs: { rootfs: string; upper: string; work: string }): Step[] {
-  const layers = image.layers ?? [image.rootfs];
+  const top = image.mountPoints ? [image.mountPoints] : [];
+  const layers = [...top, ...(image.layers ?? [image.rootfs])];
   const tail = `,upperdir=${dirs.upper},workdir=${dirs.work}`;
   const data = (lower: string[]): string => `lowerdir=${lower.join(':')}${tail}`;
   const mount = (d: string): Step => ({ op: 'mount', source: 'overlay', target: dirs.rootfs, fstype: 'overlay', flags: [], data: d });
   const full = data(layers);
   if (full.length <= MOUNT_DATA_MAX || !image.links) return [mount(full)];
-  const short = data(image.links.names);
+  const short = data([...top, ...image.links.names]);
   if (short.length > MOUNT_DATA_MAX) {
     throw new LowerdirError(`the image has ${layers.length} layers: too many for one overlay mount (its options exceed ${MOUNT_DATA_MAX + 1} bytes even with short names)`);
   }

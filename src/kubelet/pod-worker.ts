@@ -17,7 +17,7 @@ import { NotFoundError, RuntimeService, type NodeRuntime, type RuntimeOptions, t
 import type { CgroupDriver } from '../runtime/cgroups/types.js';
 import { pruneInstanceLogs, rotationFromEnv, type LogListener, type LogRotation } from '../runtime/logs.js';
 import { makeDir, MODE, writeFileWithMode } from '../runtime/modes.js';
-import { podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
+import { adoptedPodPaths, podPaths, type PodPaths, type RuntimePaths } from '../runtime/paths.js';
 import { unmountPodDir } from '../runtime/pod-files.js';
 import { discard } from '../runtime/discard.js';
 import { writeHostsFile, type HostsFileInput } from './hosts-file.js';
@@ -160,7 +160,7 @@ export class PodWorker {
     this.uid = adopted?.uid ?? pod.metadata.uid ?? randomUUID();
     this.createdAt = adopted?.createdAt ?? this.createdAt;
     this.hostname = podHostname(pod);
-    this.paths = podPaths(options.paths, this.name);
+    this.paths = adopted ? adoptedPodPaths(podPaths(options.paths, this.name)) : podPaths(options.paths, this.name);
     const detached = options.detached === true;
     this.record = {
       ...(detached ? { version: RECORD_VERSION, owner: 'daemon' as const } : {}),
@@ -1048,7 +1048,7 @@ export class PodWorker {
     this.supervising = false;
     for (const s of this.runtime.listPodSandbox()) await this.runtime.removePodSandbox(s.id);
     this.runtime.close();
-    unmountPodDir(this.paths.data);
+    unmountPodDir(this.paths.state, this.paths.data);
     // Renamed away now (the name is free, nothing half-removed is seen), removed once the pod is reported gone.
     const trash = join(this.options.paths.data, 'pods');
     void discard(this.paths.data, trash);

@@ -17,6 +17,7 @@ function abbreviations(p: ExplainedProcess, e: PodExplanation): Array<[string, s
   return [
     ['$ROOTFS', pp.container(p.name).rootfs, "the container's root, assembled here; / after pivot_root"],
     ['$POD', pp.data, "the pod's directory on the host"],
+    ...(pp.state === pp.data ? [] : ([['$RUN', pp.state, "the pod's runtime state on the host (/dev/shm, /etc files)"]] as Array<[string, string, string]>)),
   ];
 }
 

@@ -164,6 +164,7 @@ export function explainPod(pod: Pod, options: ExplainOptions): PodExplanation {
         fs: found.fs,
         launcher: pauseBinary,
         cgroupProcs: driver?.open(containerCgroupPath(sandbox, c.name)).procsFiles ?? [],
+        stateRoot: options.paths.state,
       });
       processes.push({ role, name: c.name, image: imageInfo(c.image, found), request, plan: withPlaceholders(plan) });
     } catch (err) {

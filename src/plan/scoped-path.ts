@@ -13,6 +13,20 @@ export interface FsView {
   isFile(path: string): boolean;
   /** A small file's text (the image's /etc/passwd), or null; optional: without it, nothing is read. */
   readFile?(path: string): string | null;
+  /** A directory's mode (permission bits), owner and mtime, or null when the path is not a directory (links not followed); optional. */
+  dirAttrs?(path: string): DirAttrs | null;
+}
+
+export interface DirAttrs {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeMs: number;
+}
+
+/** The DirAttrs of a stat, or null when it is not a directory. */
+export function dirAttrsOf(st: { isDirectory(): boolean; mode: number; uid: number; gid: number; mtimeMs: number } | null): DirAttrs | null {
+  return st?.isDirectory() ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: st.mtimeMs } : null;
 }
 
 const MAX_LINKS = 40;

@@ -22,6 +22,7 @@ import type { Cgroup, OomWatch } from './cgroups/types.js';
 import { ContainerLog, type LogListener, type LogRotation } from './logs.js';
 import { discard } from './discard.js';
 import { makeContainerDirs, type ContainerDirs } from './paths.js';
+import { ensureMountPointLayer, etcMountPoints, mountPointLayerDir } from './mount-point-layer.js';
 import { pidsInNamespace } from './proc.js';
 import { PlanProcess, type ExitSource, type ExitStatus } from './process.js';
 import { openStdio, removeFifos, reopenFifos, type StdioFifos } from './stdio.js';
@@ -62,6 +63,8 @@ export interface ContainerContext {
   onEvent?: ((type: 'Normal' | 'Warning', reason: string, message: string) => void) | undefined;
   /** Its processes outlive this process (the node daemon's pods): see RuntimeOptions.detached. */
   detached?: boolean | undefined;
+  /** The state root, where the mount-point layers its root may use are kept (runtime/mount-point-layer.ts); none without it. */
+  stateRoot?: string | undefined;
 }
 
 /** What a container leaves on disk for the next runtime to adopt it. */
@@ -106,6 +109,8 @@ export interface ContainerProcessSpec {
   env: string[];
   workingDir: string;
   security: ProcessSecurity;
+  /** The mount-point layer its root is mounted with, to be made before it is spawned (runtime/mount-point-layer.ts). */
+  mountPoints?: string;
 }
 
 /**
@@ -124,8 +129,12 @@ export function planContainer(inputs: {
   cgroupProcs: readonly string[];
   /** It outlives the process that starts it (the node daemon's pods). */
   detached?: boolean | undefined;
+  /** The state root, where the mount-point layers are kept; without it the mount points are made in the container's root. */
+  stateRoot?: string | undefined;
 }): ContainerProcessSpec {
-  const { config, image, sandbox, fs } = inputs;
+  const { config, sandbox, fs } = inputs;
+  const mountPoints = inputs.stateRoot ? mountPointLayerDir(inputs.stateRoot, inputs.image.rootfs, fs, etcMountPoints(config)) : null;
+  const image = mountPoints ? { ...inputs.image, mountPoints } : inputs.image;
   const command = resolveCommand(image.config, { ...config, name: config.metadata.name }, sandbox.hostname);
   let security: ProcessSecurity;
   try {
@@ -135,7 +144,7 @@ export function planContainer(inputs: {
     throw err instanceof SecurityError || err instanceof ImageUserError ? new PlanError(err.message) : err;
   }
   const plan = joinCgroup(containerPlan({ config, image, sandbox, dirs: inputs.dirs, fs, launcher: inputs.launcher, security, detached: inputs.detached }), inputs.cgroupProcs);
-  return { plan, env: command.env, workingDir: command.workingDir, security };
+  return { plan, env: command.env, workingDir: command.workingDir, security, ...(mountPoints ? { mountPoints } : {}) };
 }
 
 export class Container {
@@ -184,7 +193,8 @@ export class Container {
       rmSync(ctx.dirs.upper, { recursive: true, force: true });
       rmSync(ctx.dirs.work, { recursive: true, force: true });
       makeContainerDirs(ctx.dirs, image.rootfs);
-      this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [], detached: ctx.detached });
+      this.spec = planContainer({ config, image, sandbox, dirs: ctx.dirs, fs: image.fs, launcher: ctx.launcher, cgroupProcs: ctx.cgroup?.procsFiles ?? [], detached: ctx.detached, stateRoot: ctx.stateRoot });
+      if (this.spec.mountPoints) ensureMountPointLayer(this.spec.mountPoints);
     }
     this.exited = new Promise((resolve) => (this.resolveExited = resolve));
     // v2: the kernel ends the whole container itself (false where there is no such switch: v1 watches instead).
@@ -267,7 +277,7 @@ export class Container {
     if (this.ctx.cgroup?.frozen?.()) throw new Error(`container ${this.name}: its cgroup is frozen (a kill is under way); not started into it`);
     this.oomKillsAtStart = this.ctx.cgroup?.oomKills() ?? 0;
     this.oomKillsReported = this.oomKillsAtStart;
-    const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.dir, this.id);
+    const stdio = openStdio(this.ctx.detached === true, this.ctx.dirs.run, this.id);
     // A container asked to keep stdin open reads a pipe that Attach writes to; else /dev/null.
     const [inR, inW] = this.ctx.config.stdin ? pipe() : [nul, -1];
     let proc: PlanProcess;

@@ -1,6 +1,6 @@
 // The real filesystem behind the plan's FsView.
 import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import type { FsView } from '../plan/scoped-path.js';
+import { dirAttrsOf, type FsView } from '../plan/scoped-path.js';
 
 export const hostFs: FsView = {
   readFile(path) {
@@ -30,6 +30,13 @@ export const hostFs: FsView = {
       return statSync(path).isFile();
     } catch {
       return false;
+    }
+  },
+  dirAttrs(path) {
+    try {
+      return dirAttrsOf(lstatSync(path));
+    } catch {
+      return null;
     }
   },
 };

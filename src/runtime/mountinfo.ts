@@ -43,11 +43,11 @@ export function parseMountinfo(text: string): MountinfoEntry[] {
   return out;
 }
 
-/** Mount points at or below `dir` in this process's mount namespace, deepest first. */
-export function mountsUnder(dir: string): string[] {
-  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+/** Mount points at or below any of `dirs` in this process's mount namespace, deepest first. */
+export function mountsUnder(...dirs: string[]): string[] {
+  const under = (point: string, dir: string): boolean => point === dir || point.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
   return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'))
     .map((m) => m.mountPoint)
-    .filter((point) => point === dir || point.startsWith(prefix))
+    .filter((point) => dirs.some((dir) => under(point, dir)))
     .sort((a, b) => b.length - a.length);
 }

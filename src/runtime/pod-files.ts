@@ -30,7 +30,7 @@ export function mountPodShm(paths: PodPaths): void {
   mount('shm', paths.shm, 'tmpfs', ['nosuid', 'nodev', 'noexec'], `mode=${octal(MODE.shm)},size=${SHM_SIZE}`);
 }
 
-/** Unmounts everything the runtime mounted under a pod's directory. */
-export function unmountPodDir(dir: string): void {
-  for (const point of mountsUnder(dir)) umount(point, true);
+/** Unmounts everything the runtime mounted under a pod's directories (its state's and its data's: mountinfo read once). */
+export function unmountPodDir(...dirs: string[]): void {
+  for (const point of mountsUnder(...new Set(dirs))) umount(point, true);
 }

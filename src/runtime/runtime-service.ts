@@ -35,7 +35,7 @@ import type { Cgroup, CgroupDriver } from './cgroups/types.js';
 import { Container, containerLogPath, type ContainerAttachment, type ContainerContext, type SavedContainer } from './container.js';
 import { execSyncIn, spawnInContainer, type ExecTarget } from './exec.js';
 import { NO_ROTATION, type LogListener, type LogRotation } from './logs.js';
-import { podPaths, type PodPaths, type RuntimePaths } from './paths.js';
+import { adoptedPodPaths, podPaths, type PodPaths, type RuntimePaths } from './paths.js';
 import type { ExitSource, PlanProcess } from './process.js';
 import { clampOomScoreAdj } from './oom.js';
 import { discard } from './discard.js';
@@ -206,6 +206,11 @@ export class RuntimeService implements NodeRuntime {
     return join(this.options.paths.data, 'pods');
   }
 
+  /** The same in the state root, for what lives there (a root's mount point). */
+  private get stateTrash(): string {
+    return join(this.options.paths.state, 'pods');
+  }
+
   private devNull(): number {
     if (this.nul < 0) this.nul = openSync('/dev/null', 'r+');
     return this.nul;
@@ -336,7 +341,8 @@ export class RuntimeService implements NodeRuntime {
     const names = this.cgroupNames.get(podPath) ?? [];
     for (const name of names) {
       const dirs = sandbox.ctx.paths.container(name);
-      for (const dir of [dirs.rootfs, dirs.upper, dirs.work]) void discard(dir, this.trash);
+      void discard(dirs.rootfs, this.stateTrash);
+      for (const dir of [dirs.upper, dirs.work]) void discard(dir, this.trash);
     }
     // Cgroups last, leaves first: a cgroup can go once nothing lives in it.
     const driver = this.driver;
@@ -405,6 +411,7 @@ export class RuntimeService implements NodeRuntime {
       onLog: this.options.onLog,
       logRotation: config.rotateLogs === false ? NO_ROTATION : this.options.logRotation,
       detached: this.options.detached === true,
+      stateRoot: this.options.paths.state,
       groupOomKill: this.groupOomKill,
       onEvent: (type, reason, message) => this.options.onSandboxEvent?.(sandboxId, type, reason, message),
     };
@@ -444,7 +451,7 @@ export class RuntimeService implements NodeRuntime {
       {
         id,
         config: saved.config,
-        paths: podPaths(this.options.paths, saved.config.podDirectory ?? saved.config.metadata.name),
+        paths: adoptedPodPaths(podPaths(this.options.paths, saved.config.podDirectory ?? saved.config.metadata.name)),
         pauseBinary: this.pauseBinary,
         nul: this.devNull(),
         network: { options: this.network, paths: this.options.paths, event: (type, reason, message) => this.options.onSandboxEvent?.(id, type, reason, message) },

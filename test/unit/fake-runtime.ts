@@ -185,6 +185,7 @@ export class FakeRuntime implements NodeRuntime {
       fs: image.fs,
       launcher: this.launcher,
       cgroupProcs: [],
+      stateRoot: this.options.paths.state,
     });
     this.plans.push({ name: config.metadata.name, plan });
     const id = `container-${this.nextId++}`;

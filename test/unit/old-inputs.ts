@@ -39,7 +39,7 @@ function paths(input: ContainerInputs): PodPaths {
     shm: input.pod.shm,
     etc: { hosts: input.pod.hosts, hostname: input.pod.hostname, resolvConf: input.pod.resolvConf },
     volume: (v) => `${data}/volumes/${v}`,
-    container: (c) => ({ dir: `${data}/containers/${c}`, ...input.dirs, terminationLog: `${data}/containers/${c}/termination-log` }),
+    container: (c) => ({ dir: `${data}/containers/${c}`, run: `/s/containers/${c}`, ...input.dirs, terminationLog: `${data}/containers/${c}/termination-log` }),
     log: (c, n) => `${data}/logs/${c}/${n}.log`,
   };
 }
