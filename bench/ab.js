@@ -40,7 +40,8 @@ process.env.PEAPOD_IMAGES ??= join(REPO, '.cache', 'images');
 
 async function side(label, dir) {
   const load = (f) => import(pathToFileURL(join(dir, 'dist', f)).href);
-  const [{ PodWorker }, { runtimePaths }, { umount }] = await Promise.all([load('kubelet/pod-worker.js'), load('runtime/paths.js'), load('native/addon.js')]);
+  // --cli times whole processes: the library's pod worker is not loaded (a checkout from before the split has none).
+  const [{ PodWorker }, { runtimePaths }, { umount }] = await Promise.all([CLI ? {} : load('kubelet/pod-worker.js'), load('runtime/paths.js'), load('native/addon.js')]);
   const root = mkdtempSync(join(TMP, `peapod-ab-${label}-`));
   const state = STATE ? mkdtempSync(join(STATE, `peapod-ab-${label}-`)) : null;
   const paths = state ? runtimePaths({}, { PEAPOD_STATE_ROOT: state, PEAPOD_DATA_ROOT: root, PEAPOD_IMAGES: process.env.PEAPOD_IMAGES }) : runtimePaths({ root });
