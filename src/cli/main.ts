@@ -7,7 +7,8 @@ import { UsageError, type Command } from './args.js';
 
 /**
  * Every command by name, loaded when it is called: a CLI call parses only
- * the modules its own verb needs (the bundle is split the same way).
+ * the modules its own verb needs (in the bundle too: a module no verb's
+ * import reached is never evaluated).
  */
 const commands = new Map<string, () => Promise<Command>>([
   ['run', async () => (await import('./run.js')).runCommand],
@@ -43,6 +44,11 @@ async function usage(): Promise<string> {
     '',
     'Every command takes --root DIR (or $PEAPOD_ROOT); `peapod COMMAND --help` for its flags.',
   ].join('\n');
+}
+
+/** Whether `name` is a command (bin/peapod.js keeps a code cache per command). */
+export function isCommand(name: string): boolean {
+  return commands.has(name);
 }
 
 function version(): string {

@@ -5,6 +5,7 @@ import { formatIssue, readPodFile } from '../manifest/index.js';
 import { PodWorker } from '../kubelet/pod-worker.js';
 
 import { runtimePaths } from '../runtime/paths.js';
+import { removeInPlace } from '../runtime/discard.js';
 import { reclaimStalePods } from '../node/stale.js';
 import { backoffFromEnv } from '../kubelet/backoff.js';
 import type { DaemonReply } from '../node/daemon-protocol.js';
@@ -81,6 +82,8 @@ async function run(argv: readonly string[]): Promise<number> {
   let runtime: PodWorker | undefined;
   const onSignal = (sig: NodeJS.Signals): void => {
     interrupts++;
+    // This process exits once the pod is gone: what is left of it goes in place, without detours.
+    removeInPlace();
     if (!runtime) return;
     if (interrupts === 1) {
       const seconds = grace ?? runtime.pod.spec.terminationGracePeriodSeconds ?? 30;

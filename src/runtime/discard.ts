@@ -34,6 +34,19 @@ export function takeAway(dir: string, into: string = dirname(dir)): string | nul
 
 const pending = new Map<string, Promise<void>>();
 
+/** Set once this process has only to finish its pods and exit (see removeInPlace). */
+let exiting = false;
+
+/**
+ * From now on discard() removes in place, synchronously: a process that
+ * exits once its pods are gone (a CLI call) waits for their directories
+ * anyway, so renaming them aside and handing them to other threads would only
+ * add work on the way to its exit.
+ */
+export function removeInPlace(): void {
+  exiting = true;
+}
+
 function finishOnExit(): void {
   // An exiting process cannot wait: what is left goes now, synchronously.
   for (const holder of pending.keys()) rmSync(holder, { recursive: true, force: true });
@@ -45,6 +58,10 @@ function finishOnExit(): void {
  * now. Resolves once it is gone (a failed removal is left to the reclaim).
  */
 export function discard(dir: string, into?: string): Promise<void> {
+  if (exiting) {
+    rmSync(dir, { recursive: true, force: true });
+    return Promise.resolve();
+  }
   let holder: string | null;
   try {
     holder = takeAway(dir, into);
