@@ -51,6 +51,15 @@ namespace peapod {
   X(kNewKeyring, "new_session_keyring", "keyctl JOIN_SESSION_KEYRING")                          \
   X(kExec, "exec", "exec") /* candidates, argv, envp; m = 1: execveat(n); f = status fd + 1 */
 
+// The descriptor numbers a plan gives in the child: the pty socket, the exec
+// status pipe, then the plan's own, base to max. High enough to stay out of
+// stdio's way, low enough for any RLIMIT_NOFILE. src/plan/ops.ts's PLAN_FDS
+// is generated from these lines.
+constexpr int kPlanFdPtySocket = 98;
+constexpr int kPlanFdExecStatus = 99;
+constexpr int kPlanFdBase = 100;
+constexpr int kPlanFdMax = 999;
+
 enum class Op : int {
 #define PEAPOD_OP_ENUM(id, js, text) id,
   PEAPOD_OPS(PEAPOD_OP_ENUM)
@@ -89,8 +98,8 @@ struct Plan {
   int stdio[3] = {-1, -1, -1};
   bool keep_signals_blocked = false;  // pause unblocks once its handlers exist
   std::vector<Step> steps;
-  // Made by the parent before clone() when a step needs them, at numbers of
-  // their own (>= 1000); the child moves them to the numbers the plan chose.
+  // Made by the parent before clone() when a step needs them, at numbers no
+  // plan gives; the child moves them to the numbers the plan chose.
   int exec_status_fd = -1;      // the plan's number for the exec status pipe
   int exec_status_write = -1;   // the parent's write end
   int pty_socket_fd = -1;       // the plan's number for the pty socket

@@ -188,10 +188,14 @@ std::string DescribeStep(const Step& s) {
   }
 }
 
-// A descriptor moved to >= 1000, out of the way of every number a plan
-// gives (stdio, 98, 99, 100..999), so the child's moves never clobber it.
-int HighFd(Napi::Env env, int fd, const char* what) {
-  int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+// The parent's end of a pipe or socket, at a number no plan gives (stdio,
+// kPlanFdPtySocket..kPlanFdMax), so the child's moves never clobber it. It
+// is moved (to >= 1000) only when it is there: growing the descriptor table
+// Node's threads share past its first 64 entries waits for an RCU grace
+// period (~10 ms here), which a short-lived CLI would pay on every spawn.
+int OutOfPlanFd(Napi::Env env, int fd, const char* what) {
+  if (fd > STDERR_FILENO && fd < kPlanFdPtySocket) return fd;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, kPlanFdMax + 1);
   int err = errno;
   close(fd);
   if (high < 0) throw SyscallError(env, std::string("fcntl F_DUPFD ") + what, err);
@@ -218,13 +222,13 @@ void OpenChannels(Napi::Env env, Plan* plan, Channels* ch) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) < 0) throw SyscallError(env, "pipe2 (exec status)", errno);
     ch->status_read = fds[0];
-    plan->exec_status_write = HighFd(env, fds[1], "exec status");
+    plan->exec_status_write = OutOfPlanFd(env, fds[1], "exec status");
   }
   if (plan->pty_socket_fd >= 0) {
     int fds[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0) throw SyscallError(env, "socketpair (pty)", errno);
     ch->pty_parent = fds[0];
-    plan->pty_socket_child = HighFd(env, fds[1], "pty socket");
+    plan->pty_socket_child = OutOfPlanFd(env, fds[1], "pty socket");
   }
 }
 

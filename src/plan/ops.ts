@@ -42,3 +42,11 @@ export const STEP_OPS = [
 ] as const;
 
 export type StepOp = (typeof STEP_OPS)[number];
+
+/**
+ * The numbers a plan gives the descriptors it opens in the child (whose fd
+ * table is its own: no CLONE_FILES; every one CLOEXEC): the pty socket and
+ * the exec status pipe, which the addon makes before clone() and the child
+ * moves there, then the plan's own, base to max.
+ */
+export const PLAN_FDS = { ptySocket: 98, execStatus: 99, base: 100, max: 999 } as const;

@@ -109,14 +109,7 @@ export type Step =
    */
   | { op: 'exec'; candidates: string[]; argv: string[]; env: string[]; fd?: number; statusFd?: number; what?: string };
 
-/**
- * The numbers a plan gives the descriptors it opens: high enough to stay out
- * of the way of stdio, low enough for any RLIMIT_NOFILE. The child's fd
- * table is its own (no CLONE_FILES), and every one of them is CLOEXEC.
- * Two numbers below them are the spawner's: the pty socket and the exec
- * status pipe, which the addon makes before clone() and moves there.
- */
-export const PLAN_FDS = { base: 100, max: 999, ptySocket: 98, execStatus: 99 } as const;
+export { PLAN_FDS } from './ops.js';
 
 /** Compiles only while Step has exactly the ops of native/plan.h's table (src/plan/ops.ts). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

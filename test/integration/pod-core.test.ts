@@ -1,7 +1,7 @@
 // The pod core, proven by what the kernel shows: namespace inodes, ps inside
 // the pod, hostnames, loopback, volumes, IPC, reaping, fate-sharing.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveImage } from '../../src/image/store.js';
@@ -55,6 +55,19 @@ describe.skipIf(!isRoot)('pod core (root, real kernel)', () => {
     expect(await s.runtime.exec('a', ['sh', '-c', '[ "$(hostname)" = lib-exec ] && exit 7'])).toBe(7);
     await waitFor('done to exit', () => !s.runtime.containers.get('done')!.running);
     await expect(s.runtime.exec('done', ['true'])).rejects.toThrow(/cannot exec in a stopped container: container "done"/);
+    await s.runtime.stop({ force: true });
+  });
+
+  it('execs while this process holds descriptors in the plan’s numbers (98 and up, as a daemon with many pods does)', async () => {
+    const s = await start(root, pod('many-fds', [sh('a', 'sleep 30')]));
+    const held: number[] = [];
+    try {
+      // The exec status pipe now lands among the numbers plans give; the addon moves it out of their way.
+      while (held.length === 0 || held[held.length - 1]! < 120) held.push(openSync('/dev/null', 'r'));
+      expect(await s.runtime.exec('a', ['sh', '-c', 'exit 5'])).toBe(5);
+    } finally {
+      for (const fd of held) closeSync(fd);
+    }
     await s.runtime.stop({ force: true });
   });
 
