@@ -10,3 +10,6 @@ export const yamlPackage = (): typeof import('yaml') => load('yaml') as typeof i
 
 /** tar (85 KB minified, and node:assert), when an image is built. */
 export const tarPackage = (): typeof import('tar') => load('tar') as typeof import('tar');
+
+/** node:child_process (~1.6 ms to load), for the paths that run a program (CNI plugins, building the busybox image): most CLI calls run none. */
+export const childProcess = (): typeof import('node:child_process') => load('node:child_process') as typeof import('node:child_process');

@@ -3,11 +3,10 @@
 // into a staging layer, then stored as a one-layer image like any pulled
 // one, tagged localhost/busybox:latest. Its diffID is the sha256 of the
 // layer packed as a tar (by the `tar` package), as for any layer.
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tarPackage } from '../lazy-packages.js';
+import { childProcess, tarPackage } from '../lazy-packages.js';
 import { packageRoot } from '../package.js';
 import { configFromSimple, docFromConfig, type ImageConfig } from './config.js';
 import { sha256 } from './digest.js';
@@ -76,7 +75,7 @@ export function ensureBuiltin(layout: StoreLayout): string {
     }
     const out = join(staged, 'build');
     try {
-      execFileSync('bash', [recipe, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+      childProcess().execFileSync('bash', [recipe, out], { stdio: ['ignore', 'ignore', 'pipe'] });
     } catch (err) {
       const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
       throw new BuiltinError(`building the busybox image failed: ${stderr || (err as Error).message}`);

@@ -2,8 +2,8 @@
 // runtime never changes its own namespaces), the parameters in CNI_*
 // variables, the configuration on stdin, the result or an error object on
 // stdout.
-import { spawn } from 'node:child_process';
 import { CniPluginError } from './types.js';
+import { childProcess } from '../lazy-packages.js';
 
 export type CniCommand = 'ADD' | 'CHECK' | 'DEL';
 
@@ -49,7 +49,7 @@ function failureText(stdout: string, stderr: string, exit: string): { message: s
  */
 export function invokePlugin(binary: string, type: string, config: unknown, inv: Invocation, timeoutMs = PLUGIN_TIMEOUT_MS): Promise<Record<string, unknown> | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [], {
+    const child = childProcess().spawn(binary, [], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
         ...process.env,
