@@ -11,4 +11,7 @@ export default function setup(): void {
   // Pods get loopback only unless a test gives its own network (never the
   // host's /etc/cni/net.d, nor peapod's default bridge on the host).
   process.env.PEAPOD_NETWORK ??= 'none';
+  // Pods' cgroups go under a parent of this run's own, which the runtime removes with its last pod:
+  // every test proves it gone (helpers.ts expectNothingLeft), whatever real pods the host holds.
+  process.env.PEAPOD_CGROUP_PARENT ??= `peapod-test-${process.pid}`;
 }

@@ -136,6 +136,17 @@ export async function expectNothingLeft(root: TestRoot): Promise<void> {
   // No process on the host runs the pause binary from this root's pods either.
   const leftovers = execFileSync('ps', ['-eo', 'pid=,args=']).toString().split('\n').filter((l) => l.includes(root.dir));
   expect(leftovers).toEqual([]);
+  // Nor any cgroup: the run's cgroup parent goes with the last pod in it (test/global-setup.ts).
+  await waitFor('the cgroups of the test’s pods to be removed', () => cgroupsOfThisRun().length === 0, 5000).catch(() => undefined);
+  expect(cgroupsOfThisRun()).toEqual([]);
+}
+
+/** The directories of this run's cgroup parent (PEAPOD_CGROUP_PARENT), in every hierarchy where one exists. */
+export function cgroupsOfThisRun(): string[] {
+  const parent = process.env.PEAPOD_CGROUP_PARENT;
+  if (!parent || !existsSync('/sys/fs/cgroup')) return [];
+  const roots = ['/sys/fs/cgroup', ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h))];
+  return roots.map((r) => join(r, parent)).filter((d) => existsSync(d));
 }
 
 /**

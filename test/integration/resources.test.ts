@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { detectDriver, unifiedMount } from '../../src/runtime/cgroups/detect.js';
 import { removePodCgroups } from '../../src/runtime/cgroups/pod.js';
+import { cgroupParentFromEnv } from '../../src/kubelet/resources.js';
 import { V2Driver } from '../../src/runtime/cgroups/v2.js';
 import type { PodWorker } from '../../src/kubelet/pod-worker.js';
 import type { Pod } from '../../src/manifest/types.js';
@@ -17,10 +18,12 @@ import { waitForFile } from './waits.js';
 const driver = isRoot ? detectDriver() : null;
 const V1_ROOTS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'].map((c) => `/sys/fs/cgroup/${c}`);
 
+// The run's own (test/global-setup.ts), as the runtime reads it.
+const PARENT = cgroupParentFromEnv();
 const cgroupRoots = (): string[] => (driver?.kind === 'v2' ? ['/sys/fs/cgroup'] : V1_ROOTS);
 
 function cgroupDirsOf(uid: string): string[] {
-  return cgroupRoots().map((r) => `${r}/peapod/pod${uid}`).filter((d) => existsSync(d));
+  return cgroupRoots().map((r) => `${r}/${PARENT}/pod${uid}`).filter((d) => existsSync(d));
 }
 
 describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
@@ -40,8 +43,8 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
   it('a pod\'s cgroups go with a container cgroup its record never named (made just before a crash): its process killed, nothing left', async () => {
     const d = driver as NonNullable<typeof driver>;
     const uid = randomUUID();
-    const podCg = d.create(`peapod/pod${uid}`);
-    const unnamed = d.create(`peapod/pod${uid}/c`);
+    const podCg = d.create(`${PARENT}/pod${uid}`);
+    const unnamed = d.create(`${PARENT}/pod${uid}/c`);
     const child = spawn('sleep', ['600'], { stdio: 'ignore' });
     try {
       for (const f of unnamed.procsFiles) writeFileSync(f, String(child.pid));
@@ -57,7 +60,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
 
   it('admits a pod of two 1 GiB containers on a 2 GiB node, refuses it on 1.5 GiB with nothing created', async () => {
     const fits = await start(gib('fits'), { nodeAllocatable: 'memory=2Gi' });
-    expect(cgroupDirsOf(fits.uid)).toEqual(cgroupRoots().map((r) => `${r}/peapod/pod${fits.uid}`));
+    expect(cgroupDirsOf(fits.uid)).toEqual(cgroupRoots().map((r) => `${r}/${PARENT}/pod${fits.uid}`));
     await fits.stop({ force: true });
     const err = await start(gib('too-big'), { nodeAllocatable: 'memory=1536Mi' }).then(
       () => null,
@@ -140,7 +143,7 @@ describe.skipIf(!isRoot || !driver)('resources on real cgroups', () => {
     const cg = runtime.cgroupOf('b')!;
     // Where the kernel counts a refused fork differs by version (the limit's
     // cgroup, or the forking one): look at both.
-    const base = `${driver?.kind === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids'}/peapod/pod${runtime.uid}`;
+    const base = `${driver?.kind === 'v2' ? '/sys/fs/cgroup' : '/sys/fs/cgroup/pids'}/${PARENT}/pod${runtime.uid}`;
     const refused = (): number =>
       Math.max(
         ...[`${base}/pids.events`, `${base}/b/pids.events`, `${base}/b/pids.events.local`]

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { PodExplanation } from '../../src/node/explain.js';
 import { formatStep } from '../../src/plan/describe.js';
 import { detectDriver } from '../../src/runtime/cgroups/detect.js';
+import { cgroupParentFromEnv } from '../../src/kubelet/resources.js';
 
 const execFileP = promisify(execFile);
 const bin = join(process.cwd(), 'bin', 'peapod.js');
@@ -68,7 +69,10 @@ describe('peapod explain', () => {
     expect(out).toMatch(/^\s+\d+\. setns\(fd \d+, CLONE_NEWPID\), then clone\(CLONE_PARENT\): the steps below run in a process born in that PID namespace only now/m);
     expect(out).toMatch(/^\s+\d+\. setns\(\/proc\/<pause pid>\/ns\/net, CLONE_NEWNET\): join pause's network namespace$/m);
     // Before anything else, each process joins its cgroup (the very files the runtime makes), where the host has cgroups.
-    if (cgroupsHere) expect(out).toMatch(/^\s+1\. join the cgroup peapod\/pod<pod uid>\/pause: write "0" to \/sys\/fs\/cgroup\/.+\/pause\/cgroup\.procs$/m);
+    // Under the cgroup parent the runtime reads (the test run's own: test/global-setup.ts).
+    const parent = cgroupParentFromEnv().replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    const joinLine = new RegExp(`^\\s+1\\. join the cgroup ${parent}\\/pod<pod uid>\\/pause: write "0" to \\/sys\\/fs\\/cgroup\\/.+\\/pause\\/cgroup\\.procs$`, 'm');
+    if (cgroupsHere) expect(out).toMatch(joinLine);
     // The overlay root over the image (a placeholder: the store is empty), under the state root given.
     const rootfs = join(where.root, 'pods', 'two-containers', 'containers', 'nginx-container', 'rootfs');
     expect(out).toContain(`$ROOTFS = ${rootfs}`);
