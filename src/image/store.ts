@@ -191,7 +191,14 @@ export class ImageStore {
     }
     const { layers, links, fs, config } = made;
     const rootfs = layers[0] as string;
-    return { ref, id: record.id, dir: rootfs, rootfs, layers, links, fs, config: structuredClone(config), size: record.size, ...this.tagsOf(record.id) };
+    const image = { ref, id: record.id, dir: rootfs, rootfs, layers, links, fs, config: structuredClone(config), size: record.size };
+    // Its names take a read of every ref in the store (one file a name): made when asked for, not at every lookup.
+    let names: { repoTags: string[]; repoDigests: string[] } | undefined;
+    const tags = (): { repoTags: string[]; repoDigests: string[] } => (names ??= this.tagsOf(record.id));
+    return Object.defineProperties(image, {
+      repoTags: { get: () => tags().repoTags, enumerable: true },
+      repoDigests: { get: () => tags().repoDigests, enumerable: true },
+    }) as Image;
   }
 
   private makeView(record: ImageRecord, ref: string): StoredView {

@@ -134,7 +134,9 @@ export function planContainer(inputs: {
 }): ContainerProcessSpec {
   const { config, sandbox, fs } = inputs;
   const mountPoints = inputs.stateRoot ? mountPointLayerDir(inputs.stateRoot, inputs.image.rootfs, fs, etcMountPoints(config)) : null;
-  const image = mountPoints ? { ...inputs.image, mountPoints } : inputs.image;
+  // (What a plan reads of the image, not a spread: an image's names are read from the store when asked for.)
+  const { ref, rootfs, config: imageConfig, layers, links } = inputs.image;
+  const image = mountPoints ? { ref, rootfs, config: imageConfig, layers, links, mountPoints } : inputs.image;
   const command = resolveCommand(image.config, { ...config, name: config.metadata.name }, sandbox.hostname);
   let security: ProcessSecurity;
   try {
