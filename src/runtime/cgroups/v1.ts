@@ -96,9 +96,23 @@ export class V1Cgroup implements Cgroup {
         if (notice.frozen && existsSync(freezer)) writeCg(freezer, 'THAWED');
       }
     };
+    // A cgroup under OOM notifies again at each failed charge: hundreds of notices, each handled for up
+    // to 200 ms, held a container's exit for minutes. One handling queued at a time reads the count for
+    // all the notices before it (and thaws if any of them froze).
+    let queued: OomNotice | undefined;
+    const handleQueued = (): Promise<void> => {
+      const notice = queued as OomNotice;
+      queued = undefined;
+      return handle(notice);
+    };
     try {
       const unwatch = watchMemcgOom(this.dir('memory'), freezer, (notice) => {
-        chain = chain.then(() => handle(notice)).catch(() => undefined);
+        if (queued) {
+          queued = { ...queued, frozen: queued.frozen || notice.frozen };
+          return;
+        }
+        queued = notice;
+        chain = chain.then(handleQueued).catch(() => undefined);
       });
       return {
         stop: () => {
