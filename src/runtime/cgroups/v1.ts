@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { watchMemcgOom, type OomNotice } from '../../native/addon.js';
+import { noticeQueue } from './oom-notices.js';
 import { keyValues, mkdirCg, readCg, readPids, removeCgDir, removeIfEmpty, sleep, subdirectories, writeCg } from './files.js';
 import { CgroupError, type Cgroup, type CgroupDriver, type Limits, type OomWatch, type Usage } from './types.js';
 
@@ -78,7 +79,6 @@ export class V1Cgroup implements Cgroup {
       }
     };
     let seen = kills();
-    let chain = Promise.resolve();
     const handle = async (notice: OomNotice): Promise<void> => {
       try {
         // Notified before the kernel picks and kills its victim: wait briefly for the kill to be counted.
@@ -96,28 +96,13 @@ export class V1Cgroup implements Cgroup {
         if (notice.frozen && existsSync(freezer)) writeCg(freezer, 'THAWED');
       }
     };
-    // A cgroup under OOM notifies again at each failed charge: hundreds of notices, each handled for up
-    // to 200 ms, held a container's exit for minutes. One handling queued at a time reads the count for
-    // all the notices before it (and thaws if any of them froze).
-    let queued: OomNotice | undefined;
-    const handleQueued = (): Promise<void> => {
-      const notice = queued as OomNotice;
-      queued = undefined;
-      return handle(notice);
-    };
+    const notices = noticeQueue(handle);
     try {
-      const unwatch = watchMemcgOom(this.dir('memory'), freezer, (notice) => {
-        if (queued) {
-          queued = { ...queued, frozen: queued.frozen || notice.frozen };
-          return;
-        }
-        queued = notice;
-        chain = chain.then(handleQueued).catch(() => undefined);
-      });
+      const unwatch = watchMemcgOom(this.dir('memory'), freezer, (notice) => notices.notify(notice));
       return {
         stop: () => {
           unwatch();
-          return chain;
+          return notices.settled();
         },
       };
     } catch {
