@@ -1,7 +1,8 @@
 // The spawn-plan ops, for TypeScript, from the one table that names them:
 // PEAPOD_OPS in native/plan.h (the C++ enum, decoder and error words come
-// from it by X-macro), and the descriptor numbers plans use (kPlanFd*). Writes src/plan/ops.ts; with --check, only says
-// whether that file is up to date (a unit test runs it so).
+// from it by X-macro), and the descriptor numbers plans use (kPlanFd*).
+// Writes src/plan/ops.ts; with --check, only says whether that file is up to
+// date (a unit test runs it so).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

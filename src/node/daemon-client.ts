@@ -19,6 +19,7 @@ import { readReaperLog } from './reaper-logs.js';
 import type { DaemonReply, DaemonRequest } from './daemon-protocol.js';
 import type { CriSettings } from './daemon-servers.js';
 import { readJsonLines, writeJsonLine } from './json-lines.js';
+import { childProcess } from '../lazy-packages.js';
 
 /** The daemon went away before it answered (killed, or stopped). */
 export class DaemonGoneError extends Error {
@@ -119,9 +120,8 @@ export async function launchDaemon(paths: RuntimePaths, options: LaunchOptions =
   if (options.idleExitSeconds !== undefined) args.push('--idle-exit', String(options.idleExitSeconds));
   if (options.pauseBinary) args.push('--pod-infra-binary', options.pauseBinary);
   args.push(...criArgs(options.cri));
-  // Loaded here: node:child_process costs ~1.6 ms to load, and most calls find a daemon serving.
-  const { spawn } = await import('node:child_process');
-  const child = spawn(reaperBinary, args, {
+  // (node:child_process loaded only here: most calls find a daemon serving.)
+  const child = childProcess().spawn(reaperBinary, args, {
     detached: true,
     stdio: ['ignore', out, out, 'pipe'],
     env: { ...rootEnv(paths), PEAPOD_REAPER_LOG: reaperLog },
