@@ -28,25 +28,29 @@ const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev ===
 
 const outside = (root: string, path: string): boolean => posix.relative(root, path).startsWith('..');
 
+/** `fn` answering each argument once (a view of layers that never change). */
+function remembered<T>(fn: (path: string) => T): (path: string) => T {
+  const answers = new Map<string, T>();
+  return (path) => {
+    if (answers.has(path)) return answers.get(path) as T;
+    const answer = fn(path);
+    answers.set(path, answer);
+    return answer;
+  };
+}
+
 /**
  * An FsView over `layers` (top first), answering for paths under `root`
  * (by convention the top layer's directory: `Image.rootfs`); a path
  * outside it (a volume's, on the host) is the host's, as the plan expects.
- * With `memo` each lookup is made once: only for layers that never change
- * (a store's committed layers), not for a directory edited by hand.
+ * With `memo` each question is answered once: only for layers that never
+ * change (a store's committed layers), not for a directory edited by hand.
+ * Every pod of an image asks the same ones (its command, /etc/passwd, the
+ * mount points).
  */
 export function layeredFs(root: string, layers: readonly LayerView[], memo = false): FsView {
-  const found = new Map<string, { abs: string; st: Stats } | null>();
-  const find = (path: string): { abs: string; st: Stats } | null => {
-    if (!memo) return lookup(path);
-    let f = found.get(path);
-    if (f === undefined) {
-      f = lookup(path);
-      found.set(path, f);
-    }
-    return f;
-  };
-  const lookup = (path: string): { abs: string; st: Stats } | null => {
+  const once = <T>(fn: (path: string) => T): ((path: string) => T) => (memo ? remembered(fn) : fn);
+  const find = once((path: string): { abs: string; st: Stats } | null => {
     const rel = posix.relative(root, path);
     if (rel.startsWith('..')) return null;
     const parts = rel === '' ? [] : rel.split('/');
@@ -68,28 +72,15 @@ export function layeredFs(root: string, layers: readonly LayerView[], memo = fal
       if (stopBelow) return null;
     }
     return null;
-  };
-  const view: FsView = {
-    readlink(path) {
-      if (outside(root, path)) return hostFs.readlink(path);
+  });
+  // Only what is in the layers is remembered: a path outside them (a volume's) is the host's, which changes.
+  const inLayers = {
+    readlink: once((path: string): string | null => {
       const f = find(path);
       return f?.st.isSymbolicLink() ? readlinkSync(f.abs) : null;
-    },
-    exists(path) {
-      if (outside(root, path)) return hostFs.exists(path);
-      return find(path) !== null;
-    },
-    isFile(path) {
-      if (outside(root, path)) return hostFs.isFile(path);
-      const f = find(scopedJoin(root, posix.relative(root, path), view));
-      return f?.st.isFile() === true;
-    },
-    dirAttrs(path) {
-      if (outside(root, path)) return hostFs.dirAttrs?.(path) ?? null;
-      return dirAttrsOf(find(path)?.st ?? null);
-    },
-    readFile(path) {
-      if (outside(root, path)) return hostFs.readFile?.(path) ?? null;
+    }),
+    isFile: once((path: string): boolean => find(scopedJoin(root, posix.relative(root, path), view))?.st.isFile() === true),
+    readFile: once((path: string): string | null => {
       const f = find(scopedJoin(root, posix.relative(root, path), view));
       if (!f?.st.isFile()) return null;
       try {
@@ -97,7 +88,14 @@ export function layeredFs(root: string, layers: readonly LayerView[], memo = fal
       } catch {
         return null;
       }
-    },
+    }),
+  };
+  const view: FsView = {
+    readlink: (path) => (outside(root, path) ? hostFs.readlink(path) : inLayers.readlink(path)),
+    exists: (path) => (outside(root, path) ? hostFs.exists(path) : find(path) !== null),
+    isFile: (path) => (outside(root, path) ? hostFs.isFile(path) : inLayers.isFile(path)),
+    dirAttrs: (path) => (outside(root, path) ? (hostFs.dirAttrs?.(path) ?? null) : dirAttrsOf(find(path)?.st ?? null)),
+    readFile: (path) => (outside(root, path) ? (hostFs.readFile?.(path) ?? null) : inLayers.readFile(path)),
   };
   return view;
 }

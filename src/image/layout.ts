@@ -13,7 +13,7 @@
 // Every directory is root's, 0700 at the top: layers keep the modes their
 // containers need, and a host user cannot traverse to them.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { makeDir, MODE } from '../runtime/modes.js';
 import { processStartTime } from '../runtime/proc.js';
@@ -51,6 +51,29 @@ export interface ImageRecord {
 }
 
 const LINK_MIN = 20;
+
+// What was read of the store's refs and image records, per path, with the
+// identity of the file read (inode, size, times): every pod start looks its
+// images up several times, and a stat costs less than a read (and a parse).
+// Something changed within the last second is read again each time: a
+// timestamp tick could hide a second change.
+const RECENT_MS = 1000;
+const kept = new Map<string, { identity: string; value: unknown }>();
+
+function identity(st: Stats): string | undefined {
+  return Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < RECENT_MS ? undefined : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+/** `read(path)`, or what it gave the last time if `path` is still what it read then. Throws as statSync and `read` do. */
+function readKept<T>(path: string, read: (path: string) => T): T {
+  const id = identity(statSync(path));
+  const last = kept.get(path);
+  if (id !== undefined && last?.identity === id) return last.value as T;
+  const value = read(path);
+  if (id === undefined) kept.delete(path);
+  else kept.set(path, { identity: id, value });
+  return value;
+}
 
 /** Who holds something: a process, identified by pid and start time. */
 function ownerTag(): string {
@@ -181,9 +204,14 @@ export class StoreLayout {
     return join(this.dir, 'images', `${hexOf(id)}.json`);
   }
 
+  /** The image's record (shared with every other caller: never to be changed). */
   image(id: string): ImageRecord | undefined {
     try {
-      return JSON.parse(readFileSync(this.imagePath(id), 'utf8')) as ImageRecord;
+      return readKept(this.imagePath(id), (path) => {
+        const record = JSON.parse(readFileSync(path, 'utf8')) as ImageRecord;
+        Object.freeze(record.layers);
+        return Object.freeze(record);
+      });
     } catch {
       return undefined;
     }
@@ -211,19 +239,18 @@ export class StoreLayout {
     const out = new Map<string, string>();
     for (const f of readdirSync(join(this.dir, 'refs'))) {
       if (f.endsWith('.tmp')) continue;
-      try {
-        out.set(decodeURIComponent(f), readFileSync(join(this.dir, 'refs', f), 'utf8').trim());
-      } catch {
-        // Removed meanwhile.
-      }
+      const name = decodeURIComponent(f);
+      const id = this.ref(name);
+      if (id !== undefined) out.set(name, id);
     }
     return out;
   }
 
   ref(name: string): string | undefined {
     try {
-      return readFileSync(join(this.dir, 'refs', encodeURIComponent(name)), 'utf8').trim();
+      return readKept(join(this.dir, 'refs', encodeURIComponent(name)), (path) => readFileSync(path, 'utf8').trim());
     } catch {
+      // Absent, or removed meanwhile.
       return undefined;
     }
   }

@@ -80,4 +80,25 @@ describe('layeredFs with memo (a store\'s committed layers)', () => {
     expect(plain.isFile(join(layer, 'bin/sh'))).toBe(false);
     expect(plain.exists(join(layer, 'bin/env'))).toBe(true);
   });
+
+  it('keeps its answers to readlink and readFile too (every pod of the image asks them), never for the host\'s paths', () => {
+    const layer = join(dir, 'memo-answers');
+    const host = join(dir, 'memo-host');
+    mkdirSync(join(layer, 'etc'), { recursive: true });
+    mkdirSync(host);
+    writeFileSync(join(layer, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
+    symlinkSync('busybox', join(layer, 'etc/sleep'));
+    const memo = layeredFs(layer, [{ dir: layer, opaque: new Set() }], true);
+    expect(memo.readFile?.(join(layer, 'etc/passwd'))).toBe('root:x:0:0::/root:/bin/sh\n');
+    expect(memo.readlink(join(layer, 'etc/sleep'))).toBe('busybox');
+    expect(memo.isFile(join(host, 'tool'))).toBe(false);
+    writeFileSync(join(layer, 'etc/passwd'), 'changed\n');
+    rmSync(join(layer, 'etc/sleep'));
+    symlinkSync('toybox', join(layer, 'etc/sleep'));
+    writeFileSync(join(host, 'tool'), '');
+    expect(memo.readFile?.(join(layer, 'etc/passwd'))).toBe('root:x:0:0::/root:/bin/sh\n');
+    expect(memo.readlink(join(layer, 'etc/sleep'))).toBe('busybox');
+    // A volume's files are the host's, which change: looked up every time.
+    expect(memo.isFile(join(host, 'tool'))).toBe(true);
+  });
 });
