@@ -26,7 +26,14 @@ function lstat(path: string): Stats | null {
 
 const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev === 0;
 
-const outside = (root: string, path: string): boolean => posix.relative(root, path).startsWith('..');
+/** A path's segments that posix.relative would have to resolve ('.', '..', an empty one). */
+const UNNORMAL = /\/\.{0,2}(\/|$)/;
+
+/** Outside the image (a volume's path, on the host)? A plain path under the root is answered without building the relative path: every lookup asks. */
+const outside = (root: string, path: string): boolean => {
+  if (path.startsWith(`${root}/`) && !UNNORMAL.test(path)) return false;
+  return posix.relative(root, path).startsWith('..');
+};
 
 /** `fn` answering each argument once (a view of layers that never change). */
 function remembered<T>(fn: (path: string) => T): (path: string) => T {

@@ -3,8 +3,8 @@
 // DEL, unpin), also after a start that failed half-way, and reclaimed when
 // a supervisor died with its pods. A DEL that fails is kept and retried by
 // the next reclaim. Operations of one pod run one at a time.
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { newId } from '../runtime/ids.js';
 import type { RuntimePaths } from '../runtime/paths.js';
 import { addNetworkList, checkNetworkList, delNetworkList, type Attachment } from './cni.js';
 import { loadNetwork } from './config.js';
@@ -93,7 +93,7 @@ export class PodNetwork {
       const network = this.choose();
       if (!network) return;
       const { pod, paths, options } = this.ctx;
-      const sandboxId = randomBytes(32).toString('hex');
+      const sandboxId = newId();
       const attachment: Attachment = {
         list: network.list,
         containerId: sandboxId,

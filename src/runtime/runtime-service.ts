@@ -11,7 +11,6 @@
 //   StopContainer      stop signal, timeout, SIGKILL to all of it
 //   RemoveContainer    its writable layer
 //   ExecSync / Exec    a process in the container, as the container
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveImage, type Image } from '../image/store.js';
@@ -39,6 +38,7 @@ import { adoptedPodPaths, podPaths, type PodPaths, type RuntimePaths } from './p
 import type { ExitSource, PlanProcess } from './process.js';
 import { clampOomScoreAdj } from './oom.js';
 import { discard } from './discard.js';
+import { newId } from './ids.js';
 import { Sandbox, type SavedSandbox } from './sandbox.js';
 import { diskUsage, networkInterfaces, nowNanos, sampleCgroup, type ContainerSample, type SandboxSample } from './stats.js';
 import { networkOptionsFromEnv, type NetworkOptions } from '../network/options.js';
@@ -173,10 +173,6 @@ function adoptedImage(store: string, id: string): Image {
   } catch {
     return { id, config: {} } as unknown as Image;
   }
-}
-
-function newId(): string {
-  return randomBytes(32).toString('hex');
 }
 
 function matchesLabels(labels: Record<string, string>, selector: Record<string, string> | undefined): boolean {
