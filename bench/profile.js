@@ -48,7 +48,7 @@ for (const [name, fn] of Object.entries(addon)) {
     try {
       return fn.apply(this, a);
     } finally {
-      const which = name === 'spawn' ? `native spawn (${a[0]?.steps?.some((s) => s.a === '/pause' || (s.argv ?? [])[0] === '/pause') ? 'pause' : 'container'})` : `native ${name}`;
+      const which = name === 'spawn' ? `native spawn (${a[0]?.name === 'pause' ? 'pause' : 'container'})` : `native ${name}`;
       add(which, now() - t);
     }
   };
