@@ -58,10 +58,12 @@ class TextReader {
 
   std::vector<std::string> Next(size_t count) {
     std::vector<std::string> out;
-    out.reserve(count);
     for (size_t i = 0; i < count; i++) out.push_back(Next());
     return out;
   }
+
+  // Strings left at most (each takes a byte at least, its NUL).
+  size_t Left() const { return text_.size() - pos_; }
 
  private:
   Napi::Env env_;
@@ -83,6 +85,17 @@ Napi::Float64Array Doubles(Napi::Env env, const Napi::Object& js, const char* ke
   }
   return v.As<Napi::Float64Array>();
 }
+
+// A count or a field of the packed numbers: a whole number in [0, max],
+// else a TypeError (a cast of NaN, a negative or a huge double is undefined).
+double Whole(Napi::Env env, double v, double max, const char* what) {
+  if (!(v >= 0 && v <= max) || v != static_cast<double>(static_cast<unsigned long long>(v))) {
+    throw Napi::TypeError::New(env, std::string("spawn: plan.numbers: ") + what + " out of range");
+  }
+  return v;
+}
+
+constexpr double kMaxField = 9007199254740992.0;  // 2^53: what a double holds exactly
 
 Op OpAt(Napi::Env env, double index) {
   static const size_t kCount = 0
@@ -148,21 +161,24 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
     const double* v = numbers.Data() + base;
     Step s;
     s.op = OpAt(env, v[0]);
-    s.n = static_cast<unsigned long>(v[1]);
-    s.m = static_cast<unsigned int>(v[2]);
-    s.f = static_cast<unsigned long>(v[3]);
-    s.g = static_cast<unsigned long>(v[4]);
+    s.n = static_cast<unsigned long>(Whole(env, v[1], kMaxField, "n"));
+    s.m = static_cast<unsigned int>(Whole(env, v[2], 4294967295.0, "m"));
+    s.f = static_cast<unsigned long>(Whole(env, v[3], kMaxField, "f"));
+    s.g = static_cast<unsigned long>(Whole(env, v[4], kMaxField, "g"));
     s.a = strings.Next();
     s.b = strings.Next();
     s.c = strings.Next();
     s.d = strings.Next();
     s.what = strings.Next();
-    size_t int_count = static_cast<size_t>(v[5]);
-    if (next_int + int_count > ints.ElementLength()) throw Napi::TypeError::New(env, "spawn: plan.ints ends before its last step's");
-    for (size_t j = 0; j < int_count; j++) s.ints.push_back(static_cast<long>(ints[next_int++]));
-    s.candidates = strings.Next(static_cast<size_t>(v[6]));
-    s.argv = strings.Next(static_cast<size_t>(v[7]));
-    s.envp = strings.Next(static_cast<size_t>(v[8]));
+    size_t int_count = static_cast<size_t>(Whole(env, v[5], static_cast<double>(ints.ElementLength() - next_int), "a count of ints"));
+    for (size_t j = 0; j < int_count; j++) {
+      double i = ints[next_int++];
+      if (!(i >= -kMaxField && i <= kMaxField)) throw Napi::TypeError::New(env, "spawn: plan.ints: a number out of range");
+      s.ints.push_back(static_cast<long>(i));
+    }
+    s.candidates = strings.Next(static_cast<size_t>(Whole(env, v[6], static_cast<double>(strings.Left()), "a count of candidates")));
+    s.argv = strings.Next(static_cast<size_t>(Whole(env, v[7], static_cast<double>(strings.Left()), "a count of argv entries")));
+    s.envp = strings.Next(static_cast<size_t>(Whole(env, v[8], static_cast<double>(strings.Left()), "a count of environment entries")));
     if (s.op == Op::kSetgroups) {
       for (long g : s.ints) s.gids.push_back(static_cast<unsigned int>(g));
     }

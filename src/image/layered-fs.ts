@@ -6,7 +6,7 @@
 // layers below have in it; a non-directory hides everything beneath it.
 import { lstatSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join, posix } from 'node:path';
-import { dirAttrsOf, scopedJoin, type FsView } from '../plan/scoped-path.js';
+import { dirAttrsOf, leavesRoot, scopedJoin, type FsView } from '../plan/scoped-path.js';
 import { hostFs } from '../runtime/host-fs.js';
 
 export interface LayerView {
@@ -32,7 +32,7 @@ const UNNORMAL = /\/\.{0,2}(\/|$)/;
 /** Outside the image (a volume's path, on the host)? A plain path under the root is answered without building the relative path: every lookup asks. */
 const outside = (root: string, path: string): boolean => {
   if (path.startsWith(`${root}/`) && !UNNORMAL.test(path)) return false;
-  return posix.relative(root, path).startsWith('..');
+  return leavesRoot(posix.relative(root, path));
 };
 
 /** `fn` answering each argument once (a view of layers that never change). */
@@ -59,7 +59,7 @@ export function layeredFs(root: string, layers: readonly LayerView[], memo = fal
   const once = <T>(fn: (path: string) => T): ((path: string) => T) => (memo ? remembered(fn) : fn);
   const find = once((path: string): { abs: string; st: Stats } | null => {
     const rel = posix.relative(root, path);
-    if (rel.startsWith('..')) return null;
+    if (leavesRoot(rel)) return null;
     const parts = rel === '' ? [] : rel.split('/');
     for (const layer of layers) {
       let stopBelow = layer.opaque.has('');

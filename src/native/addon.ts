@@ -284,14 +284,14 @@ function hint(step: Step | undefined, code: string | undefined): string {
 
 /** Executes a plan in a vfork-style child; returns once it has exec'd. */
 export function spawnPlan(plan: SpawnPlan, stdio: [number, number, number]): SpawnedProcess {
-  const raw: RawPlan = {
-    name: plan.name,
-    cloneFlags: namespaceFlags(plan.newNamespaces),
-    keepSignalsBlocked: plan.keepSignalsBlocked,
-    stdio,
-    ...packSteps(plan.steps.map(lowerStep)),
-  };
   try {
+    const raw: RawPlan = {
+      name: plan.name,
+      cloneFlags: namespaceFlags(plan.newNamespaces),
+      keepSignalsBlocked: plan.keepSignalsBlocked,
+      stdio,
+      ...packSteps(plan.steps.map(lowerStep)),
+    };
     return addon().spawn(raw);
   } catch (err) {
     const e = err as Error & { code?: string; step?: number };

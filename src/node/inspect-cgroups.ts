@@ -5,6 +5,7 @@
 // empty unified tree) reads each limit where its controller is. Never writes.
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import { leavesRoot } from '../plan/scoped-path.js';
 import type { MountinfoEntry } from '../runtime/mountinfo.js';
 
 /** A limit: a number, "max" (the kernel's word for none), or null when the controller is not there. */
@@ -61,7 +62,7 @@ function directory(mounts: readonly MountinfoEntry[], membership: CgroupMembersh
   );
   if (!mount) return null;
   const rel = posix.relative(mount.root, membership.path);
-  if (rel.startsWith('..')) return null;
+  if (leavesRoot(rel)) return null;
   return posix.join(mount.mountPoint, rel);
 }
 

@@ -59,10 +59,15 @@ export function scopedJoin(root: string, path: string, fs: FsView): string {
   return posix.join(root, ...resolved);
 }
 
+/** A path relative to a root (posix.relative's) that leaves it: `..` or below it; a name such as `..data` stays. */
+export function leavesRoot(rel: string): boolean {
+  return rel === '..' || rel.startsWith('../');
+}
+
 /** The directories between `root` (exclusive) and `path` (exclusive), outermost first. */
 export function ancestorsWithin(root: string, path: string): string[] {
   const rel = posix.relative(root, path);
-  if (rel === '' || rel.startsWith('..')) return [];
+  if (rel === '' || leavesRoot(rel)) return [];
   const parts = rel.split('/');
   const out: string[] = [];
   for (let i = 1; i < parts.length; i++) out.push(posix.join(root, ...parts.slice(0, i)));

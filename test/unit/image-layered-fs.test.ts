@@ -58,6 +58,25 @@ describe('layeredFs', () => {
     expect(fs.exists(at('etc/passwd'))).toBe(true);
   });
 
+  it('finds a name that begins with two dots (..data): inside the image, not a way out of it', () => {
+    // In the layer below the top one: only the layers' rules find it (the top layer's own path has nothing).
+    const root = join(dir, 'dots-top');
+    const below = join(dir, 'dots-below');
+    mkdirSync(root);
+    mkdirSync(join(below, '..data'), { recursive: true });
+    writeFileSync(join(below, '..data/token'), 't');
+    writeFileSync(join(below, '...'), 'three dots');
+    const layers = [
+      { dir: root, opaque: new Set<string>() },
+      { dir: below, opaque: new Set<string>() },
+    ];
+    for (const view of [layeredFs(root, layers), layeredFs(root, layers, true)]) {
+      expect(view.exists(join(root, '..data'))).toBe(true);
+      expect(view.readFile?.(join(root, '..data/token'))).toBe('t');
+      expect(view.isFile(join(root, '...'))).toBe(true);
+    }
+  });
+
   it("answers for the host's paths outside the image (volumes)", () => {
     expect(fs.isFile(join(host, 'volume-file'))).toBe(true);
     expect(fs.exists(join(host, 'nothing'))).toBe(false);
