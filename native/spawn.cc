@@ -37,11 +37,12 @@ int ChildMain(void* arg) {
 }
 
 // The plan as src/native/addon.ts packs it (RawPlan): per step kStepNumbers
-// numbers (op index, n, m, f, g, then how many ints, candidates, argv and
-// envp entries), its strings in `text`, each ended by a NUL (a, b, c, d,
-// what, then its list entries), its ints and its BPF program apart. Read in
-// one pass: property by property, a container's 84 steps took ~100 µs.
-constexpr size_t kStepNumbers = 9;
+// numbers (op index, n, m, f, g, which of a, b, c, d, what it has as bits
+// 0-4, then how many ints, candidates, argv and envp entries), the strings
+// it has in `text`, each ended by a NUL (then its list entries), its ints
+// and its BPF program apart. Read in one pass: property by property, a
+// container's 84 steps took ~100 µs.
+constexpr size_t kStepNumbers = 10;
 
 // Walks the packed text, one NUL-ended string at a time.
 class TextReader {
@@ -165,20 +166,20 @@ Plan DecodePlan(Napi::Env env, const Napi::Object& js) {
     s.m = static_cast<unsigned int>(Whole(env, v[2], 4294967295.0, "m"));
     s.f = static_cast<unsigned long>(Whole(env, v[3], kMaxField, "f"));
     s.g = static_cast<unsigned long>(Whole(env, v[4], kMaxField, "g"));
-    s.a = strings.Next();
-    s.b = strings.Next();
-    s.c = strings.Next();
-    s.d = strings.Next();
-    s.what = strings.Next();
-    size_t int_count = static_cast<size_t>(Whole(env, v[5], static_cast<double>(ints.ElementLength() - next_int), "a count of ints"));
+    unsigned present = static_cast<unsigned>(Whole(env, v[5], 31, "the strings present"));
+    std::string* fields[] = {&s.a, &s.b, &s.c, &s.d, &s.what};
+    for (unsigned bit = 0; bit < 5; bit++) {
+      if (present & (1u << bit)) *fields[bit] = strings.Next();
+    }
+    size_t int_count = static_cast<size_t>(Whole(env, v[6], static_cast<double>(ints.ElementLength() - next_int), "a count of ints"));
     for (size_t j = 0; j < int_count; j++) {
       double i = ints[next_int++];
       if (!(i >= -kMaxField && i <= kMaxField)) throw Napi::TypeError::New(env, "spawn: plan.ints: a number out of range");
       s.ints.push_back(static_cast<long>(i));
     }
-    s.candidates = strings.Next(static_cast<size_t>(Whole(env, v[6], static_cast<double>(strings.Left()), "a count of candidates")));
-    s.argv = strings.Next(static_cast<size_t>(Whole(env, v[7], static_cast<double>(strings.Left()), "a count of argv entries")));
-    s.envp = strings.Next(static_cast<size_t>(Whole(env, v[8], static_cast<double>(strings.Left()), "a count of environment entries")));
+    s.candidates = strings.Next(static_cast<size_t>(Whole(env, v[7], static_cast<double>(strings.Left()), "a count of candidates")));
+    s.argv = strings.Next(static_cast<size_t>(Whole(env, v[8], static_cast<double>(strings.Left()), "a count of argv entries")));
+    s.envp = strings.Next(static_cast<size_t>(Whole(env, v[9], static_cast<double>(strings.Left()), "a count of environment entries")));
     if (s.op == Op::kSetgroups) {
       for (long g : s.ints) s.gids.push_back(static_cast<unsigned int>(g));
     }

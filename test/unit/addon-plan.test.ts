@@ -50,17 +50,19 @@ describe('the addon, given a packed plan that is not well formed', () => {
     name: 'bad', cloneFlags: 0, keepSignalsBlocked: false, stdio: [0, 1, 2],
     numbers: Float64Array.from(numbers), text, ints: Float64Array.from(ints), filters: [],
   });
-  const exec = (counts: number[], text: string, ints: number[] = []): unknown => plan([EXEC, 0, 0, 0, 0, ...counts], text, ints);
+  // exec with none of a, b, c, d, what; counts: ints, candidates, argv, envp.
+  const exec = (counts: number[], text: string, ints: number[] = []): unknown => plan([EXEC, 0, 0, 0, 0, 0, ...counts], text, ints);
 
   it.each([
-    ['a text shorter than its strings', exec([0, 1, 1, 0], '\0\0\0\0\0/bin/true\0'), /ends before its last string|out of range/],
-    ['a count of -1', exec([0, -1, 0, 0], '\0\0\0\0\0'), /count of candidates out of range/],
-    ['a count of 2^62', exec([0, 2 ** 62, 0, 0], '\0\0\0\0\0'), /count of candidates out of range/],
-    ['a NaN count', exec([0, 0, NaN, 0], '\0\0\0\0\0'), /count of argv entries out of range/],
-    ['more ints than there are', exec([3, 0, 0, 0], '\0\0\0\0\0', [1]), /count of ints out of range/],
-    ['a negative field', plan([EXEC, -1, 0, 0, 0, 0, 0, 0, 0], '\0\0\0\0\0'), /n out of range/],
-    ['an op past the table', plan([99, 0, 0, 0, 0, 0, 0, 0, 0], '\0\0\0\0\0'), /unknown step op/],
-    ['a seccomp step without its program', plan([SECCOMP, 0, 0, 0, 0, 0, 0, 0, 0, EXEC, 0, 0, 0, 0, 0, 1, 1, 0], '\0\0\0\0\0\0\0\0\0\0/bin/true\0true\0'), /seccomp step needs its program/],
+    ['a text shorter than its strings', exec([0, 1, 1, 0], '/bin/true\0'), /ends before its last string|out of range/],
+    ['a count of -1', exec([0, -1, 0, 0], ''), /count of candidates out of range/],
+    ['a count of 2^62', exec([0, 2 ** 62, 0, 0], ''), /count of candidates out of range/],
+    ['a NaN count', exec([0, 0, NaN, 0], ''), /count of argv entries out of range/],
+    ['more ints than there are', exec([3, 0, 0, 0], '', [1]), /count of ints out of range/],
+    ['a string bit past the five', plan([EXEC, 0, 0, 0, 0, 32, 0, 0, 0, 0], ''), /strings present out of range/],
+    ['a negative field', plan([EXEC, -1, 0, 0, 0, 0, 0, 0, 0, 0], ''), /n out of range/],
+    ['an op past the table', plan([99, 0, 0, 0, 0, 0, 0, 0, 0, 0], ''), /unknown step op/],
+    ['a seccomp step without its program', plan([SECCOMP, 0, 0, 0, 0, 0, 0, 0, 0, 0, EXEC, 0, 0, 0, 0, 0, 0, 1, 1, 0], '/bin/true\0true\0'), /seccomp step needs its program/],
   ])('%s: a TypeError', (_what, bad, message) => {
     expect(() => raw.spawn(bad)).toThrow(message);
   });
