@@ -66,7 +66,15 @@ function identity(st: Stats): string | undefined {
 
 /** `read(path)`, or what it gave the last time if `path` is still what it read then. Throws as statSync and `read` do. */
 function readKept<T>(path: string, read: (path: string) => T): T {
-  const id = identity(statSync(path));
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    // Gone (a ref removed, an image deleted): nothing of it is kept either.
+    kept.delete(path);
+    throw err;
+  }
+  const id = identity(st);
   const last = kept.get(path);
   if (id !== undefined && last?.identity === id) return last.value as T;
   const value = read(path);
