@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { fileStamp } from '../runtime/file-stamp.js';
 import { makeDir, MODE } from '../runtime/modes.js';
 import { processStartTime } from '../runtime/proc.js';
 import { writeJsonAtomic } from '../runtime/json-file.js';
@@ -61,7 +62,7 @@ const RECENT_MS = 1000;
 const kept = new Map<string, { identity: string; value: unknown }>();
 
 function identity(st: Stats): string | undefined {
-  return Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < RECENT_MS ? undefined : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+  return Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < RECENT_MS ? undefined : fileStamp(st);
 }
 
 /** `read(path)`, or what it gave the last time if `path` is still what it read then. Throws as statSync and `read` do. */

@@ -5,6 +5,7 @@
 // hides how, so the daemon's stream can take this one's place.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileStamp } from '../runtime/file-stamp.js';
 import { podPaths, type RuntimePaths } from '../runtime/paths.js';
 import { podState } from '../node/stale.js';
 
@@ -14,10 +15,9 @@ export interface PodChangeSource {
   close(): void;
 }
 
-function fileStamp(path: string): string {
+function stampAt(path: string): string {
   try {
-    const st = statSync(path);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    return fileStamp(statSync(path));
   } catch {
     return '-';
   }
@@ -25,7 +25,7 @@ function fileStamp(path: string): string {
 
 /**
  * What the state root says now, as one string: the pods' names, the stamp
- * (inode, size, mtime) of each of their files, and whether each supervisor
+ * (fileStamp) of each of their files, and whether each supervisor
  * runs (one that was killed writes nothing, yet its pod is then gone).
  */
 export function stateSignature(paths: RuntimePaths): string {
@@ -39,7 +39,7 @@ export function stateSignature(paths: RuntimePaths): string {
     .map((name) => {
       const pp = podPaths(paths, name);
       const live = podState(paths, name).kind === 'live';
-      return [name, fileStamp(pp.podFile), fileStamp(pp.eventsFile), fileStamp(pp.recordFile), live ? 'live' : 'gone'].join(' ');
+      return [name, stampAt(pp.podFile), stampAt(pp.eventsFile), stampAt(pp.recordFile), live ? 'live' : 'gone'].join(' ');
     })
     .join('\n');
 }
