@@ -11,6 +11,7 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info);
 Napi::Value Mount(const Napi::CallbackInfo& info);
 Napi::Value Mkfifo(const Napi::CallbackInfo& info);
 Napi::Value Umount(const Napi::CallbackInfo& info);
+Napi::Value MarkTopDir(const Napi::CallbackInfo& info);
 Napi::Value SocketInNetns(const Napi::CallbackInfo& info);
 Napi::Value SetWinsize(const Napi::CallbackInfo& info);
 Napi::Value WatchMemcgOom(const Napi::CallbackInfo& info);
@@ -26,6 +27,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, peapod::Mount));
   exports.Set("mkfifo", Napi::Function::New(env, peapod::Mkfifo));
   exports.Set("umount", Napi::Function::New(env, peapod::Umount));
+  exports.Set("markTopDir", Napi::Function::New(env, peapod::MarkTopDir));
   exports.Set("socketInNetns", Napi::Function::New(env, peapod::SocketInNetns));
   exports.Set("setWinsize", Napi::Function::New(env, peapod::SetWinsize));
   exports.Set("watchMemcgOom", Napi::Function::New(env, peapod::WatchMemcgOom));

@@ -131,6 +131,7 @@ interface Addon {
   pidfdOpen(pid: number): number;
   mount(source: string, target: string, fstype: string, flags: number, data?: string): void;
   umount(target: string, flags?: number): boolean;
+  markTopDir(dir: string): boolean;
   socketInNetns(path: string, family: 4 | 6): number;
   setWinsize(fd: number, rows: number, cols: number): void;
   watchMemcgOom(dir: string, freezerState: string, callback: (event: RawOomEvent) => void): number;
@@ -377,6 +378,15 @@ export function mount(source: string, target: string, fstype: string, flags: rea
 
 export function umount(target: string, detach = false): boolean {
   return addon().umount(target, detach ? MNT_DETACH : 0);
+}
+
+/**
+ * Marks `dir` as the top of unrelated directory trees (chattr +T), so that
+ * ext4 spreads its subdirectories over block groups; false where the
+ * filesystem keeps no such flag. See native/syscalls.cc for why.
+ */
+export function markTopDir(dir: string): boolean {
+  return addon().markTopDir(dir);
 }
 
 /** A TCP socket made inside the network namespace at `path` (not connected). */

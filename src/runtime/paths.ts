@@ -3,6 +3,7 @@
 // several side by side: --root or PEAPOD_ROOT. The modes are in modes.ts.
 import { chownSync, existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { markTopDir } from '../native/addon.js';
 import { makeDir, makeOwnDir, MODE } from './modes.js';
 
 export const DEFAULT_STATE_ROOT = '/run/peapod';
@@ -73,12 +74,20 @@ export function runtimePaths(opts: { root?: string | undefined } = {}, env: Node
   };
 }
 
-/** The roots, their pods/ directories and the image store, closed to other host users (see RuntimePaths.given). */
+/**
+ * The roots, their pods/ directories and the image store, closed to other
+ * host users (see RuntimePaths.given). Each pods/ is marked as the top of
+ * unrelated trees (chattr +T), as /home would be: on ext4 every pod then
+ * gets block groups of its own (see markTopDir).
+ */
 export function prepareRoots(paths: RuntimePaths): void {
   const given = new Set(paths.given ?? []);
   const root = (dir: string): void => void (given.has(dir) ? makeDir(dir, MODE.rootDir) : makeOwnDir(dir, MODE.rootDir));
   for (const dir of new Set([paths.state, paths.data])) root(dir);
-  for (const dir of new Set([join(paths.state, 'pods'), join(paths.data, 'pods')])) makeOwnDir(dir, MODE.rootDir);
+  for (const dir of new Set([join(paths.state, 'pods'), join(paths.data, 'pods')])) {
+    makeOwnDir(dir, MODE.rootDir);
+    markTopDir(dir);
+  }
   root(paths.images);
 }
 

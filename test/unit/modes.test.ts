@@ -1,12 +1,14 @@
 // Modes are set, not left to the umask; roots are closed; the user's own
 // directories are not chmodded; the layout's roots come from the right places.
 import { chmodSync, chownSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LayoutError, makeDir, makeOwnDir, openWithMode, withUmaskFor, writeFileWithMode } from '../../src/runtime/modes.js';
 import { controlSocketPath, serveControl } from '../../src/node/control.js';
+import { markTopDir } from '../../src/native/addon.js';
 import { podPaths, prepareRoots, runtimePaths } from '../../src/runtime/paths.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -157,5 +159,36 @@ describe('the control socket', () => {
     }
     expect(said).toMatch(/belongs to uid 65534/);
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('prepareRoots marks each pods/ as the top of unrelated trees (+T) where the filesystem keeps the flag', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peapod-roots-'));
+    // What the kernel says of the flags (lsattr's FS_IOC_GETFLAGS), not what peapod returned.
+    const hasT = (p: string): boolean => {
+      const r = spawnSync('lsattr', ['-d', p], { encoding: 'utf8' });
+      return r.status === 0 && r.stdout.split(/\s+/)[0]!.includes('T');
+    };
+    try {
+      const paths = runtimePaths({ root: join(dir, 'root') }, {});
+      prepareRoots(paths);
+      const pods = join(paths.data, 'pods');
+      // ext4 (which stat -f calls ext2/ext3) keeps it; tmpfs and xfs do not, and that is no error.
+      const ext4 = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout.trim() === 'ext2/ext3';
+      if (ext4) expect(hasT(pods)).toBe(true);
+      expect(markTopDir(pods)).toBe(hasT(pods));
+      expect(hasT(paths.data)).toBe(false);
+      prepareRoots(paths);
+      if (existsSync('/dev/shm')) {
+        const shm = mkdtempSync('/dev/shm/peapod-roots-');
+        try {
+          expect(markTopDir(shm)).toBe(hasT(shm));
+        } finally {
+          rmSync(shm, { recursive: true, force: true });
+        }
+      }
+      expect(() => markTopDir(join(dir, 'missing'))).toThrow(/open .*missing: ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
