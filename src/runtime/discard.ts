@@ -6,7 +6,7 @@
 // next peapod's reclaim removes what is left (src/node/stale.ts); if it
 // exits, what is still pending is removed before it does.
 import { existsSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { processStartTime } from './proc.js';
 
@@ -32,6 +32,24 @@ export function takeAway(dir: string, into: string = dirname(dir)): string | nul
   return holder;
 }
 
+/**
+ * Where this process's discards wait, one holder per directory they are put
+ * in, shared by every discard until the holder empties: a pod's delete puts
+ * its data, its state and each container's layers aside with one mkdir a
+ * filesystem instead of one each (on an ext4 a new directory costs a block
+ * and an inode).
+ */
+interface Holder {
+  path: string;
+  /** Entries in it not yet removed. */
+  left: number;
+  /** The next entry's name. */
+  next: number;
+}
+
+const holders = new Map<string, Holder>();
+
+/** What is being removed (entries, emptied holders), by path. */
 const pending = new Map<string, Promise<void>>();
 
 /** Set once this process has only to finish its pods and exit (see removeInPlace). */
@@ -49,36 +67,72 @@ export function removeInPlace(): void {
 
 function finishOnExit(): void {
   // An exiting process cannot wait: what is left goes now, synchronously.
-  for (const holder of pending.keys()) rmSync(holder, { recursive: true, force: true });
+  for (const path of pending.keys()) rmSync(path, { recursive: true, force: true });
+  for (const holder of holders.values()) rmSync(holder.path, { recursive: true, force: true });
+}
+
+function track(path: string, removal: Promise<unknown>, then: () => void = () => undefined): Promise<void> {
+  if (pending.size === 0) process.once('exit', finishOnExit);
+  const gone = removal
+    .catch(() => undefined)
+    .then(then)
+    .finally(() => {
+      pending.delete(path);
+      if (pending.size === 0) process.removeListener('exit', finishOnExit);
+    });
+  pending.set(path, gone);
+  return gone;
+}
+
+function holderIn(into: string): Holder {
+  let holder = holders.get(into);
+  if (!holder) {
+    holder = { path: mkdtempSync(join(into, madeByMe(RECLAIM_PREFIX))), left: 0, next: 0 };
+    holders.set(into, holder);
+  }
+  return holder;
+}
+
+/** One entry of `holder` is gone: the last one takes the holder with it (a later discard makes another). */
+function release(into: string, holder: Holder): void {
+  if (--holder.left > 0 || holders.get(into) !== holder) return;
+  holders.delete(into);
+  void track(holder.path, rmdir(holder.path));
 }
 
 /**
- * `dir` renamed into a holder in `into` now and removed in the background;
- * where it cannot be renamed (another filesystem, a mount point), removed
- * now. Resolves once it is gone (a failed removal is left to the reclaim).
+ * `dir` renamed into this process's holder in `into` (beside it by
+ * default: the same filesystem) now, and removed in the background; where
+ * it cannot be renamed (another filesystem, a mount point, no holder can be
+ * made there), removed now. Resolves once it is gone (a failed removal is
+ * left to the reclaim).
  */
-export function discard(dir: string, into?: string): Promise<void> {
-  if (exiting) {
+export function discard(dir: string, into: string = dirname(dir)): Promise<void> {
+  if (!existsSync(dir)) return Promise.resolve();
+  const holder = exiting ? null : moveInto(dir, into);
+  if (!holder) {
     rmSync(dir, { recursive: true, force: true });
     return Promise.resolve();
   }
-  let holder: string | null;
+  return track(holder.entry, rm(holder.entry, { recursive: true, force: true }), () => release(into, holder.holder));
+}
+
+/** `dir` renamed into this process's holder in `into`; null where it cannot be (the holder made for it goes again). */
+function moveInto(dir: string, into: string): { holder: Holder; entry: string } | null {
+  let holder: Holder | undefined;
   try {
-    holder = takeAway(dir, into);
+    holder = holderIn(into);
+    const entry = join(holder.path, String(holder.next++));
+    renameSync(dir, entry);
+    holder.left++;
+    return { holder, entry };
   } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return Promise.resolve();
+    if (holder && holder.left === 0) {
+      holders.delete(into);
+      rmSync(holder.path, { recursive: true, force: true });
+    }
+    return null;
   }
-  if (holder === null) return Promise.resolve();
-  if (pending.size === 0) process.once('exit', finishOnExit);
-  const gone = rm(holder, { recursive: true, force: true })
-    .catch(() => undefined)
-    .finally(() => {
-      pending.delete(holder);
-      if (pending.size === 0) process.removeListener('exit', finishOnExit);
-    });
-  pending.set(holder, gone);
-  return gone;
 }
 
 /** Resolves once every directory this process discarded is gone. */

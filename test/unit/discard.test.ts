@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -41,4 +41,41 @@ describe('discard: a directory renamed away at once, removed in the background',
     await discard(join(dir, 'y'), join(dir, 'no-such-dir'));
     expect(readdirSync(dir)).toEqual([]);
   });
+
+  it('puts everything discarded meanwhile into one holder, which goes with its last entry', async () => {
+    const into = join(dir, 'trash');
+    mkdirSync(into);
+    for (const n of ['a', 'b', 'c']) mkdirSync(join(dir, n, 'deep'), { recursive: true });
+    const gone = ['a', 'b', 'c'].map((n) => discard(join(dir, n), into));
+    const holders = readdirSync(into);
+    expect(holders).toHaveLength(1);
+    expect(readdirSync(join(into, holders[0]!)).sort()).toEqual(['0', '1', '2']);
+    await Promise.all(gone);
+    await discarded();
+    expect(readdirSync(into)).toEqual([]);
+    // The next discard makes a holder of its own again.
+    mkdirSync(join(dir, 'd'));
+    void discard(join(dir, 'd'), into);
+    expect(readdirSync(into)).toHaveLength(1);
+    expect(readdirSync(into)[0]).not.toBe(holders[0]);
+    await discarded();
+    expect(readdirSync(into)).toEqual([]);
+  });
+
+  it.skipIf(!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(tmpdir()).dev)(
+    'leaves no holder behind when the rename fails (another filesystem: EXDEV)',
+    async () => {
+      const into = join(dir, 'trash');
+      mkdirSync(into);
+      const other = mkdtempSync('/dev/shm/peapod-discard-');
+      try {
+        mkdirSync(join(other, 'x', 'y'), { recursive: true });
+        await discard(join(other, 'x'), into);
+        expect(readdirSync(other)).toEqual([]);
+        expect(readdirSync(into)).toEqual([]);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
+    },
+  );
 });
