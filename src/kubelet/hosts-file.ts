@@ -16,7 +16,7 @@ export interface HostsFileInput {
   clusterDomain: string;
 }
 
-/** The kubelet's /etc/hosts of a pod, with its addresses (none yet: loopback only); rewritten in place, so containers see it. */
+/** The kubelet's /etc/hosts of a pod, written once its sandbox has addresses (none: loopback only); rewritten in place, so containers see it. */
 export function writeHostsFile(paths: PodPaths, input: HostsFileInput, podIPs: readonly string[]): void {
   makeDir(dirname(paths.etc.hosts), MODE.podDir);
   const text = renderHosts({

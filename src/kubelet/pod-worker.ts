@@ -454,7 +454,6 @@ export class PodWorker {
   private createPodFiles(): void {
     const { paths } = this;
     makeDir(paths.data, MODE.podDir);
-    writeHostsFile(paths, this.hostsInput(), []);
     const { settings, warnings } = podDnsConfig(this.pod, this.networkOptions);
     this.dns = settings;
     for (const w of warnings) this.event(w.type, w.reason, w.message);
