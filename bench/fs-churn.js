@@ -6,10 +6,19 @@
 // of deletions makes the next creates slower, until they age out. Per DIR,
 // ROUNDS rounds one after another: create and delete K files, then time 20
 // creates; prints the median create of each round.
-//   node bench/fs-churn.js [--k 2000] [--rounds 5] DIR...     (e.g. /tmp /dev/shm)
-import { closeSync, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
+// Then what peapod does about it: PODS pods' worth of entries (a directory
+// of 2 containers' directories and files, 20 entries) made and removed one
+// pod after another, under a plain parent and under one marked as the top
+// of unrelated trees (chattr +T, as peapod marks each pods/): the median
+// time to make a pod's entries, after the first 100.
+//   node bench/fs-churn.js [--k 2000] [--rounds 5] [--pods 1500] DIR...     (e.g. /tmp /dev/shm)
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { now } from './lib/proc.js';
+import { REPO } from './lib/repo.js';
+
+const { markTopDir } = await import(pathToFileURL(join(REPO, 'dist', 'native', 'addon.js')).href);
 
 const args = process.argv.slice(2);
 const flag = (name, def) => {
@@ -20,8 +29,9 @@ const flag = (name, def) => {
 };
 const K = flag('--k', 2000);
 const ROUNDS = flag('--rounds', 5);
+const PODS = flag('--pods', 1500);
 if (args.length === 0) {
-  console.error('usage: node bench/fs-churn.js [--k 2000] [--rounds 5] DIR...');
+  console.error('usage: node bench/fs-churn.js [--k 2000] [--rounds 5] [--pods 1500] DIR...');
   process.exit(2);
 }
 
@@ -47,4 +57,44 @@ for (const dir of args) {
     rmSync(work, { recursive: true, force: true });
   }
   console.log(`${dir}: a create after each round of ${K} deletions: ${medians.join(' ')} ms`);
+}
+
+/** One pod's entries: its directory, and per container a directory with upper/, work/ and six files. */
+function makePod(dir) {
+  mkdirSync(dir);
+  for (const c of ['c0', 'c1']) {
+    const d = join(dir, c);
+    mkdirSync(d);
+    mkdirSync(join(d, 'upper'));
+    mkdirSync(join(d, 'work'));
+    for (let k = 0; k < 6; k++) touch(join(d, `f${k}`));
+  }
+}
+
+/** The median time to make a pod's entries under `parent` (each pod removed before the next). */
+function podChurn(parent) {
+  const times = [];
+  for (let i = 0; i < PODS; i++) {
+    const pod = join(parent, `p-${i}`);
+    const t = now();
+    makePod(pod);
+    if (i >= 100) times.push(now() - t);
+    rmSync(pod, { recursive: true });
+  }
+  times.sort((a, b) => a - b);
+  return (times[times.length >> 1] ?? 0).toFixed(3);
+}
+
+for (const dir of PODS > 100 ? args : []) {
+  const work = mkdtempSync(join(dir, 'peapod-churn-'));
+  try {
+    mkdirSync(join(work, 'plain'));
+    mkdirSync(join(work, 'top'));
+    const marked = markTopDir(join(work, 'top'));
+    const plain = podChurn(join(work, 'plain'));
+    const top = marked ? `, ${podChurn(join(work, 'top'))} ms under a +T one` : ' (no +T here: the filesystem keeps no such flag)';
+    console.log(`${dir}: a pod's 20 entries, ${PODS} pods one after another: ${plain} ms under a plain parent${top}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
