@@ -95,7 +95,8 @@ Napi::Value Umount(const Napi::CallbackInfo& info) {
 // journal that matters: a new inode there steps over every inode of its
 // group freed in the last minutes (recently_deleted() in fs/ext4/ialloc.c),
 // and pods coming and going free many. A hint only: false where the
-// filesystem keeps no such flag (tmpfs, xfs), true once it is set.
+// filesystem keeps no such flag (tmpfs, xfs) or will not let it be set
+// (read-only, a FUSE or overlay that refuses), true once it is set.
 Napi::Value MarkTopDir(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string dir = info[0].ToString().Utf8Value();
@@ -112,7 +113,9 @@ Napi::Value MarkTopDir(const Napi::CallbackInfo& info) {
   int err = errno;
   close(fd);
   if (rc == 0) return Napi::Boolean::New(env, true);
-  if (err == ENOTTY || err == EOPNOTSUPP || err == EINVAL || err == ENOSYS) return Napi::Boolean::New(env, false);
+  if (err == ENOTTY || err == EOPNOTSUPP || err == EINVAL || err == ENOSYS || err == EPERM || err == EACCES || err == EROFS) {
+    return Napi::Boolean::New(env, false);
+  }
   throw SyscallError(env, std::string(call) + " " + dir, err);
 }
 

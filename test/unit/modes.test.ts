@@ -1,6 +1,6 @@
 // Modes are set, not left to the umask; roots are closed; the user's own
 // directories are not chmodded; the layout's roots come from the right places.
-import { chmodSync, chownSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -190,5 +190,24 @@ describe('the control socket', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it.skipIf(!isRoot)('markTopDir on a read-only mount says false rather than failing the start', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peapod-roots-'));
+    const ro = join(dir, 'ro');
+    mkdirSync(join(ro, 'pods'), { recursive: true });
+    const run = (...args: string[]): void => {
+      const r = spawnSync('mount', args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`mount ${args.join(' ')}: ${r.stderr}`);
+    };
+    try {
+      run('--bind', ro, ro);
+      run('-o', 'remount,bind,ro', ro);
+      expect(markTopDir(join(ro, 'pods'))).toBe(false);
+    } finally {
+      spawnSync('umount', [ro]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(ro);
   });
 });
