@@ -129,7 +129,12 @@ function moveInto(dir: string, into: string): { holder: Holder; entry: string } 
   } catch {
     if (holder && holder.left === 0) {
       holders.delete(into);
-      rmSync(holder.path, { recursive: true, force: true });
+      // Made for this entry only; one that cannot go now is left to the reclaim (its name says whose it is).
+      try {
+        rmSync(holder.path, { recursive: true, force: true });
+      } catch {
+        // (see above)
+      }
     }
     return null;
   }

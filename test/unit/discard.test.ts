@@ -73,6 +73,16 @@ describe('discard: a directory renamed away at once, removed in the background',
         await discard(join(other, 'x'), into);
         expect(readdirSync(other)).toEqual([]);
         expect(readdirSync(into)).toEqual([]);
+        // A holder that still has an entry stays when another rename into it fails.
+        mkdirSync(join(dir, 'kept', 'deep'), { recursive: true });
+        mkdirSync(join(other, 'z'));
+        void discard(join(dir, 'kept'), into);
+        const [holder] = readdirSync(into);
+        await discard(join(other, 'z'), into);
+        expect(readdirSync(into)).toEqual([holder]);
+        expect(readdirSync(join(into, holder!))).toEqual(['0']);
+        await discarded();
+        expect(readdirSync(into)).toEqual([]);
       } finally {
         rmSync(other, { recursive: true, force: true });
       }

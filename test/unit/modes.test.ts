@@ -161,7 +161,9 @@ describe('the control socket', () => {
     expect(existsSync(path)).toBe(false);
   });
 
-  it('prepareRoots marks each pods/ as the top of unrelated trees (+T) where the filesystem keeps the flag', () => {
+  const lsattr = spawnSync('lsattr', ['-v'], { encoding: 'utf8' }).error === undefined;
+
+  it.skipIf(!lsattr)('prepareRoots marks each pods/ as the top of unrelated trees (+T) where the filesystem keeps the flag', () => {
     const dir = mkdtempSync(join(tmpdir(), 'peapod-roots-'));
     // What the kernel says of the flags (lsattr's FS_IOC_GETFLAGS), not what peapod returned.
     const hasT = (p: string): boolean => {
@@ -209,5 +211,19 @@ describe('the control socket', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(ro);
+  });
+
+  it('a pods/ that is a link to a directory of ours is marked through the link, as makeOwnDir takes it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'peapod-roots-'));
+    try {
+      mkdirSync(join(dir, 'root'));
+      mkdirSync(join(dir, 'elsewhere'), { mode: 0o700 });
+      symlinkSync(join(dir, 'elsewhere'), join(dir, 'root', 'pods'));
+      const paths = runtimePaths({ root: join(dir, 'root') }, {});
+      expect(() => prepareRoots(paths)).not.toThrow();
+      if (lsattr) expect(markTopDir(join(dir, 'root', 'pods'))).toBe(spawnSync('lsattr', ['-d', join(dir, 'elsewhere')], { encoding: 'utf8' }).stdout.split(/\s+/)[0]!.includes('T'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
