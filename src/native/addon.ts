@@ -383,7 +383,8 @@ export function umount(target: string, detach = false): boolean {
 /**
  * Marks `dir` as the top of unrelated directory trees (chattr +T), so that
  * ext4 spreads its subdirectories over block groups; false where the
- * filesystem keeps no such flag. See native/syscalls.cc for why.
+ * filesystem keeps no such flag or refuses it (a hint, never an error).
+ * See native/syscalls.cc for why.
  */
 export function markTopDir(dir: string): boolean {
   return addon().markTopDir(dir);

@@ -129,11 +129,10 @@ function moveInto(dir: string, into: string): { holder: Holder; entry: string } 
   } catch {
     if (holder && holder.left === 0) {
       holders.delete(into);
-      // Made for this entry only; one that cannot go now is left to the reclaim (its name says whose it is).
       try {
         rmSync(holder.path, { recursive: true, force: true });
       } catch {
-        // (see above)
+        // Made for this entry only; if it cannot go now, the reclaim takes it (its name says whose it is).
       }
     }
     return null;
